@@ -1,0 +1,327 @@
+"""A partner's links to external systems, and the records of what passed through them.
+
+Inbound work is recorded as WebhookEvent (the inbox) and SyncRun; outbound work
+as OutboundCommand (the outbox). The database, not the job queue, is the record
+of owed work: a job that dies is found again by the sweeper.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+
+from arbridge.core import clock
+from arbridge.core.crypto import EncryptedJSONField
+from arbridge.core.models import Partner, PartnerOwned
+
+
+class Connection(PartnerOwned):
+    class Role(models.TextChoices):
+        PRIMARY = "primary"
+        SECONDARY = "secondary"
+        TERTIARY = "tertiary"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not yet connected"
+        CONNECTED = "connected"
+        ERROR = "error"
+        DISCONNECTED = "disconnected"
+
+    kind = models.CharField(max_length=32)
+    name = models.CharField(max_length=120, blank=True)
+    role = models.CharField(max_length=10, choices=Role.choices, null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    status_detail = models.CharField(max_length=500, blank=True)
+    credentials = EncryptedJSONField(default=dict, blank=True)
+    preferences = models.JSONField(default=dict, blank=True)
+    # The vendor's id for the account, e.g. a QuickBooks realm; how webhooks find us.
+    remote_account = models.CharField(max_length=128, blank=True, db_index=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "role"], condition=Q(role__isnull=False), name="one_per_role"
+            )
+        ]
+        ordering = ["role", "id"]
+
+    def __str__(self) -> str:
+        return self.name or self.get_kind_display()
+
+    def get_kind_display(self) -> str:
+        from arbridge.integrations.registry import display_name
+
+        return display_name(self.kind)
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from arbridge.integrations.registry import validate_preferences
+
+        try:
+            self.preferences = validate_preferences(self.kind, self.preferences)
+        except ValueError as e:
+            raise ValidationError({"preferences": str(e)}) from e
+
+    def set_preferences(self, values: dict) -> None:
+        """Validate the kind's preferences and save them; raises ValueError on bad input."""
+        from arbridge.integrations.registry import validate_preferences
+
+        self.preferences = validate_preferences(self.kind, {**self.preferences, **values})
+        self.save(update_fields=["preferences"])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+    def unknown_customer(self):
+        """Return this connection's customer for invoices that arrive without one."""
+        from arbridge.ledger.models import Customer
+
+        customer, _ = Customer.objects.get_or_create(
+            unknown_for=self, defaults={"partner_id": self.partner_id, "name": "Unknown"}
+        )
+        return customer
+
+
+class ExternalRef(PartnerOwned):
+    """The link between a local row and its record in one connection."""
+
+    class Entity(models.TextChoices):
+        CUSTOMER = "customer"
+        CONTACT = "contact"
+        INVOICE = "invoice"
+        PAYMENT = "payment"
+        CREDIT = "credit"
+        DEPOSIT = "deposit"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="refs")
+    entity = models.CharField(max_length=16, choices=Entity.choices)
+    remote_id = models.CharField(max_length=128)
+    local_id = models.BigIntegerField()
+    remote_version = models.CharField(max_length=64, blank=True)
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "entity", "remote_id"], name="one_ref_per_remote_record"
+            )
+        ]
+        indexes = [models.Index(fields=["entity", "local_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.remote_id} -> {self.local_id}"
+
+
+class SyncCursor(PartnerOwned):
+    """How far a connection's stream has been read; advanced with the data it covers."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="cursors")
+    stream = models.CharField(max_length=64)
+    value = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "stream"], name="one_cursor_per_stream")
+        ]
+
+
+class SyncRun(PartnerOwned):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule"
+        WEBHOOK = "webhook"
+        MANUAL = "manual"
+        INITIAL = "initial"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField(default=clock.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"Sync {self.pk} of {self.connection} ({self.status})"
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class WebhookEvent(PartnerOwned):
+    """A vendor's delivery, its raw body stored once; processed by a job."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSED = "processed"
+        FAILED = "failed"
+
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_events"
+    )
+    source = models.CharField(max_length=32, help_text="The connector kind that sent it.")
+    dedupe_key = models.CharField(max_length=255)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=clock.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "dedupe_key"], name="one_event_per_key")
+        ]
+        ordering = ["-id"]
+
+    @classmethod
+    def store(
+        cls, partner: Partner, source: str, dedupe_key: str, body: bytes, **fields
+    ) -> tuple["WebhookEvent", bool]:
+        """Store a delivery once; return the event and whether it was new."""
+        with transaction.atomic():
+            return cls.objects.get_or_create(
+                source=source,
+                dedupe_key=dedupe_key,
+                defaults={"partner": partner, "body": body, **fields},
+            )
+
+
+class OutboundCommand(PartnerOwned):
+    """One write owed to one connection (the outbox).
+
+    pending -> in_flight -> done; a retryable failure goes back to pending with
+    a later next_attempt_at; a permanent one, or too many attempts, is dead and
+    raises an ExceptionItem a person can retry.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        IN_FLIGHT = "in_flight", "In flight"
+        DONE = "done"
+        FAILED = "failed"
+        DEAD = "dead"
+
+    MAX_ATTEMPTS = 8
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="outbound_commands"
+    )
+    action = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=clock.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    remote_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} -> {self.connection} ({self.status})"
+
+    @classmethod
+    def enqueue(
+        cls, connection: Connection, action: str, payload: dict, idempotency_key: str
+    ) -> "OutboundCommand":
+        """Record a command owed, once per key; call inside the business transaction."""
+        command, _ = cls.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "partner_id": connection.partner_id,
+                "connection": connection,
+                "action": action,
+                "payload": payload,
+            },
+        )
+        return command
+
+
+class ExceptionItem(PartnerOwned):
+    """Something a person must look at and resolve (shown as an "exception")."""
+
+    class Kind(models.TextChoices):
+        MALFORMED_RECORD = "malformed_record", "Malformed record"
+        WRITE_FAILED = "write_failed", "Write-back failed"
+        SYNC_FAILED = "sync_failed", "Sync failed"
+        CONFLICT = "conflict"
+        DUPLICATE_NUMBER = "duplicate_number", "Duplicate invoice number"
+        UNMATCHED = "unmatched", "Unmatched money"
+        OTHER = "other"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="exceptions"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    title = models.CharField(max_length=255)
+    reason = models.TextField(blank=True)
+    raw_payload = models.TextField(blank=True, help_text="The record as received, verbatim.")
+    entity = models.CharField(max_length=16, blank=True)
+    remote_id = models.CharField(max_length=128, blank=True)
+    local_id = models.BigIntegerField(null=True, blank=True)
+    command = models.ForeignKey(
+        OutboundCommand, null=True, blank=True, on_delete=models.SET_NULL, related_name="exceptions"
+    )
+    sync_run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="exceptions"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["partner", "status", "id"])]
+        verbose_name = "exception"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def resolve(self, user=None) -> None:
+        if self.status != self.Status.RESOLVED:
+            self.status, self.resolved_at, self.resolved_by = self.Status.RESOLVED, clock.now(), user
+            self.save(update_fields=["status", "resolved_at", "resolved_by"])
+
+    @property
+    def can_retry(self) -> bool:
+        return self.command_id is not None or self.connection_id is not None

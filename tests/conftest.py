@@ -1,0 +1,52 @@
+"""Shared setup: an owner, a teammate and an outsider (alice, bob and charlie).
+
+alice owns partner "Acme IT"; bob is a finance teammate there; charlie owns
+"Other MSP" and must never see Acme's rows.
+"""
+
+import pytest
+from django.contrib.auth.models import User
+from huey.contrib.djhuey import HUEY
+
+from arbridge.core.models import Membership, Partner
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def immediate_jobs():
+    """Run Huey tasks inline; the consumer tests start a real consumer instead."""
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = False
+
+
+@pytest.fixture
+def partner(db) -> Partner:
+    return Partner.objects.create(name="Acme IT", support_email="billing@acme.example")
+
+
+@pytest.fixture
+def other_partner(db) -> Partner:
+    return Partner.objects.create(name="Other MSP")
+
+
+@pytest.fixture
+def alice(partner) -> User:
+    user = User.objects.create_user("alice", "alice@acme.example", PASSWORD)
+    Membership.objects.create(user=user, partner=partner, role=Membership.Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def bob(partner) -> User:
+    user = User.objects.create_user("bob", "bob@acme.example", PASSWORD)
+    Membership.objects.create(user=user, partner=partner, role=Membership.Role.FINANCE)
+    return user
+
+
+@pytest.fixture
+def charlie(other_partner) -> User:
+    user = User.objects.create_user("charlie", "charlie@other.example", PASSWORD)
+    Membership.objects.create(user=user, partner=other_partner, role=Membership.Role.OWNER)
+    return user
