@@ -278,6 +278,9 @@ class Payment(PartnerOwned):
     )
     reference = models.CharField(max_length=255, blank=True)
     processor_reference = models.CharField(max_length=255, blank=True)
+    source_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the source reported this external payment deleted."
+    )
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
 
