@@ -1,10 +1,10 @@
 """The `arbridge` console script.
 
-    arbridge demo [--port N]     migrate, seed a demo partner, serve it with a worker
-    arbridge serve [--port N]    the web server (dashboard, portal, API, webhooks)
-    arbridge worker              a Huey consumer
-    arbridge createpartner ...   a partner and its owner
-    arbridge manage ...          any Django management command
+arbridge demo [--port N]     migrate, seed a demo partner, serve it with a worker
+arbridge serve [--port N]    the web server (dashboard, portal, API, webhooks)
+arbridge worker              a Huey consumer
+arbridge createpartner ...   a partner and its owner
+arbridge manage ...          any Django management command
 """
 
 import os

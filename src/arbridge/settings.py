@@ -56,7 +56,9 @@ def generated_secret(name: str, filename: str, make) -> str:
     return path.read_text().strip()
 
 
-SECRET_KEY = generated_secret("ARBRIDGE_SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
+SECRET_KEY = generated_secret(
+    "ARBRIDGE_SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50)
+)
 ENCRYPTION_KEY = generated_secret(
     "ARBRIDGE_ENCRYPTION_KEY", "encryption_key", lambda: Fernet.generate_key().decode()
 )

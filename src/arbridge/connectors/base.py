@@ -32,7 +32,9 @@ from pydantic import BaseModel, ConfigDict
 class ConnectorError(Exception):
     permanent: bool = False
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after

@@ -94,9 +94,11 @@ class ApiKeyQuerySet(PartnerQuerySet):
         """Return the live key matching the raw secret, or None."""
         if not raw.startswith(ApiKey.PREFIX):
             return None
-        key = self.select_related("partner").filter(
-            key_hash=hash_key(raw), revoked_at__isnull=True
-        ).first()
+        key = (
+            self.select_related("partner")
+            .filter(key_hash=hash_key(raw), revoked_at__isnull=True)
+            .first()
+        )
         if key is not None:
             now = clock.now()
             # Write the last-used time at most once a minute, not on every request.

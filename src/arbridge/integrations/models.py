@@ -319,7 +319,11 @@ class ExceptionItem(PartnerOwned):
 
     def resolve(self, user=None) -> None:
         if self.status != self.Status.RESOLVED:
-            self.status, self.resolved_at, self.resolved_by = self.Status.RESOLVED, clock.now(), user
+            self.status, self.resolved_at, self.resolved_by = (
+                self.Status.RESOLVED,
+                clock.now(),
+                user,
+            )
             self.save(update_fields=["status", "resolved_at", "resolved_by"])
 
     @property

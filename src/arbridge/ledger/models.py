@@ -32,7 +32,9 @@ class Customer(PartnerOwned):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=50, blank=True)
     billing_state = models.CharField(
-        max_length=2, blank=True, help_text="Two-letter US state or territory of the billing address."
+        max_length=2,
+        blank=True,
+        help_text="Two-letter US state or territory of the billing address.",
     )
     billing_country = models.CharField(max_length=2, blank=True)
     # The connection whose invoices without a customer land here (one per connection).
@@ -187,9 +189,7 @@ class Invoice(PartnerOwned):
                 self.status = self.Status.OPEN
         if save:
             self.updated_at = clock.now()
-            self.save(
-                update_fields=["balance", "source_adjustment", "status", "updated_at"]
-            )
+            self.save(update_fields=["balance", "source_adjustment", "status", "updated_at"])
 
     def set_total(self, total: Decimal) -> None:
         """Take a new total from the source; refused if already-applied money exceeds it."""
@@ -303,7 +303,9 @@ class Payment(PartnerOwned):
         if amount <= 0:
             raise LedgerError("an allocation must be positive")
         if invoice.currency != self.currency:
-            raise LedgerError(f"payment in {self.currency} cannot pay an invoice in {invoice.currency}")
+            raise LedgerError(
+                f"payment in {self.currency} cannot pay an invoice in {invoice.currency}"
+            )
         if invoice.partner_id != self.partner_id:
             raise LedgerError("payment and invoice belong to different partners")
         if amount > self.unapplied:
@@ -312,8 +314,10 @@ class Payment(PartnerOwned):
         if invoice.voided_at is not None:
             raise LedgerError(f"invoice {invoice.number} is void")
         # Money settled in the source (adjustment) is gone for us, not for the source's own payments.
-        room = invoice.payable if self.origin == self.Origin.ARBRIDGE else (
-            invoice.balance + invoice.source_adjustment - invoice.pending_amount()
+        room = (
+            invoice.payable
+            if self.origin == self.Origin.ARBRIDGE
+            else (invoice.balance + invoice.source_adjustment - invoice.pending_amount())
         )
         if self.status in (self.Status.PENDING, self.Status.SUCCEEDED) and amount > room:
             raise LedgerError(f"invoice {invoice.number} can take at most {room}")
@@ -354,7 +358,10 @@ class Credit(PartnerOwned):
     date = models.DateField(default=clock.today)
     reference = models.CharField(max_length=255, blank=True)
     connection = models.ForeignKey(
-        "integrations.Connection", null=True, blank=True, on_delete=models.SET_NULL,
+        "integrations.Connection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(default=clock.now)
@@ -372,8 +379,11 @@ class Credit(PartnerOwned):
         if amount <= 0 or amount > room:
             raise LedgerError(f"invoice {invoice.number} can take a credit of at most {room}")
         credit = cls.objects.create(
-            partner_id=invoice.partner_id, invoice=invoice, amount=amount,
-            currency=invoice.currency, **fields,
+            partner_id=invoice.partner_id,
+            invoice=invoice,
+            amount=amount,
+            currency=invoice.currency,
+            **fields,
         )
         invoice.recompute()
         return credit
