@@ -165,6 +165,9 @@ class AuditEntry(PartnerOwned):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}".strip()
+
     @classmethod
     def record(cls, partner, action: str, actor=None, target: str = "", **detail) -> "AuditEntry":
         return cls.objects.create(

@@ -313,7 +313,8 @@ class Payment(PartnerOwned):
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.voided_at is not None:
             raise LedgerError(f"invoice {invoice.number} is void")
-        # Money settled in the source (adjustment) is gone for us, not for the source's own payments.
+        # Money settled in the source (the adjustment) is gone for arbridge's payments,
+        # not for the source's own, which replace the adjustment.
         room = (
             invoice.payable
             if self.origin == self.Origin.ARBRIDGE
