@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # its bundled Swagger UI assets, so /api/v1/docs needs no CDN
     "huey.contrib.djhuey",
     "arbridge.core",
     "arbridge.ledger",
@@ -91,6 +92,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from STATIC_ROOT (`arbridge manage collectstatic`), DEBUG or not.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -137,6 +140,9 @@ else:
                     "PRAGMA busy_timeout=20000; PRAGMA foreign_keys=ON;"
                 ),
             },
+            # A file, so a consumer process started by a test can share it; one per
+            # test run, so test runs side by side do not delete each other's.
+            "TEST": {"NAME": DATA_DIR / f"test-{os.getpid()}.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -144,6 +150,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Jobs: SqliteHuey in the data dir by default, RedisHuey when REDIS_URL is set.
 REDIS_URL = os.getenv("REDIS_URL", "")
 HUEY_IMMEDIATE = envbool("ARBRIDGE_HUEY_IMMEDIATE", "False")
+# How long a worker may hold an outbound command before the sweeper hands it to another.
+OUTBOX_LEASE_SECONDS = envint("ARBRIDGE_OUTBOX_LEASE_SECONDS", "300")
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",

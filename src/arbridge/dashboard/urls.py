@@ -1,1 +1,37 @@
-urlpatterns = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from arbridge.dashboard import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.overview, name="overview"),
+    path("partners/<int:partner_id>/switch/", views.switch_partner, name="switch_partner"),
+    path("settings/", views.partner_settings, name="settings"),
+    path("connections/", views.connections, name="connections"),
+    path("connections/<int:connection_id>/sync/", views.sync_now, name="sync_now"),
+    path("sync-runs/", views.sync_runs, name="sync_runs"),
+    path("customers/", views.customers, name="customers"),
+    path("customers/<int:customer_id>/", views.customer, name="customer"),
+    path("invoices/", views.invoices, name="invoices"),
+    path("invoices/<int:invoice_id>/", views.invoice, name="invoice"),
+    path("exceptions/", views.exceptions, name="exceptions"),
+    path("exceptions/<int:exception_id>/", views.exception, name="exception"),
+    path(
+        "exceptions/<int:exception_id>/resolve/",
+        views.resolve_exception,
+        name="resolve_exception",
+    ),
+    path("exceptions/<int:exception_id>/retry/", views.retry_exception, name="retry_exception"),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/<int:key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),
+]

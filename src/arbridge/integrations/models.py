@@ -257,8 +257,13 @@ class OutboundCommand(PartnerOwned):
     def enqueue(
         cls, connection: Connection, action: str, payload: dict, idempotency_key: str
     ) -> "OutboundCommand":
-        """Record a command owed, once per key; call inside the business transaction."""
-        command, _ = cls.objects.get_or_create(
+        """Record a command owed, once per key; call inside the business transaction.
+
+        Its delivery is enqueued when the transaction commits.
+        """
+        from arbridge.integrations.outbox import enqueue_on_commit
+
+        command, created = cls.objects.get_or_create(
             idempotency_key=idempotency_key,
             defaults={
                 "partner_id": connection.partner_id,
@@ -267,6 +272,8 @@ class OutboundCommand(PartnerOwned):
                 "payload": payload,
             },
         )
+        if created:
+            enqueue_on_commit(command)
         return command
 
 
@@ -317,14 +324,15 @@ class ExceptionItem(PartnerOwned):
     def __str__(self) -> str:
         return self.title
 
-    def resolve(self, user=None) -> None:
-        if self.status != self.Status.RESOLVED:
-            self.status, self.resolved_at, self.resolved_by = (
-                self.Status.RESOLVED,
-                clock.now(),
-                user,
-            )
-            self.save(update_fields=["status", "resolved_at", "resolved_by"])
+    def resolve(self, user=None) -> bool:
+        """Mark it resolved; return False if it already was (by anyone, even just now)."""
+        now = clock.now()
+        resolved = ExceptionItem.objects.filter(pk=self.pk, status=self.Status.OPEN).update(
+            status=self.Status.RESOLVED, resolved_at=now, resolved_by=user
+        )
+        if resolved:
+            self.status, self.resolved_at, self.resolved_by = self.Status.RESOLVED, now, user
+        return bool(resolved)
 
     @property
     def can_retry(self) -> bool:

@@ -2,24 +2,249 @@
 
 Huey deletes a task when a consumer takes it, so a consumer killed mid-task
 loses it; the rows (SyncRun, OutboundCommand) are the record of owed work,
-every task is idempotent, and the sweeper re-enqueues what went stale.
+every task takes a row id and is idempotent, and the sweeper re-enqueues what
+went stale. Enqueuing twice is harmless: a job claims its row with a
+conditional UPDATE, and only one claim succeeds.
 """
 
-from huey.contrib.djhuey import db_task
+import datetime as dt
+import logging
 
-from arbridge.integrations.models import Connection, SyncRun
+from django.db import transaction
+from django.db.models import F, Q
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from arbridge.core import clock
+from arbridge.integrations import outbox
+from arbridge.integrations.connect import build_connector, http_client
+from arbridge.integrations.models import Connection, ExceptionItem, OutboundCommand, SyncRun
+
+logger = logging.getLogger(__name__)
+
+# A running sync whose heartbeat is older than this is presumed dead; the sync
+# engine beats at least once per batch, well inside it.
+HEARTBEAT_TIMEOUT = dt.timedelta(minutes=5)
+# A run started this many times without finishing is given up on, so a run that
+# kills its worker does not kill one every few minutes forever.
+SYNC_MAX_ATTEMPTS = 3
+# Owed work whose job should have run by now: what the sweeper looks for.
+SWEEP_GRACE = dt.timedelta(minutes=1)
+# At most this many commands and runs per sweep; the rest wait a minute.
+SWEEP_BATCH = 1000
+
+
+# -- sync ---------------------------------------------------------------------
 
 
 def request_sync(connection: Connection, trigger: str = SyncRun.Trigger.MANUAL) -> SyncRun:
-    """Record a sync run owed for the connection and enqueue its job."""
-    run = SyncRun.objects.create(
-        partner_id=connection.partner_id, connection=connection, trigger=trigger
+    """Record a sync run owed for the connection and enqueue its job.
+
+    A run already queued for the connection is returned instead of a second one.
+    """
+    run = (
+        SyncRun.objects.filter(connection=connection, status=SyncRun.Status.QUEUED)
+        .order_by("pk")
+        .first()
     )
-    sync_connection(run.pk)
+    if run is None:
+        run = SyncRun.objects.create(
+            partner_id=connection.partner_id, connection=connection, trigger=trigger
+        )
+        # After commit, so the worker finds the row; if enqueuing fails, the sweeper finds it.
+        transaction.on_commit(lambda: sync_connection(run.pk), robust=True)
     return run
 
 
 @db_task()
 def sync_connection(run_id: int) -> None:
-    """Run one owed sync (to be completed by the jobs work)."""
-    raise NotImplementedError
+    """Run one owed sync, unless another run of its connection is under way."""
+    perform_sync(run_id)
+
+
+def perform_sync(run_id: int) -> SyncRun | None:
+    """Claim the run, pull its connection's changes, and record how it ended.
+
+    Return the run, or None if it was not this worker's to run.
+    """
+    run = claim_run(run_id)
+    if run is None:
+        return None
+    if run.attempts > SYNC_MAX_ATTEMPTS:
+        error = f"Abandoned after {SYNC_MAX_ATTEMPTS} attempts that never finished."
+    else:
+        error = pull_changes(run)
+    finish_run(run, error)
+
+    # A run that arrived while this one ran waited for it; start it now.
+    if waiting := (
+        SyncRun.objects.filter(connection_id=run.connection_id, status=SyncRun.Status.QUEUED)
+        .order_by("pk")
+        .first()
+    ):
+        sync_connection(waiting.pk)
+    return run
+
+
+def claim_run(run_id: int) -> SyncRun | None:
+    """Mark the run running for this worker, or return None if it is not ours to run."""
+    now = clock.now()
+    stale = now - HEARTBEAT_TIMEOUT
+    with transaction.atomic():
+        connection_id = (
+            SyncRun.objects.filter(pk=run_id).values_list("connection_id", flat=True).first()
+        )
+        if connection_id is None:
+            return None
+        # Claims for one connection queue on its row, so two workers never both
+        # find it idle and start two runs.
+        Connection.objects.select_for_update().filter(pk=connection_id).exists()
+        is_busy = (
+            SyncRun.objects.filter(
+                connection_id=connection_id,
+                status=SyncRun.Status.RUNNING,
+                heartbeat_at__gte=stale,
+            )
+            .exclude(pk=run_id)
+            .exists()
+        )
+        if is_busy:
+            return None
+        claimed = SyncRun.objects.filter(
+            Q(status=SyncRun.Status.QUEUED)
+            | Q(status=SyncRun.Status.RUNNING, heartbeat_at__lt=stale),
+            pk=run_id,
+        ).update(
+            status=SyncRun.Status.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            heartbeat_at=now,
+        )
+        if not claimed:
+            return None
+    return SyncRun.objects.select_related("connection").get(pk=run_id)
+
+
+def pull_changes(run: SyncRun) -> str:
+    """Apply the connection's changes through the sync engine; return what went wrong, or ''."""
+    connection = run.connection
+    with http_client() as http:
+        try:
+            connector = build_connector(connection, http)
+        except (ImportError, LookupError) as e:
+            return f"The {connection.get_kind_display()} connector is not available: {e}"
+        try:
+            # Imported when needed, so a missing or broken engine fails the run, not the worker.
+            from arbridge.integrations.sync import run_sync
+
+            run_sync(run, connector)
+        except Exception as e:
+            logger.exception("Sync run %s failed", run.pk)
+            return f"{type(e).__name__}: {e}"
+    return ""
+
+
+def finish_run(run: SyncRun, error: str) -> None:
+    """Record the run's outcome, and keep the connection's sync exception up to date."""
+    now = clock.now()
+    status = SyncRun.Status.FAILED if error else SyncRun.Status.SUCCEEDED
+    open_failures = ExceptionItem.objects.filter(
+        connection_id=run.connection_id,
+        kind=ExceptionItem.Kind.SYNC_FAILED,
+        status=ExceptionItem.Status.OPEN,
+    )
+    with transaction.atomic():
+        # attempts fences the write: a worker presumed dead must not overwrite its successor.
+        finished = SyncRun.objects.filter(
+            pk=run.pk, status=SyncRun.Status.RUNNING, attempts=run.attempts
+        ).update(status=status, error_message=error, finished_at=now, heartbeat_at=now)
+        if not finished:
+            return
+        run.status, run.error_message, run.finished_at = status, error, now
+        if not error:
+            Connection.objects.filter(pk=run.connection_id).update(last_synced_at=now)
+            # The connection syncs again: its earlier failure needs no one now.
+            open_failures.update(status=ExceptionItem.Status.RESOLVED, resolved_at=now)
+        elif item := open_failures.first():
+            # One open item per connection, however many runs fail before someone looks.
+            item.reason, item.sync_run = error, run
+            item.save(update_fields=["reason", "sync_run"])
+        else:
+            ExceptionItem.objects.create(
+                partner_id=run.partner_id,
+                connection_id=run.connection_id,
+                kind=ExceptionItem.Kind.SYNC_FAILED,
+                title=f"Sync of {run.connection} failed",
+                reason=error,
+                sync_run=run,
+            )
+
+
+# -- outbox -------------------------------------------------------------------
+
+
+@db_task()
+def deliver_command(command_id: int) -> None:
+    """Push one outbound command to its connection, if it is due and not taken."""
+    outbox.deliver(command_id)
+
+
+# -- the sweeper --------------------------------------------------------------
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_periodically() -> None:
+    """Re-enqueue owed work whose job was lost, every minute."""
+    sweep()
+
+
+def sweep() -> tuple[int, int]:
+    """Re-enqueue stale commands and sync runs; return how many of each.
+
+    Safe to run anywhere and often: each job claims its row, so a duplicate
+    finds nothing to do.
+    """
+    now = clock.now()
+    command_ids = list(
+        OutboundCommand.objects.filter(
+            Q(status=OutboundCommand.Status.PENDING, next_attempt_at__lte=now - SWEEP_GRACE)
+            | Q(status=OutboundCommand.Status.IN_FLIGHT, locked_until__lt=now)
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    run_ids = list(
+        SyncRun.objects.filter(
+            Q(status=SyncRun.Status.QUEUED, queued_at__lte=now - SWEEP_GRACE)
+            | Q(status=SyncRun.Status.RUNNING, heartbeat_at__lt=now - HEARTBEAT_TIMEOUT)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for command_id in command_ids:
+        deliver_command(command_id)
+    for run_id in run_ids:
+        sync_connection(run_id)
+    if command_ids or run_ids:
+        logger.info("Swept %d commands and %d sync runs", len(command_ids), len(run_ids))
+    return len(command_ids), len(run_ids)
+
+
+# -- exceptions ---------------------------------------------------------------
+
+
+def retry_exception(item: ExceptionItem, user=None) -> OutboundCommand | SyncRun | None:
+    """Resolve the exception and do its work again: redeliver its command, or sync again.
+
+    Return the command or the sync run; None if the exception was already
+    resolved, so pressing Retry twice retries once.
+    """
+    if not item.can_retry:
+        raise ValueError(f"{item} has nothing to retry")
+    with transaction.atomic():
+        if not item.resolve(user):
+            return None
+        if item.command_id is not None:
+            outbox.requeue(item.command)
+            return item.command
+        return request_sync(item.connection, SyncRun.Trigger.MANUAL)

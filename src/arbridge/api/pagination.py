@@ -1,0 +1,69 @@
+"""Cursor pagination: newest first, each page continuing below the last id seen.
+
+The cursor is opaque to clients (base64 of the last id), so it can change
+shape later. Ordering by -id with `id < last` makes every page, however deep,
+an index seek rather than an OFFSET scan.
+"""
+
+import base64
+import binascii
+from typing import Annotated, Any, Generic, TypeVar
+
+from annotated_types import Interval
+from django.db.models import QuerySet
+from ninja import Query, Schema
+from pydantic import Field
+
+from arbridge.api.errors import ApiError
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_ID = 2**63 - 1
+
+T = TypeVar("T")
+
+# Row ids as the database can hold them: a larger one would be a database error, not a 404.
+Id = Annotated[int, Interval(ge=1, le=MAX_ID)]
+
+
+class Page(Schema, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class PageParams(Schema):
+    # Query parameters default to None without admitting null, so that the OpenAPI
+    # document gives them plain types rather than "string or null".
+    cursor: str = Field(None, max_length=64, description="The `next_cursor` of the previous page.")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+PageQuery = Query[PageParams]
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """Return the id a cursor continues below; ApiError 400 if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
+        raw = ""
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        raise ApiError(400, "invalid_cursor", "The cursor is not one this API returned.")
+    return int(raw)
+
+
+def paginate(queryset: QuerySet, page: PageParams) -> dict[str, Any]:
+    """Return one page of the queryset, newest first, and the cursor to the next."""
+    queryset = queryset.order_by("-id")
+    if page.cursor is not None:
+        queryset = queryset.filter(id__lt=decode_cursor(page.cursor))
+    # One row more than asked says whether there is a next page, without a COUNT.
+    rows = list(queryset[: page.limit + 1])
+    items, more = rows[: page.limit], len(rows) > page.limit
+    return {"items": items, "next_cursor": encode_cursor(items[-1].id) if more else None}

@@ -1,0 +1,57 @@
+"""Run the demo: migrate, seed Northwind MSP, serve it with a worker beside it."""
+
+import os
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from arbridge import server
+from arbridge.core import demo
+
+
+class Command(BaseCommand):
+    help = "Migrate, seed a demo partner, and serve it with a Huey consumer until Ctrl-C."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="0 picks a free port.")
+        parser.add_argument("--host", default="127.0.0.1")
+
+    def handle(self, *, port: int, host: str, **options) -> None:
+        # Nothing may reach stdout before the three lines a user (or a script) reads first.
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self.stderr.write("Seeding the demo partner (first run only)…")
+        login = demo.start()
+
+        web = server.bind(host, port, threads=8)
+        url = f"http://{web.effective_host}:{web.effective_port}/"
+        if "ARBRIDGE_BASE_URL" not in os.environ:
+            # Links the app builds (portal links in emails) must point at this port.
+            os.environ["ARBRIDGE_BASE_URL"] = settings.BASE_URL = url.rstrip("/")
+            settings.CSRF_TRUSTED_ORIGINS = [settings.BASE_URL]
+        self.stdout.write(f"Dashboard: {url}")
+        self.stdout.write(f"Login: {login.username} {login.password}")
+        self.stdout.write(f"API key: {login.api_key}")
+        self.stdout.flush()
+
+        worker = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "arbridge.cli", "worker"], stdout=sys.stderr
+        )
+        try:
+            server.run(web)
+        finally:
+            self.stop(worker)
+
+    def stop(self, worker: subprocess.Popen) -> None:
+        """Stop the consumer, letting it finish the tasks it is running."""
+        self.stderr.write("Stopping the worker…")
+        worker.send_signal(signal.SIGINT)  # Huey's graceful shutdown
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

@@ -1,0 +1,29 @@
+"""Build a connection's connector: the one place a Connection becomes a Config."""
+
+import httpx
+
+from arbridge.connectors.base import Config, Connector
+from arbridge.integrations.models import Connection
+from arbridge.integrations.registry import load
+
+# Generous enough for a slow vendor page, short enough that a hung vendor
+# gives its worker back well inside the outbox lease.
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+def http_client() -> httpx.Client:
+    """Return a new HTTP client for talking to vendors; close it when done."""
+    return httpx.Client(timeout=TIMEOUT, headers={"User-Agent": "arbridge"})
+
+
+def build_connector(connection: Connection, http: httpx.Client | None = None) -> Connector:
+    """Return the connector for a connection; ImportError if its kind is not built yet."""
+    connector_class = load(connection.kind)
+    credentials = dict(connection.credentials)
+    config = Config(
+        base_url=credentials.get("base_url", ""),
+        credentials=credentials,
+        preferences=connection.preferences,
+        remote_account=connection.remote_account,
+    )
+    return connector_class(config, http or http_client())

@@ -1,0 +1,269 @@
+"""The subset of QuickBooks' query language the sandbox answers.
+
+    SELECT * | COUNT(*) | Field, ... FROM Entity
+      [WHERE Field op value [AND ...]]      op: = < > <= >= IN (...) LIKE '%x%'
+      [ORDERBY Field [ASC|DESC], ...]
+      [STARTPOSITION n] [MAXRESULTS n]
+
+As in QuickBooks there is no OR and no JOIN, keywords and field names are
+case-insensitive, MAXRESULTS is at most 1,000, and name lists (customers,
+items, accounts, terms) answer only active rows unless the query names Active.
+Reference: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from arbridge.sandbox.qbo.wire import Fault, parse_timestamp
+
+if TYPE_CHECKING:
+    from arbridge.sandbox.qbo.store import Record
+
+MAX_RESULTS = 1000
+DEFAULT_MAX_RESULTS = 100
+
+# Fields every entity can be filtered and ordered by; the rest come from entities.py.
+META_FIELDS = {
+    "Id": "id",
+    "MetaData.CreateTime": "datetime",
+    "MetaData.LastUpdatedTime": "datetime",
+}
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>'(?:[^'\\]|\\.)*')
+      | (?P<number>-?\d+(?:\.\d+)?)
+      | (?P<op><=|>=|!=|=|<|>)
+      | (?P<punct>[(),*])
+      | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    op: str  # "=", "<", ">", "<=", ">=", "IN", "LIKE"
+    values: tuple[Any, ...]
+
+
+@dataclass
+class Query:
+    entity: str
+    fields: tuple[str, ...] | None = None  # None: SELECT *
+    count: bool = False
+    where: list[Condition] = field(default_factory=list)
+    order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
+    start: int = 1
+    max_results: int = DEFAULT_MAX_RESULTS
+
+
+def parse_error(detail: str) -> Fault:
+    return Fault("4000", "Error parsing query", f"QueryParserError: {detail}")
+
+
+def validation_error(detail: str) -> Fault:
+    return Fault("4001", "Invalid query", f"QueryValidationError: {detail}")
+
+
+class _Tokens:
+    def __init__(self, text: str):
+        self.items: list[tuple[str, str, int]] = []
+        position = 0
+        text = text.rstrip().rstrip(";")
+        while position < len(text):
+            match = _TOKEN.match(text, position)
+            if not match or match.end() == position:
+                raise parse_error(f"Encountered {text[position : position + 10]!r} at {position}")
+            kind = match.lastgroup or ""
+            self.items.append((kind, match.group(kind), match.start(kind)))
+            position = match.end()
+        self.index = 0
+
+    def peek(self) -> tuple[str, str, int] | None:
+        return self.items[self.index] if self.index < len(self.items) else None
+
+    def next(self) -> tuple[str, str, int]:
+        token = self.peek()
+        if token is None:
+            raise parse_error("Encountered end of query")
+        self.index += 1
+        return token
+
+    def keyword(self, *words: str) -> str | None:
+        """Consume and return the next token if it is one of these keywords."""
+        token = self.peek()
+        if token and token[0] == "word" and token[1].upper() in words:
+            self.index += 1
+            return token[1].upper()
+        return None
+
+    def expect(self, value: str) -> None:
+        kind, text, position = self.next()
+        if text.upper() != value:
+            raise parse_error(f"Encountered {text!r} at {position}, expected {value}")
+
+    def word(self) -> str:
+        kind, text, position = self.next()
+        if kind != "word":
+            raise parse_error(f"Encountered {text!r} at {position}, expected a name")
+        return text
+
+    def integer(self) -> int:
+        kind, text, position = self.next()
+        if kind != "number" or not text.isdigit():
+            raise parse_error(f"Encountered {text!r} at {position}, expected a number")
+        return int(text)
+
+    def literal(self) -> Any:
+        kind, text, position = self.next()
+        if kind == "string":
+            return re.sub(r"\\(.)", r"\1", text[1:-1])
+        if kind == "number":
+            return text
+        if kind == "word" and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        raise parse_error(f"Encountered {text!r} at {position}, expected a value")
+
+
+def parse(text: str) -> Query:
+    """Parse a query; raise a Fault for anything outside the subset."""
+    tokens = _Tokens(text)
+    tokens.expect("SELECT")
+    count = False
+    fields: list[str] | None = []
+    if tokens.peek() and tokens.peek()[1] == "*":
+        tokens.next()
+        fields = None
+    elif tokens.keyword("COUNT"):
+        for part in ("(", "*", ")"):
+            tokens.expect(part)
+        count, fields = True, None
+    else:
+        fields.append(tokens.word())
+        while tokens.peek() and tokens.peek()[1] == ",":
+            tokens.next()
+            fields.append(tokens.word())
+    tokens.expect("FROM")
+    query = Query(entity=tokens.word(), fields=tuple(fields) if fields else None, count=count)
+
+    if tokens.keyword("WHERE"):
+        query.where.append(_condition(tokens))
+        while tokens.keyword("AND"):
+            query.where.append(_condition(tokens))
+        if tokens.keyword("OR"):
+            raise parse_error("OR is not supported")
+    if tokens.keyword("ORDERBY", "ORDER"):
+        if tokens.peek() and tokens.peek()[1].upper() == "BY":
+            tokens.next()
+        while True:
+            name = tokens.word()
+            descending = tokens.keyword("ASC", "DESC") == "DESC"
+            query.order.append((name, descending))
+            if not (tokens.peek() and tokens.peek()[1] == ","):
+                break
+            tokens.next()
+    if tokens.keyword("STARTPOSITION"):
+        query.start = max(tokens.integer(), 1)
+    if tokens.keyword("MAXRESULTS"):
+        query.max_results = min(tokens.integer(), MAX_RESULTS)
+    if tokens.peek():
+        kind, text, position = tokens.peek()
+        raise parse_error(f"Encountered {text!r} at {position}")
+    return query
+
+
+def _condition(tokens: _Tokens) -> Condition:
+    name = tokens.word()
+    if tokens.keyword("IN"):
+        tokens.expect("(")
+        values = [tokens.literal()]
+        while tokens.peek() and tokens.peek()[1] == ",":
+            tokens.next()
+            values.append(tokens.literal())
+        tokens.expect(")")
+        return Condition(name, "IN", tuple(values))
+    if tokens.keyword("LIKE"):
+        return Condition(name, "LIKE", (tokens.literal(),))
+    kind, op, position = tokens.next()
+    if kind != "op" or op == "!=":
+        raise parse_error(f"Encountered {op!r} at {position}, expected an operator")
+    return Condition(name, op, (tokens.literal(),))
+
+
+# -- evaluation ---------------------------------------------------------------
+
+
+def _getter(field: str) -> Callable[[Record], Any]:
+    if field == "Id":
+        return lambda record: record.id
+    if field == "MetaData.CreateTime":
+        return lambda record: record.created
+    if field == "MetaData.LastUpdatedTime":
+        return lambda record: record.updated
+    return lambda record: record.fields.get(field)
+
+
+def _coerce(value: Any, type: str, field: str) -> Any:
+    """Return a query literal as the type the field's values have."""
+    try:
+        if type == "id":
+            return int(value)
+        if type == "decimal":
+            return Decimal(str(value))
+        if type == "datetime":
+            return int(parse_timestamp(str(value)))
+        if type == "boolean":
+            if isinstance(value, bool):
+                return value
+            return {"true": True, "false": False}[str(value).lower()]
+    except (ValueError, KeyError, InvalidOperation):
+        raise validation_error(f"{value!r} is not a valid value for {field}") from None
+    return str(value)
+
+
+def resolve(name: str, queryable: dict[str, str]) -> tuple[str, str]:
+    """Return a field's canonical name and type, whatever its case."""
+    for known, type in (*META_FIELDS.items(), *queryable.items()):
+        if known.lower() == name.lower():
+            return known, type
+    raise validation_error(f"property '{name}' is not queryable")
+
+
+def predicate(condition: Condition, queryable: dict[str, str]) -> Callable[[Record], bool]:
+    """Return a test of one WHERE condition against a record."""
+    field, type = resolve(condition.field, queryable)
+    get = _getter(field)
+    if condition.op == "LIKE":
+        if type not in ("string", "ref"):
+            raise validation_error(f"LIKE is not supported on {field}")
+        pattern = ".*".join(re.escape(part) for part in str(condition.values[0]).split("%"))
+        regex = re.compile(pattern, re.IGNORECASE | re.DOTALL)
+        return lambda record: (value := get(record)) is not None and bool(regex.fullmatch(value))
+    values = [_coerce(value, type, field) for value in condition.values]
+    if condition.op == "IN":
+        choices = set(values)
+        return lambda record: get(record) in choices
+    wanted = values[0]
+    compare = {
+        "=": lambda value: value == wanted,
+        "<": lambda value: value < wanted,
+        ">": lambda value: value > wanted,
+        "<=": lambda value: value <= wanted,
+        ">=": lambda value: value >= wanted,
+    }[condition.op]
+    return lambda record: (value := get(record)) is not None and compare(value)
+
+
+def order(records: list[Record], order: list[tuple[str, bool]], queryable: dict[str, str]) -> None:
+    """Sort records in place by ORDERBY fields, ties by Id; missing values first."""
+    records.sort(key=lambda record: record.id)
+    for name, descending in reversed(order):
+        get = _getter(resolve(name, queryable)[0])
+        records.sort(key=lambda record: (get(record) is not None, get(record)), reverse=descending)

@@ -1,0 +1,129 @@
+"""No partner reads or acts on another's rows through any endpoint.
+
+The endpoints come from the API's own OpenAPI document, so a new endpoint is
+tried here as soon as it exists; a new resource or id filter fails until it is
+added to RESOURCES or FILTERS below.
+"""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import models
+
+from arbridge.api.views import api
+from arbridge.core.models import Partner
+from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
+from arbridge.ledger.models import Customer, Invoice, Payment
+
+# The first path segment after /api/v1/ -> the model it serves.
+RESOURCES: dict[str, type[models.Model]] = {
+    "customers": Customer,
+    "invoices": Invoice,
+    "payments": Payment,
+    "connections": Connection,
+    "sync-runs": SyncRun,
+    "exceptions": ExceptionItem,
+}
+# Query parameters that take another row's id -> that row's model.
+FILTERS: dict[str, type[models.Model]] = {"customer": Customer, "connection": Connection}
+PAGING = {"cursor", "limit"}
+
+SCHEMA = api.get_openapi_schema()
+ENDPOINTS = [
+    (method.upper(), path, operation)
+    for path, operations in SCHEMA["paths"].items()
+    for method, operation in operations.items()
+]
+ROW_ENDPOINTS = [(m, p) for m, p, _ in ENDPOINTS if "{" in p]
+LIST_ENDPOINTS = [(p, op) for m, p, op in ENDPOINTS if "{" not in p and m == "GET"]
+
+
+def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Model]:
+    """Make one row of every resource the API serves, all belonging to the partner."""
+    connection = Connection.objects.create(
+        partner=partner, kind="qbo", name=f"{name} books", status=Connection.Status.CONNECTED
+    )
+    customer = Customer.objects.create(partner=partner, name=f"{name} customer")
+    return {
+        Connection: connection,
+        Customer: customer,
+        Invoice: Invoice.objects.create(
+            partner=partner,
+            customer=customer,
+            connection=connection,
+            number="INV-1",
+            issue_date="2025-03-01",
+            total=Decimal("10.00"),
+            balance=Decimal("10.00"),
+        ),
+        Payment: Payment.objects.create(
+            partner=partner, customer=customer, connection=connection, amount=Decimal("5.00")
+        ),
+        SyncRun: SyncRun.objects.create(partner=partner, connection=connection),
+        ExceptionItem: ExceptionItem.objects.create(
+            partner=partner, connection=connection, kind="other", title=f"{name} problem"
+        ),
+    }
+
+
+@pytest.fixture
+def own_rows(partner):
+    return make_rows(partner, "Acme")
+
+
+@pytest.fixture
+def outsider_rows(other_partner):
+    return make_rows(other_partner, "Other")
+
+
+def resource(path: str) -> type[models.Model]:
+    return RESOURCES[path.removeprefix("/api/v1/").split("/")[0]]
+
+
+def test_every_endpoint_is_covered():
+    assert {resource(p) for _, p in ROW_ENDPOINTS} == set(RESOURCES.values())
+    assert {resource(p) for p, _ in LIST_ENDPOINTS} == set(RESOURCES.values())
+
+
+@pytest.mark.parametrize("method, path", ROW_ENDPOINTS)
+def test_another_partners_id_is_not_found(api_client, own_rows, outsider_rows, method, path):
+    assert re.findall(r"{(\w+)}", path) == ["id"]
+    model = resource(path)
+    runs_before = SyncRun.objects.count()
+
+    response = api_client.generic(method, path.replace("{id}", str(outsider_rows[model].id)))
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert SyncRun.objects.count() == runs_before
+    # The same endpoint does serve the partner's own row.
+    own = api_client.generic(method, path.replace("{id}", str(own_rows[model].id)))
+    assert own.status_code in (200, 202), own.content
+
+
+@pytest.mark.parametrize("path, operation", LIST_ENDPOINTS)
+def test_lists_hold_only_the_partners_rows(api_client, own_rows, outsider_rows, path, operation):
+    model = resource(path)
+
+    ids = [item["id"] for item in api_client.get(path).json()["items"]]
+
+    assert ids == [own_rows[model].id]
+
+
+@pytest.mark.parametrize("path, operation", LIST_ENDPOINTS)
+def test_filtering_by_another_partners_ids_finds_nothing(
+    api_client, own_rows, outsider_rows, path, operation
+):
+    for parameter in operation.get("parameters", []):
+        name = parameter["name"]
+        if parameter["in"] != "query" or name in PAGING:
+            continue
+        if parameter["schema"].get("type") != "integer":
+            continue
+        outsider_id = outsider_rows[FILTERS[name]].id
+
+        response = api_client.get(path, {name: outsider_id})
+
+        assert response.status_code == 200
+        assert response.json()["items"] == [], (path, name)
