@@ -70,3 +70,9 @@ def test_docs_page_loads_no_outside_assets(db):
     assert "/static/ninja/swagger-ui-bundle.js" in assets
     assert all(asset.startswith("/static/") for asset in assets), assets
     assert '"validatorUrl": null' in html
+
+
+def test_an_unknown_parameter_is_a_json_422(api_client):
+    error = assert_error(api_client.get("/api/v1/invoices?stauts=open"), 422, "invalid")
+
+    assert "stauts" in error["message"]

@@ -171,7 +171,7 @@ def test_a_command_for_an_unbuilt_connector_is_a_dead_letter(unbuilt_connection)
 
     command.refresh_from_db()
     assert command.status == OutboundCommand.Status.DEAD
-    assert "connector is unavailable" in command.last_error
+    assert "connector is not available" in command.last_error
     assert ExceptionItem.objects.filter(command=command).exists()
 
 

@@ -359,7 +359,7 @@ def test_the_ledger_holds_its_invariants():
         LedgerMachine,
         settings=settings(
             max_examples=60,
-            stateful_step_count=25,
+            stateful_step_count=20,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),

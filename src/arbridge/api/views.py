@@ -4,10 +4,12 @@ Every query starts from `Model.objects.for_partner(request.partner)`, so
 another partner's ids are simply not found (404), never forbidden (403).
 """
 
+from functools import wraps
+
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Status
+from ninja import NinjaAPI, Schema, Status
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
@@ -41,6 +43,29 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
 )
 install_handlers(api)
+
+
+def refuse_unknown_parameters(view_func):
+    """Answer 422 to a query parameter the operation does not take.
+
+    A misspelt filter (`?stauts=open`) would otherwise be ignored and return every row.
+    """
+
+    @wraps(view_func)
+    def wrapped(request: HttpRequest, **params):
+        taken = set()
+        for name, value in params.items():
+            # A schema of parameters (the page) stands for its fields.
+            taken |= set(type(value).model_fields) if isinstance(value, Schema) else {name}
+        taken -= set(request.resolver_match.kwargs)
+        if unknown := sorted(set(request.GET) - taken):
+            raise ApiError(422, "invalid", f"Unknown query parameter: {', '.join(unknown)}.")
+        return view_func(request, **params)
+
+    return wrapped
+
+
+api.add_decorator(refuse_unknown_parameters)
 
 # Filters are declared `name: Type = None`, not `Type | None`: absent means no
 # filter, and the OpenAPI document gives each a plain type rather than "or null".

@@ -85,7 +85,9 @@ def deliver(command_id: int) -> OutboundCommand | None:
             connector = build_connector(command.connection, http)
             ref = connector.push(Command(command.action, command.payload, command.idempotency_key))
     except (ImportError, LookupError) as e:
-        kill(command, f"The {command.connection.get_kind_display()} connector is unavailable: {e}")
+        kill(
+            command, f"The {command.connection.get_kind_display()} connector is not available: {e}"
+        )
     except PermanentError as e:
         kill(command, str(e))
     except RetryableError as e:

@@ -29,6 +29,7 @@ from django.db.models import Model
 from arbridge.connectors.base import Capabilities, Change, Op, Rejected
 from arbridge.core import clock
 from arbridge.core.money import quantize
+from arbridge.integrations.apply.insert import insert
 from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
 from arbridge.integrations.registry import display_name
 from arbridge.ledger.models import Customer
@@ -244,21 +245,23 @@ class Batch:
 
     def link_many(self, entity: str, pairs: list[tuple[Change, int]]) -> None:
         """Create the refs of many new rows in one statement."""
-        refs = []
+        rows = []
         for change, local_id in pairs:
-            ref = ExternalRef(
-                partner_id=self.partner_id,
-                connection=self.connection,
-                entity=entity,
-                remote_id=change.remote_id,
-                local_id=local_id,
-                updated_at=self.now,
+            rows.append(
+                {
+                    "partner_id": self.partner_id,
+                    "connection_id": self.connection.pk,
+                    "entity": entity,
+                    "remote_id": change.remote_id,
+                    "local_id": local_id,
+                    "remote_version": change.remote_version,
+                    "remote_updated_at": change.remote_updated_at,
+                    "updated_at": self.now,
+                }
             )
-            self._stamp_fields(ref, change)
-            refs.append(ref)
-        ExternalRef.objects.bulk_create(refs)
-        for ref in refs:
-            self._refs[entity, ref.remote_id] = ref
+            # Read again if needed: rarer than building every ref as a model here.
+            self._refs.pop((entity, change.remote_id), None)
+        insert(ExternalRef, rows)
 
     def _stamp_fields(self, ref: ExternalRef, change: Change, deleted: bool | None = None) -> None:
         # A change without a version keeps the one we hold: it still orders later ones.

@@ -22,6 +22,7 @@ from arbridge.integrations.apply.batch import (
     record_of,
     text,
 )
+from arbridge.integrations.apply.insert import insert_objects
 from arbridge.integrations.models import ExternalRef
 from arbridge.ledger.models import Contact, Customer
 
@@ -58,7 +59,7 @@ def create_customers(batch: Batch, changes: list[Change]) -> list[str | None]:
         )
         created.append((change, customer))
         outcomes.append(CREATED)
-    Customer.objects.bulk_create([customer for _, customer in created])
+    insert_objects([customer for _, customer in created])
     batch.link_many("customer", [(change, customer.pk) for change, customer in created])
     return outcomes
 
@@ -129,7 +130,7 @@ def create_contacts(batch: Batch, changes: list[Change]) -> list[str | None]:
             (change, Contact(partner_id=batch.partner_id, updated_at=batch.now, **values))
         )
         outcomes.append(CREATED)
-    Contact.objects.bulk_create([contact for _, contact in created])
+    insert_objects([contact for _, contact in created])
     batch.link_many("contact", [(change, contact.pk) for change, contact in created])
     return outcomes
 

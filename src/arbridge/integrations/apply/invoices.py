@@ -34,6 +34,7 @@ from arbridge.integrations.apply.batch import (
     record_of,
     text,
 )
+from arbridge.integrations.apply.insert import insert, insert_objects
 from arbridge.integrations.models import ExternalRef
 from arbridge.ledger.models import Invoice, InvoiceLine, LedgerError
 
@@ -96,18 +97,18 @@ def build(batch: Batch, source: Source) -> Invoice:
     )
 
 
-def line_rows(invoice: Invoice, lines: list[Line]) -> list[InvoiceLine]:
+def line_rows(invoice: Invoice, lines: list[Line]) -> list[dict]:
     return [
-        InvoiceLine(
-            partner_id=invoice.partner_id,
-            invoice_id=invoice.pk,
-            position=position,
-            description=description,
-            item=item,
-            quantity=quantity,
-            unit_price=unit_price,
-            amount=amount,
-        )
+        {
+            "partner_id": invoice.partner_id,
+            "invoice_id": invoice.pk,
+            "position": position,
+            "description": description,
+            "item": item,
+            "quantity": quantity,
+            "unit_price": unit_price,
+            "amount": amount,
+        }
         for position, (description, item, quantity, unit_price, amount) in enumerate(lines)
     ]
 
@@ -166,9 +167,10 @@ def create_invoices(batch: Batch, changes: list[Change]) -> list[str | None]:
             continue
         taken.add(number)
         created.append((change, source, invoice))
-    Invoice.objects.bulk_create([invoice for _, _, invoice in created])
-    InvoiceLine.objects.bulk_create(
-        [row for _, source, invoice in created for row in line_rows(invoice, source.lines)]
+    insert_objects([invoice for _, _, invoice in created])
+    insert(
+        InvoiceLine,
+        [row for _, source, invoice in created for row in line_rows(invoice, source.lines)],
     )
     batch.link_many("invoice", [(change, invoice.pk) for change, _, invoice in created])
     return outcomes
@@ -185,7 +187,7 @@ def upsert_invoice(batch: Batch, change: Change, ref: ExternalRef | None) -> str
             return UPDATED
         invoice = build(batch, source)
         invoice.save()
-        InvoiceLine.objects.bulk_create(line_rows(invoice, source.lines))
+        insert(InvoiceLine, line_rows(invoice, source.lines))
         batch.link("invoice", change.remote_id, invoice.pk, change)
         return CREATED
     if invoice.connection_id != batch.connection.pk:
@@ -223,7 +225,7 @@ def update(batch: Batch, invoice: Invoice, source: Source) -> bool:
         )
     if lines != source.lines:
         invoice.lines.all().delete()
-        InvoiceLine.objects.bulk_create(line_rows(invoice, source.lines))
+        insert(InvoiceLine, line_rows(invoice, source.lines))
         changed.append("lines")
     if source.voided:
         if invoice.voided_at is None:

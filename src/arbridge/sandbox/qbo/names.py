@@ -58,6 +58,8 @@ def index_customer(doc: dict) -> dict[str, Any]:
         "PrimaryEmailAddr": email,
         "Active": doc["Active"],
         "SalesTermRef": terms["value"] if terms else None,
+        "BillAddr": doc.get("BillAddr"),  # Invoices copy these two.
+        "BillEmail": email,
     }
 
 

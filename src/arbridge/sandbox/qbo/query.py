@@ -13,8 +13,9 @@ Reference: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -199,15 +200,15 @@ def _condition(tokens: _Tokens) -> Condition:
 
 # -- evaluation ---------------------------------------------------------------
 
-
-def _getter(field: str) -> Callable[[Record], Any]:
-    if field == "Id":
-        return lambda record: record.id
-    if field == "MetaData.CreateTime":
-        return lambda record: record.created
-    if field == "MetaData.LastUpdatedTime":
-        return lambda record: record.updated
-    return lambda record: record.fields.get(field)
+# Fields kept on the record itself rather than in its fields dict; never missing.
+_ATTRIBUTES = {"Id": "id", "MetaData.CreateTime": "created", "MetaData.LastUpdatedTime": "updated"}
+_COMPARE = {
+    "=": operator.eq,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 
 
 def _coerce(value: Any, type: str, field: str) -> Any:
@@ -228,7 +229,7 @@ def _coerce(value: Any, type: str, field: str) -> Any:
     return str(value)
 
 
-def resolve(name: str, queryable: dict[str, str]) -> tuple[str, str]:
+def resolve(name: str, queryable: Mapping[str, str]) -> tuple[str, str]:
     """Return a field's canonical name and type, whatever its case."""
     for known, type in (*META_FIELDS.items(), *queryable.items()):
         if known.lower() == name.lower():
@@ -236,34 +237,44 @@ def resolve(name: str, queryable: dict[str, str]) -> tuple[str, str]:
     raise validation_error(f"property '{name}' is not queryable")
 
 
-def predicate(condition: Condition, queryable: dict[str, str]) -> Callable[[Record], bool]:
+def predicate(condition: Condition, queryable: Mapping[str, str]) -> Callable[[Record], bool]:
     """Return a test of one WHERE condition against a record."""
+    # Queries scan whole tables, so each test is one small closure over C-level calls.
     field, type = resolve(condition.field, queryable)
-    get = _getter(field)
+    if field in _ATTRIBUTES:
+        get = operator.attrgetter(_ATTRIBUTES[field])
+    else:
+        get = operator.itemgetter(field)  # of record.fields, where every field has a key
     if condition.op == "LIKE":
         if type not in ("string", "ref"):
             raise validation_error(f"LIKE is not supported on {field}")
         pattern = ".*".join(re.escape(part) for part in str(condition.values[0]).split("%"))
-        regex = re.compile(pattern, re.IGNORECASE | re.DOTALL)
-        return lambda record: (value := get(record)) is not None and bool(regex.fullmatch(value))
+        match = re.compile(pattern, re.IGNORECASE | re.DOTALL).fullmatch
+        return lambda record: (value := get(record.fields)) is not None and bool(match(value))
     values = [_coerce(value, type, field) for value in condition.values]
+    choices = set(values)
+    if field in _ATTRIBUTES:
+        if condition.op == "IN":
+            return lambda record: get(record) in choices
+        compare, wanted = _COMPARE[condition.op], values[0]
+        return lambda record: compare(get(record), wanted)
     if condition.op == "IN":
-        choices = set(values)
-        return lambda record: get(record) in choices
-    wanted = values[0]
-    compare = {
-        "=": lambda value: value == wanted,
-        "<": lambda value: value < wanted,
-        ">": lambda value: value > wanted,
-        "<=": lambda value: value <= wanted,
-        ">=": lambda value: value >= wanted,
-    }[condition.op]
-    return lambda record: (value := get(record)) is not None and compare(value)
+        return lambda record: get(record.fields) in choices
+    compare, wanted = _COMPARE[condition.op], values[0]
+    return lambda record: (value := get(record.fields)) is not None and compare(value, wanted)
 
 
-def order(records: list[Record], order: list[tuple[str, bool]], queryable: dict[str, str]) -> None:
-    """Sort records in place by ORDERBY fields, ties by Id; missing values first."""
-    records.sort(key=lambda record: record.id)
-    for name, descending in reversed(order):
-        get = _getter(resolve(name, queryable)[0])
-        records.sort(key=lambda record: (get(record) is not None, get(record)), reverse=descending)
+def order(
+    records: list[Record], order: list[tuple[str, bool]], queryable: Mapping[str, str]
+) -> None:
+    """Sort records (given in Id order) in place by ORDERBY fields; missing values first."""
+    for name, descending in reversed(order):  # Stable sorts, last key first.
+        field = resolve(name, queryable)[0]
+        if field in _ATTRIBUTES:
+            records.sort(key=operator.attrgetter(_ATTRIBUTES[field]), reverse=descending)
+        else:
+            get = operator.itemgetter(field)
+            records.sort(
+                key=lambda record: ((value := get(record.fields)) is not None, value),
+                reverse=descending,
+            )

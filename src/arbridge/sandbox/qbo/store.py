@@ -3,8 +3,9 @@
 One lock guards everything. Each realm numbers its objects from one sequence.
 A record keeps its entity as compact JSON text (the "doc") plus the handful of
 values queries and balances need (its "fields"); it is rendered to the wire
-shape only when served, so a company of 100,000 invoices fits in a few
-hundred megabytes. Deleted records stay as tombstones for change data capture.
+shape only when served. Keys whose value is the entity's default (an
+invoice's "EmailStatus": "NotSet"...) are kept once per store, not once per
+record, so a company of 100,000 invoices fits in a few hundred megabytes. Deleted records stay as tombstones for change data capture.
 
 Writes return the entity as JSON text; listeners hear of every change (the
 webhook notifier is one).
@@ -69,6 +70,7 @@ class Record:
         "updated",
         "deleted",
         "doc",
+        "shared",
         "fields",
         "postings",
     )
@@ -80,9 +82,22 @@ class Record:
         self.created = now
         self.updated = now
         self.deleted = False
-        self.doc = "{}"
+        self.doc = "{}"  # the record's own keys
+        self.shared = ""  # its default-valued keys: a JSON fragment shared with other records
         self.fields: dict[str, Any] = {}
         self.postings: Postings = ()
+
+    def body(self) -> str:
+        """Return the stored keys, shared and own, as one JSON object."""
+        if not self.shared:
+            return self.doc
+        if self.doc == "{}":
+            return f"{{{self.shared}}}"
+        return f"{{{self.shared},{self.doc[1:]}"
+
+
+def _live(record: Record) -> bool:
+    return not record.deleted
 
 
 class Realm:
@@ -116,7 +131,8 @@ class Realm:
         return None if record is None or record.deleted else record
 
     def document(self, id: int) -> dict[str, Any]:
-        return loads(self.records[id].doc)
+        """Return a record's stored keys as a dict."""
+        return loads(self.records[id].body())
 
     def name_field(self, entity: str) -> str:
         return ENTITIES[entity].name_field or "Name"
@@ -159,6 +175,7 @@ class Store:
         self.auth = Authority(self.now)
         self.replays: dict[tuple[str, str], tuple[int, str]] = {}
         self.listeners: list[Callable[[Event], None]] = []
+        self.fragments: dict[tuple[str, tuple[str, ...]], str] = {}
         self._quiet = False
 
     def now(self) -> float:
@@ -321,7 +338,10 @@ class Store:
         fields = entity.index(doc) if doc else {}
         for key in entity.balances:
             fields[key] = record.fields.get(key, ZERO)
-        record.doc, record.fields = (dumps(doc) if doc else "{}"), fields
+        record.fields = fields
+        own = {k: v for k, v in doc.items() if k not in entity.defaults or entity.defaults[k] != v}
+        record.doc = dumps(own)
+        record.shared = self._shared(entity, tuple(key for key in doc if key not in own))
 
         before = realm.links.pop(record.id, {})
         for target in before:
@@ -338,6 +358,14 @@ class Store:
             other.updated = int(now)
             self._settle(realm, other)
         self._tell(Event(realm.id, entity.name, str(record.id), operation, now))
+
+    def _shared(self, entity: Entity, keys: tuple[str, ...]) -> str:
+        """Return the one JSON fragment for these default-valued keys of an entity."""
+        fragment = self.fragments.get((entity.name, keys))
+        if fragment is None:
+            fragment = dumps({key: entity.defaults[key] for key in keys})[1:-1]
+            self.fragments[(entity.name, keys)] = fragment
+        return fragment
 
     def _settle(self, realm: Realm, record: Record) -> None:
         """Recompute a record's open balance and move its postings to match."""
@@ -375,22 +403,16 @@ class Store:
     def query(self, realm_id: str, text: str) -> str:
         """Answer a query; return the QueryResponse object as JSON text."""
         parsed = ql.parse(text)
-        entity = next(
-            (e for e in ENTITIES.values() if e.name.lower() == parsed.entity.lower()), None
-        )
-        if entity is None:
-            raise ql.validation_error(f"{parsed.entity} is not a queryable entity")
-        tests = [ql.predicate(condition, dict(entity.queryable)) for condition in parsed.where]
-        named = {ql.resolve(c.field, dict(entity.queryable))[0] for c in parsed.where}
+        entity = self._entity_named(parsed.entity)
+        tests = [ql.predicate(condition, entity.queryable) for condition in parsed.where]
+        named = {ql.resolve(c.field, entity.queryable)[0] for c in parsed.where}
         if entity.has_active and "Active" not in named:
             tests.append(lambda record: record.fields["Active"])
         with self.lock:
             realm = self.realm(realm_id)
-            rows: Iterable[Record] = (
-                record
-                for record in realm.tables[entity.name].values()
-                if not record.deleted and all(test(record) for test in tests)
-            )
+            rows: Iterable[Record] = filter(_live, realm.tables[entity.name].values())
+            for test in tests:
+                rows = filter(test, rows)
             if parsed.count:
                 return dumps({"totalCount": sum(1 for _ in rows)})
             first, last = parsed.start - 1, parsed.start - 1 + parsed.max_results
@@ -398,7 +420,7 @@ class Store:
                 page = list(islice(rows, first, last))  # Tables are in Id order already.
             else:
                 ordered = list(rows)
-                ql.order(ordered, parsed.order, dict(entity.queryable))
+                ql.order(ordered, parsed.order, entity.queryable)
                 page = ordered[first:last]
             items = [self._render(realm, record, parsed.fields) for record in page]
         if not items:
@@ -408,14 +430,15 @@ class Store:
             f'"startPosition":{parsed.start},"maxResults":{len(items)}}}'
         )
 
+    def _entity_named(self, name: str) -> Entity:
+        for entity in ENTITIES.values():
+            if entity.name.lower() == name.lower():
+                return entity
+        raise ql.validation_error(f"{name} is not a queryable entity")
+
     def cdc(self, realm_id: str, entity_names: list[str], since: float) -> str:
         """Return what changed since a time, deletes included: the CDCResponse array."""
-        entities = []
-        for name in entity_names:
-            entity = next((e for e in ENTITIES.values() if e.name.lower() == name.lower()), None)
-            if entity is None:
-                raise Fault("4001", "Invalid query", f"CDC does not support entity {name}")
-            entities.append(entity)
+        entities = [self._entity_named(name) for name in entity_names]
         if since < self.now() - CDC_DAYS * 86400:
             raise Fault("4001", "Invalid query", f"changedSince must be within {CDC_DAYS} days")
         floor = math.floor(since)
@@ -464,9 +487,9 @@ class Store:
             "sparse": only is not None,
             **ENTITIES[record.entity].derived(realm, record),
         }
-        text = dumps(head)
-        if record.doc != "{}":
-            text = f"{text[:-1]},{record.doc[1:]}"
+        text, body = dumps(head), record.body()
+        if body != "{}":
+            text = f"{text[:-1]},{body[1:]}"
         if only is None:
             return text
         full = loads(text)

@@ -133,11 +133,11 @@ def _sales_form(realm: Realm, doc: dict, id: int | None, now: float) -> dict:
     text(doc, "PrivateNote")
     if "CustomerMemo" in doc:
         doc["CustomerMemo"] = memo(doc, "CustomerMemo")
-    owner = realm.document(int(customer["value"]))
-    if "BillAddr" not in doc and "BillAddr" in owner:
+    owner = realm.get("Customer", customer["value"]).fields
+    if "BillAddr" not in doc and owner["BillAddr"]:
         doc["BillAddr"] = owner["BillAddr"]
-    if "BillEmail" not in doc and "PrimaryEmailAddr" in owner:
-        doc["BillEmail"] = {"Address": owner["PrimaryEmailAddr"].get("Address", "")}
+    if "BillEmail" not in doc and owner["BillEmail"]:
+        doc["BillEmail"] = {"Address": owner["BillEmail"]}
     return doc
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +24,6 @@ COMPANY_TZ = ZoneInfo("America/Los_Angeles")
 CENT = Decimal("0.01")
 
 _MARK = "\0"
-_MARKED_NUMBER = re.compile(r'"\\u0000(-?[0-9.E+\-]+)\\u0000"')
 
 
 def _mark(value: object) -> str:
@@ -38,11 +36,11 @@ def dumps(obj: Any) -> str:
     """Return compact JSON with Decimals written as numbers."""
     # The C encoder quotes whatever `default` returns, so Decimals go out as
     # NUL-fenced strings and come back out of their quotes here. Request
-    # bodies are refused if they hold a NUL (see `loads`), so nothing else matches.
+    # bodies are refused if they hold a NUL (see `loads`), so only Decimals have one.
     text = json.dumps(obj, default=_mark, separators=(",", ":"), ensure_ascii=False)
     if "\\u0000" not in text:
         return text
-    return _MARKED_NUMBER.sub(r"\1", text)
+    return text.replace('"\\u0000', "").replace('\\u0000"', "")
 
 
 def _refuse_constant(name: str) -> None:
