@@ -210,6 +210,17 @@ LOGGING = {
     "loggers": {"huey": {"level": "INFO"}},
 }
 
+# The QuickBooks Online app (developer.intuit.com). Without a client id, outside
+# production, arbridge talks to its own sandbox at BASE_URL/sandbox/qbo; with
+# one, the URLs default to Intuit's (see arbridge.integrations.qbo).
+QBO_CLIENT_ID = os.getenv("ARBRIDGE_QBO_CLIENT_ID", "")
+QBO_CLIENT_SECRET = envsecret("ARBRIDGE_QBO_CLIENT_SECRET", "") or ""
+QBO_AUTH_URL = os.getenv("ARBRIDGE_QBO_AUTH_URL", "")
+QBO_TOKEN_URL = os.getenv("ARBRIDGE_QBO_TOKEN_URL", "")
+QBO_REVOKE_URL = os.getenv("ARBRIDGE_QBO_REVOKE_URL", "")
+QBO_API_BASE = os.getenv("ARBRIDGE_QBO_API_BASE", "")
+QBO_WEBHOOK_VERIFIER_TOKEN = envsecret("ARBRIDGE_QBO_WEBHOOK_VERIFIER_TOKEN", "") or ""
+
 # Connector registry additions, "kind=dotted.path" separated by commas.
 EXTRA_CONNECTORS = dict(
     item.split("=", 1) for item in os.getenv("ARBRIDGE_EXTRA_CONNECTORS", "").split(",") if item

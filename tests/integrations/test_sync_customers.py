@@ -17,7 +17,7 @@ def test_a_customer_is_created_then_updated(qbo):
     assert apply(qbo, "customer", customer("1")) == "created"
     assert apply(qbo, "customer", customer("1")) == "unchanged"
 
-    renamed = customer("1", "Bluebird Family Dental", token="1")
+    renamed = customer("1", "Bluebird Family Dental", version="1")
     renamed["PrimaryEmailAddr"] = {"Address": "ap@bluebird.example"}
     assert apply(qbo, "customer", renamed) == "updated"
 
@@ -76,12 +76,12 @@ def test_a_contact_that_stops_being_billing_is_removed(halo):
     apply(halo, "customer", customer("1"))
     apply(halo, "contact", contact("5", "1", "ap@bluebird.example"))
 
-    demoted = contact("5", "1", "ap@bluebird.example", billing=False, token="1")
+    demoted = contact("5", "1", "ap@bluebird.example", billing=False, version="1")
     assert apply(halo, "contact", demoted) == "deleted"
     assert not Contact.objects.exists()
 
     # Billing again later: it comes back.
-    promoted = contact("5", "1", "ap@bluebird.example", token="2")
+    promoted = contact("5", "1", "ap@bluebird.example", version="2")
     assert apply(halo, "contact", promoted) == "created"
     assert Contact.objects.get().customer.name == "Bluebird Dental"
 

@@ -64,7 +64,7 @@ def test_the_source_replaces_content_and_lines(qbo, bluebird):
     apply(qbo, "invoice", invoice("10", "1001", 150, lines=[("Monitoring", 150)]))
 
     changed = invoice(
-        "10", "1001-A", 175, token="1", lines=[("Monitoring", 150), ("Onsite visit", 25)]
+        "10", "1001-A", 175, version="1", lines=[("Monitoring", 150), ("Onsite visit", 25)]
     )
     changed["DueDate"] = "2026-04-15"
     assert apply(qbo, "invoice", changed) == "updated"
@@ -83,27 +83,27 @@ def test_the_source_replaces_content_and_lines(qbo, bluebird):
 
 
 def test_an_older_change_is_ignored_by_update_time(qbo, bluebird):
-    apply(qbo, "invoice", invoice("10", "1001", 200, token="5", at=30))
+    apply(qbo, "invoice", invoice("10", "1001", 200, version="5", at=30))
 
-    assert apply(qbo, "invoice", invoice("10", "1001", 150, token="6", at=10)) == "unchanged"
+    assert apply(qbo, "invoice", invoice("10", "1001", 150, version="6", at=10)) == "unchanged"
 
     assert Invoice.objects.get().total == 200
 
 
 def test_an_older_change_is_ignored_by_version_without_times(qbo, bluebird):
-    apply(qbo, "invoice", invoice("10", "1001", 200, token="12"))
+    apply(qbo, "invoice", invoice("10", "1001", 200, version="12"))
 
-    assert apply(qbo, "invoice", invoice("10", "1001", 150, token="9")) == "unchanged"
-    assert apply(qbo, "invoice", invoice("10", "1001", 250, token="13")) == "updated"
+    assert apply(qbo, "invoice", invoice("10", "1001", 150, version="9")) == "unchanged"
+    assert apply(qbo, "invoice", invoice("10", "1001", 250, version="13")) == "updated"
 
     assert Invoice.objects.get().total == 250
 
 
 def test_out_of_order_changes_in_one_batch_end_at_the_newest(qbo, bluebird):
     changes = [
-        to_change("invoice", invoice("10", "1001", 300, token="3", at=3)),
-        to_change("invoice", invoice("10", "1001", 100, token="1", at=1)),
-        to_change("invoice", invoice("10", "1001", 200, token="2", at=2)),
+        to_change("invoice", invoice("10", "1001", 300, version="3", at=3)),
+        to_change("invoice", invoice("10", "1001", 100, version="1", at=1)),
+        to_change("invoice", invoice("10", "1001", 200, version="2", at=2)),
     ]
 
     assert apply_changes(qbo, changes) == ["created", "unchanged", "unchanged"]
@@ -115,7 +115,7 @@ def test_a_lower_source_balance_reduces_ours(qbo, bluebird):
     apply(qbo, "invoice", invoice("10", "1001", 150))
 
     # A partial payment recorded in the source, which the connector reports as a balance.
-    apply(qbo, "invoice", invoice("10", "1001", 150, balance=90, token="1"))
+    apply(qbo, "invoice", invoice("10", "1001", 150, balance=90, version="1"))
 
     inv = Invoice.objects.get()
     assert (inv.balance, inv.status) == (90, Invoice.Status.PARTIALLY_PAID)
@@ -130,7 +130,7 @@ def test_a_higher_source_balance_does_not_raise_ours(qbo, bluebird):
     taken.allocate(inv, Decimal(60))
 
     # The source has not seen arbridge's payment yet: its balance is still the total.
-    apply(qbo, "invoice", invoice("10", "1001", 150, memo="x", token="1"))
+    apply(qbo, "invoice", invoice("10", "1001", 150, memo="x", version="1"))
 
     inv.refresh_from_db()
     assert (inv.balance, inv.status) == (90, Invoice.Status.PARTIALLY_PAID)
@@ -139,7 +139,7 @@ def test_a_higher_source_balance_does_not_raise_ours(qbo, bluebird):
 def test_a_voided_invoice_is_voided(qbo, bluebird):
     apply(qbo, "invoice", invoice("10", "1001", 150))
 
-    voided = invoice("10", "1001", 0, token="1", lines=[("Monitoring", 0)])
+    voided = invoice("10", "1001", 0, version="1", lines=[("Monitoring", 0)])
     voided["PrivateNote"] = "Voided"
     assert apply(qbo, "invoice", voided) == "updated"
 
@@ -156,7 +156,7 @@ def test_a_total_below_arbridges_payments_is_a_conflict(qbo, bluebird):
     )
     taken.allocate(inv, Decimal(120))
 
-    shrunk = invoice("10", "1001", 100, token="1")
+    shrunk = invoice("10", "1001", 100, version="1")
     assert apply(qbo, "invoice", shrunk) == "error"
 
     inv.refresh_from_db()
@@ -167,7 +167,7 @@ def test_a_total_below_arbridges_payments_is_a_conflict(qbo, bluebird):
     assert (item.entity, item.remote_id, item.local_id) == ("invoice", "10", inv.pk)
 
     # The source is corrected: the exception resolves itself.
-    assert apply(qbo, "invoice", invoice("10", "1001", 140, token="2")) == "updated"
+    assert apply(qbo, "invoice", invoice("10", "1001", 140, version="2")) == "updated"
     item.refresh_from_db()
     assert item.status == ExceptionItem.Status.RESOLVED
 
@@ -213,10 +213,10 @@ def test_deleted_in_halo_is_only_marked_for_a_person(halo):
 
 
 def test_an_old_version_arriving_after_the_delete_does_not_undo_it(halo):
-    apply(halo, "invoice", invoice("10", "1001", 150, token="1", at=1))
-    apply(halo, "invoice", deleted("10", token="2", at=2))
+    apply(halo, "invoice", invoice("10", "1001", 150, version="1", at=1))
+    apply(halo, "invoice", deleted("10", version="2", at=2))
 
-    assert apply(halo, "invoice", invoice("10", "1001", 150, token="1", at=1)) == "unchanged"
+    assert apply(halo, "invoice", invoice("10", "1001", 150, version="1", at=1)) == "unchanged"
 
     assert Invoice.objects.get().source_deleted_at is not None
 
@@ -235,6 +235,13 @@ def test_the_same_number_from_two_connections_is_one_invoice(qbo, halo):
     apply(qbo, "payment", payment("20", 50, {"10": 50}))
     inv.refresh_from_db()
     assert inv.balance == 100
+
+    # Its later versions change nothing the first connection owns.
+    later = invoice("10", "1001", 150, balance=100, version="1")
+    later["PrivateNote"] = "edited in QuickBooks"
+    assert apply(qbo, "invoice", later) == "unchanged"
+    assert Invoice.objects.get().memo == ""
+    assert not ExceptionItem.objects.exists()
 
 
 def test_the_same_number_with_different_totals_is_a_visible_conflict(qbo, halo):

@@ -63,7 +63,7 @@ def test_a_payment_arbridge_wrote_back_is_not_duplicated(qbo, inv):
     outcomes = apply_changes(
         qbo,
         [
-            to_change("invoice", invoice("10", "1001", 150, balance=90, token="1")),
+            to_change("invoice", invoice("10", "1001", 150, balance=90, version="1")),
             to_change("payment", payment("20", 60, {"10": 60})),
         ],
     )
@@ -107,7 +107,7 @@ def test_arbridges_payment_deleted_in_the_source_is_an_exception(qbo, inv):
 def test_a_corrected_payment_moves_its_money(qbo, inv):
     apply(qbo, "payment", payment("20", 50, {"10": 50}))
 
-    assert apply(qbo, "payment", payment("20", 40, {"10": 40}, token="1")) == "updated"
+    assert apply(qbo, "payment", payment("20", 40, {"10": 40}, version="1")) == "updated"
 
     paid = Payment.objects.get()
     assert paid.amount == 40
@@ -142,12 +142,12 @@ def test_a_payment_before_its_invoice_in_one_batch_applies(qbo):
 
 def test_a_void_waits_for_the_payment_unlinked_in_the_same_batch(qbo, inv):
     apply(qbo, "payment", payment("20", 50, {"10": 50}))
-    voided = invoice("10", "1001", 0, token="1", lines=[])
+    voided = invoice("10", "1001", 0, version="1", lines=[])
     voided["PrivateNote"] = "Voided"
 
     outcomes = apply_changes(
         qbo,
-        [to_change("invoice", voided), to_change("payment", payment("20", 50, {}, token="1"))],
+        [to_change("invoice", voided), to_change("payment", payment("20", 50, {}, version="1"))],
     )
 
     assert outcomes == ["updated", "updated"]
@@ -163,7 +163,7 @@ def test_a_credit_reduces_the_balance_until_deleted(qbo, inv):
     inv.refresh_from_db()
     assert inv.balance == 130
 
-    assert apply(qbo, "credit", credit("30", "10", 25, token="1")) == "updated"
+    assert apply(qbo, "credit", credit("30", "10", 25, version="1")) == "updated"
     inv.refresh_from_db()
     assert inv.balance == 125
 
@@ -171,3 +171,15 @@ def test_a_credit_reduces_the_balance_until_deleted(qbo, inv):
     inv.refresh_from_db()
     assert inv.balance == 150
     assert not Credit.objects.exists()
+
+
+def test_a_records_later_changes_wait_behind_one_that_must_retry(qbo, inv):
+    # Without versions only the batch's order says which change is newer.
+    first, second = payment("20", 50, {"99": 50}), payment("20", 40, {"10": 40})
+    del first["SyncToken"], second["SyncToken"]
+
+    outcomes = apply_changes(qbo, [to_change("payment", first), to_change("payment", second)])
+
+    assert outcomes == ["error", "created"]
+    assert Payment.objects.get().amount == 40
+    assert ExceptionItem.objects.get().status == ExceptionItem.Status.RESOLVED

@@ -43,25 +43,25 @@ T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 # -- vendor JSON, shaped like QuickBooks Online's ---------------------------------
 
 
-def meta(token: str, minutes: int | None) -> dict:
-    payload = {"SyncToken": token}
+def meta(version: str, minutes: int | None) -> dict:
+    payload = {"SyncToken": version}
     if minutes is not None:
         updated = T0 + dt.timedelta(minutes=minutes)
         payload["MetaData"] = {"LastUpdatedTime": updated.isoformat()}
     return payload
 
 
-def customer(id: str, name: str = "Bluebird Dental", token="0", at=None, **extra) -> dict:
-    return {"Id": id, "DisplayName": name, **meta(token, at), **extra}
+def customer(id: str, name: str = "Bluebird Dental", version="0", at=None, **extra) -> dict:
+    return {"Id": id, "DisplayName": name, **meta(version, at), **extra}
 
 
-def contact(id: str, customer: str, email: str, billing=True, token="0", at=None) -> dict:
+def contact(id: str, customer: str, email: str, billing=True, version="0", at=None) -> dict:
     return {
         "Id": id,
         "CustomerRef": {"value": customer},
         "Email": email,
         "IsBilling": billing,
-        **meta(token, at),
+        **meta(version, at),
     }
 
 
@@ -71,7 +71,7 @@ def invoice(
     total,
     balance=None,
     customer: str | None = "1",
-    token="0",
+    version="0",
     at=None,
     lines=None,
     **extra,
@@ -88,7 +88,7 @@ def invoice(
             {"Description": d, "Amount": str(a), "SalesItemLineDetail": {"Qty": 1}}
             for d, a in lines
         ],
-        **meta(token, at),
+        **meta(version, at),
         **extra,
     }
     if customer is not None:
@@ -96,7 +96,7 @@ def invoice(
     return payload
 
 
-def payment(id: str, amount, applied: dict, customer="1", token="0", at=None) -> dict:
+def payment(id: str, amount, applied: dict, customer="1", version="0", at=None) -> dict:
     return {
         "Id": id,
         "CustomerRef": {"value": customer},
@@ -106,22 +106,22 @@ def payment(id: str, amount, applied: dict, customer="1", token="0", at=None) ->
             {"Amount": str(a), "LinkedTxn": [{"TxnId": inv, "TxnType": "Invoice"}]}
             for inv, a in applied.items()
         ],
-        **meta(token, at),
+        **meta(version, at),
     }
 
 
-def credit(id: str, invoice_id: str, amount, token="0", at=None) -> dict:
+def credit(id: str, invoice_id: str, amount, version="0", at=None) -> dict:
     return {
         "Id": id,
         "InvoiceRef": {"value": invoice_id},
         "TotalAmt": str(amount),
         "TxnDate": "2026-03-06",
-        **meta(token, at),
+        **meta(version, at),
     }
 
 
-def deleted(id: str, token: str = "9", at=None) -> dict:
-    return {"Id": id, "status": "Deleted", **meta(token, at)}
+def deleted(id: str, version: str = "9", at=None) -> dict:
+    return {"Id": id, "status": "Deleted", **meta(version, at)}
 
 
 # -- the mapping a connector would hold -------------------------------------------
@@ -407,7 +407,7 @@ def test_a_later_good_version_resolves_the_quarantined_record(qbo):
     sync(qbo, QBOLike(first))
     assert ExceptionItem.objects.get().status == ExceptionItem.Status.OPEN
 
-    sync(qbo, QBOLike(first, [("invoice", invoice("11", "1002", 90, token="1"))]))
+    sync(qbo, QBOLike(first, [("invoice", invoice("11", "1002", 90, version="1"))]))
 
     item = ExceptionItem.objects.get()
     assert item.status == ExceptionItem.Status.RESOLVED

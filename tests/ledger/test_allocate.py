@@ -162,3 +162,16 @@ def test_unallocate_gives_the_money_back_to_the_payment(partner, invoice):
     assert invoice.balance == D("100.00")
     assert invoice.status == "open"
     assert payment.unapplied == D("100.00")
+
+
+def test_a_new_amount_from_the_source_keeps_what_is_applied(partner, invoice):
+    payment = make_payment(partner, "100.00", status=Payment.Status.SUCCEEDED, origin=EXTERNAL)
+    payment.allocate(invoice, D("60"))
+
+    payment.set_amount(D("80"))
+    assert payment.unapplied == D("20.00")
+
+    with pytest.raises(LedgerError, match="already has 60.00 applied"):
+        payment.set_amount(D("59.99"))
+    payment.refresh_from_db()
+    assert payment.amount == D("80.00")

@@ -70,6 +70,9 @@ api.add_decorator(refuse_unknown_parameters)
 # Filters are declared `name: Type = None`, not `Type | None`: absent means no
 # filter, and the OpenAPI document gives each a plain type rather than "or null".
 LIST_ERRORS = responses(400, 401, 422)
+# A joined connection's credentials are never shown, and decrypting them costs a
+# Fernet call per row, so they are not read.
+UNREAD = ("connection__credentials",)
 DETAIL_ERRORS = responses(401, 404, 422)
 
 
@@ -103,7 +106,11 @@ def list_invoices(
     updated_since: schemas.Timestamp = None,
 ):
     """List invoices, newest first, filtered by number, status, customer, connection or update."""
-    invoices = Invoice.objects.for_partner(request.partner).select_related("customer", "connection")
+    invoices = (
+        Invoice.objects.for_partner(request.partner)
+        .select_related("customer", "connection")
+        .defer(*UNREAD)
+    )
     if number is not None:
         invoices = invoices.filter(number=number)
     if status is not None:
@@ -123,6 +130,7 @@ def get_invoice(request: HttpRequest, id: Id):
     invoices = (
         Invoice.objects.for_partner(request.partner)
         .select_related("customer", "connection")
+        .defer(*UNREAD)
         .prefetch_related(
             "lines",
             "credits",
@@ -143,7 +151,11 @@ def list_payments(
     customer: Id = None,
 ):
     """List payments, newest first."""
-    payments = Payment.objects.for_partner(request.partner).select_related("customer", "connection")
+    payments = (
+        Payment.objects.for_partner(request.partner)
+        .select_related("customer", "connection")
+        .defer(*UNREAD)
+    )
     if status is not None:
         payments = payments.filter(status=status)
     if customer is not None:
@@ -157,6 +169,7 @@ def get_payment(request: HttpRequest, id: Id):
     payments = (
         Payment.objects.for_partner(request.partner)
         .select_related("customer", "connection")
+        .defer(*UNREAD)
         .prefetch_related(
             Prefetch("allocations", PaymentAllocation.objects.select_related("invoice"))
         )
@@ -170,13 +183,14 @@ def get_payment(request: HttpRequest, id: Id):
 @api.get("/connections", response={200: schemas.ConnectionPage, **LIST_ERRORS})
 def list_connections(request: HttpRequest, page: PageQuery):
     """List connections, newest first."""
-    return paginate(Connection.objects.for_partner(request.partner), page)
+    return paginate(Connection.objects.for_partner(request.partner).defer("credentials"), page)
 
 
 @api.get("/connections/{id}", response={200: schemas.ConnectionOut, **DETAIL_ERRORS})
 def get_connection(request: HttpRequest, id: Id):
     """Return one connection (never its credentials)."""
-    return get_object_or_404(Connection.objects.for_partner(request.partner), pk=id)
+    connections = Connection.objects.for_partner(request.partner).defer("credentials")
+    return get_object_or_404(connections, pk=id)
 
 
 @api.post(
@@ -204,7 +218,7 @@ def list_sync_runs(
     status: schemas.SyncRunStatus = None,
 ):
     """List sync runs, newest first."""
-    runs = SyncRun.objects.for_partner(request.partner).select_related("connection")
+    runs = SyncRun.objects.for_partner(request.partner).select_related("connection").defer(*UNREAD)
     if connection is not None:
         runs = runs.filter(connection_id=connection)
     if status is not None:
@@ -215,7 +229,7 @@ def list_sync_runs(
 @api.get("/sync-runs/{id}", response={200: schemas.SyncRunOut, **DETAIL_ERRORS})
 def get_sync_run(request: HttpRequest, id: Id):
     """Return one sync run."""
-    runs = SyncRun.objects.for_partner(request.partner).select_related("connection")
+    runs = SyncRun.objects.for_partner(request.partner).select_related("connection").defer(*UNREAD)
     return get_object_or_404(runs, pk=id)
 
 
@@ -231,7 +245,11 @@ def list_exceptions(
     connection: Id = None,
 ):
     """List exceptions (things a person must resolve), newest first."""
-    items = ExceptionItem.objects.for_partner(request.partner).select_related("connection")
+    items = (
+        ExceptionItem.objects.for_partner(request.partner)
+        .select_related("connection")
+        .defer(*UNREAD)
+    )
     if status is not None:
         items = items.filter(status=status)
     if kind is not None:
@@ -244,5 +262,9 @@ def list_exceptions(
 @api.get("/exceptions/{id}", response={200: schemas.ExceptionDetailOut, **DETAIL_ERRORS})
 def get_exception(request: HttpRequest, id: Id):
     """Return one exception with the record as it was received."""
-    items = ExceptionItem.objects.for_partner(request.partner).select_related("connection")
+    items = (
+        ExceptionItem.objects.for_partner(request.partner)
+        .select_related("connection")
+        .defer(*UNREAD)
+    )
     return get_object_or_404(items, pk=id)

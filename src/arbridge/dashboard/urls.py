@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from arbridge.dashboard import views
+from arbridge.dashboard import integrations, views
 
 app_name = "dashboard"
 
@@ -19,11 +19,26 @@ urlpatterns = [
     path("settings/", views.partner_settings, name="settings"),
     path("connections/", views.connections, name="connections"),
     path("connections/<int:connection_id>/sync/", views.sync_now, name="sync_now"),
+    path("integrations/qbo/connect/", integrations.qbo_connect, name="qbo_connect"),
+    path("integrations/qbo/callback/", integrations.qbo_callback, name="qbo_callback"),
+    path("integrations/<int:connection_id>/", integrations.connection, name="connection"),
+    path(
+        "integrations/<int:connection_id>/preferences/",
+        integrations.preferences,
+        name="preferences",
+    ),
+    path(
+        "integrations/<int:connection_id>/disconnect/",
+        integrations.disconnect,
+        name="disconnect",
+    ),
+    path("integrations/<int:connection_id>/reconnect/", integrations.reconnect, name="reconnect"),
     path("sync-runs/", views.sync_runs, name="sync_runs"),
     path("customers/", views.customers, name="customers"),
     path("customers/<int:customer_id>/", views.customer, name="customer"),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<int:invoice_id>/", views.invoice, name="invoice"),
+    path("invoices/<int:invoice_id>/pdf/", integrations.invoice_pdf, name="invoice_pdf"),
     path("exceptions/", views.exceptions, name="exceptions"),
     path("exceptions/<int:exception_id>/", views.exception, name="exception"),
     path(

@@ -19,6 +19,11 @@ def http_client() -> httpx.Client:
 def build_connector(connection: Connection, http: httpx.Client | None = None) -> Connector:
     """Return the connector for a connection; ImportError if its kind is not built yet."""
     connector_class = load(connection.kind)
+    if connection.kind == "qbo":
+        # An OAuth app's token and the company's shared rate limit: integrations/qbo.py.
+        from arbridge.integrations import qbo
+
+        return qbo.build_connector(connection, connector_class, http or http_client())
     credentials = dict(connection.credentials)
     config = Config(
         base_url=credentials.get("base_url", ""),

@@ -13,7 +13,8 @@ after a crash writes nothing twice.
 
 A command's payload may name the local row it writes, as `entity` (an
 ExternalRef entity) and `local_id`; its remote id is then stored as an
-ExternalRef when the write succeeds.
+ExternalRef when the write succeeds. A delete's payload says `deletes` and
+names the removed record's `remote_id`; its ExternalRef is marked deleted.
 """
 
 import datetime as dt
@@ -113,7 +114,14 @@ def succeed(command: OutboundCommand, remote_id: str, remote_version: str = "") 
             update_fields=["status", "remote_id", "last_error", "locked_until", "updated_at"]
         )
         entity, local_id = command.payload.get("entity"), command.payload.get("local_id")
-        if remote_id and entity in ExternalRef.Entity.values and local_id is not None:
+        if command.payload.get("deletes"):
+            # A delete keeps the link to what it removed, marked deleted there.
+            ExternalRef.objects.filter(
+                connection=command.connection,
+                entity=entity,
+                remote_id=command.payload.get("remote_id", remote_id),
+            ).update(deleted_at=now, updated_at=now)
+        elif remote_id and entity in ExternalRef.Entity.values and local_id is not None:
             ExternalRef.objects.update_or_create(
                 connection=command.connection,
                 entity=entity,

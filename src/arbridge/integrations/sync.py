@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 
 from arbridge.connectors.base import Capabilities, Change, Cursor, Op, Rejected
 from arbridge.core import clock
@@ -121,41 +121,31 @@ def apply_changes(
         capabilities = registry.load(connection.kind).capabilities
     batch = Batch(connection, capabilities, run)
     outcomes: list[str] = [UNCHANGED] * len(items)
-    # The index of each record's last change that applied cleanly, so that a
-    # retry never lands on top of a later version.
-    last_applied: dict[Key, int] = {}
     with transaction.atomic():
         batch.load_refs(named_records(items))
+        # A change naming an invoice later in the batch, or freed by a later change
+        # (a payment unlinked before its invoice is voided), gets one more try once
+        # everything else is in; its record's later changes wait behind it.
         retry: list[int] = []
+        waiting: set[Key] = set()
         for entity, indexes in by_entity(items):
             applier = APPLIERS.get(entity)
             if applier is not None and applier.prefetch is not None:
                 applier.prefetch(batch, [key(items[i]) for i in indexes])
-            for i in create_new(batch, items, indexes, outcomes, last_applied):
-                outcome = apply_one(batch, items[i], final=False)
-                if outcome is None:
+            for i in create_new(batch, items, indexes, outcomes):
+                if key(items[i]) in waiting or (outcome := apply_one(batch, items[i])) is None:
                     retry.append(i)
-                    continue
-                outcomes[i] = outcome
-                if batch.settled.get(key(items[i])):
-                    last_applied[key(items[i])] = i
-        # A change naming an invoice later in the batch, or freed by a later
-        # change (a payment deleted before its invoice's total drops), gets one
-        # more try once everything else is in.
+                    waiting.add(key(items[i]))
+                else:
+                    outcomes[i] = outcome
         for i in retry:
-            if last_applied.get(key(items[i]), -1) > i:
-                continue
             outcomes[i] = apply_one(batch, items[i], final=True)
         batch.resolve_settled()
     return outcomes
 
 
 def create_new(
-    batch: Batch,
-    items: list[Item],
-    indexes: list[int],
-    outcomes: list[str],
-    last_applied: dict[Key, int],
+    batch: Batch, items: list[Item], indexes: list[int], outcomes: list[str]
 ) -> list[int]:
     """Create the records new to arbridge in bulk; return the changes left to apply singly.
 
@@ -186,12 +176,10 @@ def create_new(
         else:
             outcomes[i] = outcome
             batch.settled[key(items[i])] = outcome != ERROR
-            if outcome != ERROR:
-                last_applied[key(items[i])] = i
     return sorted(rest)
 
 
-def apply_one(batch: Batch, item: Item, final: bool) -> str | None:
+def apply_one(batch: Batch, item: Item, final: bool = False) -> str | None:
     """Apply one change in a savepoint; None: it failed and may succeed on a retry."""
     if isinstance(item, Rejected):
         batch.settled[key(item)] = False
@@ -209,6 +197,11 @@ def apply_one(batch: Batch, item: Item, final: bool) -> str | None:
     except Quarantine as e:
         batch.forget()
         outcome = batch.quarantine(e.kind, item, str(e))
+    except (DataError, IntegrityError) as e:
+        # A record our checks let through but the database refuses must not
+        # stop every later run at the same place.
+        batch.forget()
+        outcome = batch.quarantine(ExceptionItem.Kind.OTHER, item, f"database refused it: {e}")
     if outcome is None:
         return UNCHANGED  # not newer than what arbridge holds
     batch.settled[key(item)] = outcome != ERROR

@@ -248,3 +248,7 @@ def retry_exception(item: ExceptionItem, user=None) -> OutboundCommand | SyncRun
             outbox.requeue(item.command)
             return item.command
         return request_sync(item.connection, SyncRun.Trigger.MANUAL)
+
+
+# Jobs that live beside the code they run, imported so that every consumer knows them.
+from arbridge.integrations import schedules, webhooks  # noqa: E402, F401

@@ -344,7 +344,7 @@ class Invoice(Guarded):
                 settlement.paid
                 - settlement.paid_by_arbridge
                 + settlement.credits
-                + settlement.paid_by_arbridge
+                + self.arbridge_paid_in_source
             )
             settled_there = self.total - self.source_balance - known
             adjustment = min(max(settled_there, ZERO), remaining)
@@ -604,17 +604,18 @@ class Payment(Guarded):
             PaymentAllocation.objects.filter(payment=payment, invoice=locked).delete()
 
     def set_amount(self, amount: Decimal) -> None:
-        """Take a corrected amount from the source; refused below what is applied."""
+        """Take a new amount from the source; refused below what is already applied."""
         amount = quantize(amount, self.currency)
         if amount <= 0:
             raise LedgerError(f"a payment must be positive, not {amount}")
         with self._change() as payment:
             applied = payment.amount - payment.unapplied
             if amount < applied:
-                raise LedgerError(f"payment {payment.pk} has {applied} applied, more than {amount}")
+                raise LedgerError(f"payment {payment.pk} already has {applied} applied")
             payment.amount = amount
-            payment._write("amount")
-        self._take(payment, "amount")
+            payment.updated_at = clock.now()
+            payment._write("amount", "updated_at")
+        self._take(payment, "amount", "updated_at")
 
     def set_status(self, status: str) -> None:
         """Move the payment to a new status and re-derive every invoice it touches."""

@@ -1,9 +1,15 @@
 """Pydantic models of the QuickBooks Online JSON arbridge reads.
 
-Field names are the v3 XSD's (../shared/specs/qbo/Finance.xsd); unknown fields
-are ignored, since QuickBooks adds them freely. Amounts arrive as JSON numbers
-and are parsed as Decimal by the client (json.loads(parse_float=Decimal)).
+Field names are the v3 XSD's (../shared/specs/qbo/Finance.xsd), mapped to JSON
+as QuickBooks does: elements become keys, a *Ref becomes {"value", "name"}.
+Unknown fields are ignored, since QuickBooks adds them freely. Amounts arrive
+as JSON numbers, which the client parses as Decimal (never float), so these
+models see Decimals and keep them. Class names differ from the field names
+that hold them (`Metadata` in `MetaData`) because pydantic cannot tell a field
+from its type when both have one name.
 """
+
+from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
@@ -12,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class QBModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class Ref(QBModel):
@@ -20,7 +26,7 @@ class Ref(QBModel):
     name: str = ""
 
 
-class MetaData(QBModel):
+class Metadata(QBModel):
     CreateTime: dt.datetime | None = None
     LastUpdatedTime: dt.datetime | None = None
 
@@ -42,13 +48,8 @@ class PhysicalAddress(QBModel):
 
 class Entity(QBModel):
     Id: str
-    SyncToken: str = "0"
-    MetaData: MetaData = Field(default_factory=MetaData)
-    status: str = ""  # "Deleted" in CDC and delete responses
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.status == "Deleted"
+    SyncToken: str = ""
+    MetaData: Metadata = Field(default_factory=Metadata)
 
 
 class Customer(Entity):
@@ -60,48 +61,62 @@ class Customer(Entity):
     BillAddr: PhysicalAddress | None = None
 
 
-class SalesItemLineDetail(QBModel):
+class SalesItemDetail(QBModel):
     ItemRef: Ref | None = None
     UnitPrice: Decimal | None = None
     Qty: Decimal | None = None
 
 
-class Line(QBModel):
-    Id: str | None = None
-    LineNum: int | None = None
+class DiscountDetail(QBModel):
+    PercentBased: bool = False
+    DiscountPercent: Decimal | None = None
+
+
+class GroupDetail(QBModel):
+    GroupItemRef: Ref | None = None
+    Quantity: Decimal | None = None
+    Line: list[SalesLine] = Field(default_factory=list)
+
+
+class SalesLine(QBModel):
+    """An invoice line; which detail it carries is named by DetailType."""
+
     Description: str = ""
     Amount: Decimal = Decimal(0)
     DetailType: str = ""
-    SalesItemLineDetail: SalesItemLineDetail | None = None
+    SalesItemLineDetail: SalesItemDetail | None = None
+    DiscountLineDetail: DiscountDetail | None = None
+    GroupLineDetail: GroupDetail | None = None
 
 
-class LinkedTxn(QBModel):
-    TxnId: str
-    TxnType: str
-    TxnLineId: str | None = None
+class TaxDetail(QBModel):
+    TotalTax: Decimal = Decimal(0)
 
 
 class Invoice(Entity):
-    DocNumber: str | None = None
+    DocNumber: str = ""
     TxnDate: dt.date
     DueDate: dt.date | None = None
     CurrencyRef: Ref | None = None
     CustomerRef: Ref | None = None
     SalesTermRef: Ref | None = None
     PrivateNote: str = ""
-    CustomerMemo: Ref | str | None = None
-    Line: list[Line] = Field(default_factory=list)
+    CustomerMemo: Ref | str | None = None  # a MemoRef: {"value": text}
+    Line: list[SalesLine] = Field(default_factory=list)
+    TxnTaxDetail: TaxDetail | None = None
     TotalAmt: Decimal
     Balance: Decimal
 
 
+class TxnLink(QBModel):
+    TxnId: str
+    TxnType: str
+    TxnLineId: str | None = None
+
+
 class PaymentLine(QBModel):
     Amount: Decimal
-    LinkedTxn: list[LinkedTxn] = Field(default_factory=list)
-
-
-class PaymentMethodRef(Ref):
-    pass
+    LinkedTxn: list[TxnLink] = Field(default_factory=list)
 
 
 class Payment(Entity):
@@ -111,18 +126,9 @@ class Payment(Entity):
     CurrencyRef: Ref | None = None
     CustomerRef: Ref | None = None
     PaymentRefNum: str = ""
-    PaymentMethodRef: PaymentMethodRef | None = None
+    PaymentMethodRef: Ref | None = None
     PrivateNote: str = ""
     Line: list[PaymentLine] = Field(default_factory=list)
-
-
-class CreditMemo(Entity):
-    DocNumber: str | None = None
-    TxnDate: dt.date
-    TotalAmt: Decimal
-    RemainingCredit: Decimal | None = None
-    CustomerRef: Ref | None = None
-    CurrencyRef: Ref | None = None
 
 
 class Term(Entity):
@@ -136,3 +142,14 @@ class Account(Entity):
     AccountType: str = ""
     AccountSubType: str = ""
     Active: bool = True
+
+
+class FaultError(QBModel):
+    Message: str = ""
+    Detail: str = ""
+    code: str = ""
+
+
+class Fault(QBModel):
+    Error: list[FaultError] = Field(default_factory=list)
+    type: str = ""

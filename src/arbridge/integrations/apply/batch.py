@@ -6,7 +6,7 @@ queries, not a few thousand. The appliers raise these to put a change aside:
 
     Quarantine            the change becomes an ExceptionItem; the run goes on
     ├── Invalid           fails our validation (malformed_record)
-    ├── Duplicate         another connection's invoice has its number (duplicate_number)
+    ├── Duplicate         another invoice has its number (duplicate_number)
     └── Unmatched         names an invoice not synced yet (unmatched); retried
                           once at the end of the batch
 
@@ -291,12 +291,11 @@ class Batch:
 
     # -- local rows ------------------------------------------------------------
 
-    def prefetch(self, entity: str, model: type[Model], keys: Iterable[Key]) -> dict[int, Model]:
+    def prefetch(self, model: type[Model], keys: Iterable[Key]) -> dict[int, Model]:
         """Fetch the local rows of the records' refs at once; return them by id."""
         ids = {}
         for key in keys:
-            ref = self._refs.get(key)
-            if ref is not None and key[0] == entity:
+            if (ref := self._refs.get(key)) is not None:
                 ids[ref.local_id] = key
         rows: dict[int, Model] = {}
         for chunk in chunks(sorted(ids)):

@@ -41,7 +41,7 @@ def customer_values(change: Change) -> dict:
 
 
 def prefetch_customers(batch: Batch, keys: list[Key]) -> None:
-    batch.prefetch("customer", Customer, keys)
+    batch.prefetch(Customer, keys)
 
 
 def create_customers(batch: Batch, changes: list[Change]) -> list[str | None]:

@@ -26,6 +26,9 @@ PLAIN = (
 )
 
 
+STATEMENT_SIZE = 3500  # characters of VALUES per statement
+
+
 def adapter(field: models.Field) -> Callable[[Any], Any] | None:
     """Return how to turn a field's value into a driver's parameter (None: as it is)."""
     if isinstance(field, models.DateTimeField):
@@ -50,9 +53,11 @@ def insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    # SQLite builds may refuse more than 999 parameters; PostgreSQL takes 65,535.
+    # SQLite builds may refuse more than 999 parameters, and psycopg parses a
+    # statement's placeholders again on every call unless it is short enough
+    # to cache (4 KB): a few dozen rows per statement suit both.
     max_params = connection.features.max_query_params or 65535
-    per_statement = max(1, min(1000, max_params // len(fields)))
+    per_statement = max(1, min(max_params // len(fields), STATEMENT_SIZE // len(placeholder)))
     ids: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):

@@ -127,7 +127,7 @@ def numbers_taken(batch: Batch, numbers: set[str]) -> set[str]:
 
 def prefetch_invoices(batch: Batch, keys: list[Key]) -> None:
     """Read the batch's known invoices and their lines in two queries."""
-    invoices = batch.prefetch("invoice", Invoice, keys)
+    invoices = batch.prefetch(Invoice, keys)
     batch.invoice_lines.update({pk: [] for pk in invoices})
     for chunk in chunks(sorted(invoices)):
         lines = InvoiceLine.objects.filter(invoice_id__in=chunk).order_by(
@@ -182,7 +182,7 @@ def upsert_invoice(batch: Batch, change: Change, ref: ExternalRef | None) -> str
     if invoice is None:
         other = numbered(batch, source.fields["number"])
         if other is not None:
-            check_agreement(batch, source, other)
+            check_agreement(batch, change, source, other)
             batch.link("invoice", change.remote_id, other.pk, change)
             return UPDATED
         invoice = build(batch, source)
@@ -192,7 +192,7 @@ def upsert_invoice(batch: Batch, change: Change, ref: ExternalRef | None) -> str
         return CREATED
     if invoice.connection_id != batch.connection.pk:
         # Linked to an invoice another connection owns: that one says what it holds.
-        check_agreement(batch, source, invoice)
+        check_agreement(batch, change, source, invoice)
         batch.stamp(ref, change)
         return UNCHANGED
     changed = update(batch, invoice, source)
@@ -250,17 +250,20 @@ def numbered(batch: Batch, number: str) -> Invoice | None:
     )
 
 
-def check_agreement(batch: Batch, source: Source, invoice: Invoice) -> None:
+def check_agreement(batch: Batch, change: Change, source: Source, invoice: Invoice) -> None:
     """Refuse to treat two invoices as one unless they agree on what is owed.
 
     Two invoices of one source with one number are two invoices, never one.
     """
     number = source.fields["number"]
-    if invoice.connection_id == batch.connection.pk or (
+    elsewhere_in_source = (
         ExternalRef.objects.filter(
             connection=batch.connection, entity="invoice", local_id=invoice.pk
-        ).exists()
-    ):
+        )
+        .exclude(remote_id=change.remote_id)
+        .exists()
+    )
+    if invoice.connection_id == batch.connection.pk or elsewhere_in_source:
         raise Duplicate(f"another {batch.vendor} invoice already has the number {number}")
     if (source.fields["currency"], source.total) != (invoice.currency, invoice.total):
         origin = invoice.connection or "arbridge"

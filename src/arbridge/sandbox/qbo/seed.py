@@ -75,179 +75,155 @@ def seed(
     deposits: int | None = None,
     rng_seed: int = 1,
 ) -> dict[str, int]:
-    """Fill a company with an MSP's books; return how many of each were created."""
+    """Fill a company with an MSP's books; return how many of each were created.
+
+    By default a quarter of the invoices are paid (most in full), one in fifty
+    gets a credit memo (half of them applied), and payments are deposited in
+    fives with the card fees taken out.
+    """
     rng = random.Random(rng_seed)
     write, find, today = _access(target, realm_id)
     payments = invoices // 4 if payments is None else payments
     credit_memos = invoices // 50 if credit_memos is None else credit_memos
     deposits = payments // 10 if deposits is None else deposits
 
-    accounts = {a["Name"]: _find_or_create(find, write, "Account", "Name", a) for a in ACCOUNTS}
-    undeposited = find("Account", "AccountSubType", "UndepositedFunds")
+    accounts = {
+        body["Name"]: _find_or_create(find, write, "Account", "Name", body)["Id"]
+        for body in ACCOUNTS
+    }
     terms = [
-        _find_or_create(find, write, "Term", "Name", {"Name": name, "DueDays": days})
+        _find_or_create(find, write, "Term", "Name", {"Name": name, "DueDays": days})["Id"]
         for name, days in TERMS
     ]
-    items = []
+    items = []  # (id, unit price, typical quantities)
     for name, kind, price, income, quantities in ITEMS:
         body = {
             "Name": name,
             "Type": kind,
             "UnitPrice": Decimal(price),
-            "IncomeAccountRef": {"value": accounts[income]["Id"]},
+            "IncomeAccountRef": {"value": accounts[income]},
         }
-        items.append((_find_or_create(find, write, "Item", "Name", body), quantities))
+        item = _find_or_create(find, write, "Item", "Name", body)
+        items.append((item["Id"], Decimal(item.get("UnitPrice", price)), quantities))
 
-    names = set()
-    clients = []
-    for number in range(customers):
-        name = _company_name(rng, names, number)
-        city, state, postal = rng.choice(CITIES)
-        slug = "".join(ch for ch in name.lower() if ch.isalnum())[:24]
-        body = {
-            "DisplayName": name,
-            "CompanyName": name,
-            "PrimaryEmailAddr": {"Address": f"ap@{slug}.example"},
-            "PrimaryPhone": {
-                "FreeFormNumber": f"({rng.randint(201, 989)}) 555-{number % 10000:04d}"
-            },
-            "BillAddr": {
-                "Line1": f"{rng.randint(10, 9999)} {rng.choice(STREETS)}",
-                "City": city,
-                "CountrySubDivisionCode": state,
-                "PostalCode": postal,
-                "Country": "USA",
-            },
-            "SalesTermRef": {"value": rng.choice(terms)["Id"]},
-        }
-        clients.append(write("Customer", body)["Id"])
+    taken: set[str] = set()
+    clients = [
+        write("Customer", _customer(rng, number, taken, terms)) for number in range(customers)
+    ]
 
-    billed = []
+    billed = []  # (invoice id, customer id, date, total)
     for _ in range(invoices if clients else 0):
         lines = []
         for position in range(lines_per_invoice):
-            item, (low, high) = items[0] if position == 0 else rng.choice(items[1:])
+            item_id, price, (low, high) = items[0] if position == 0 else rng.choice(items[1:])
             quantity = rng.randint(low, high)
-            price = Decimal(item["UnitPrice"])
+            detail = {"ItemRef": {"value": item_id}, "Qty": quantity, "UnitPrice": price}
             lines.append(
                 {
                     "Amount": (price * quantity).quantize(CENT),
                     "DetailType": "SalesItemLineDetail",
-                    "SalesItemLineDetail": {
-                        "ItemRef": {"value": item["Id"]},
-                        "Qty": quantity,
-                        "UnitPrice": price,
-                    },
+                    "SalesItemLineDetail": detail,
                 }
             )
         date = today - dt.timedelta(days=rng.randint(0, 120))
         customer = rng.choice(clients)
-        invoice = write(
-            "Invoice",
-            {"CustomerRef": {"value": customer}, "TxnDate": date.isoformat(), "Line": lines},
-        )
-        billed.append((invoice["Id"], customer, Decimal(invoice["TotalAmt"])))
+        body = {"CustomerRef": {"value": customer}, "TxnDate": date.isoformat(), "Line": lines}
+        total = sum((line["Amount"] for line in lines), Decimal(0))
+        billed.append((write("Invoice", body), customer, date, total))
 
     rng.shuffle(billed)
-    received = []
-    for invoice_id, customer, total in billed[:payments]:
-        amount = total if rng.random() < 0.7 else (total * Decimal(rng.randint(20, 80)) / 100)
-        amount = amount.quantize(CENT)
-        payment = write(
-            "Payment",
-            {
-                "CustomerRef": {"value": customer},
-                "TotalAmt": amount,
-                "PaymentRefNum": f"{rng.choice(['CHK', 'ACH', 'CC'])} {rng.randint(1000, 99999)}",
-                "Line": [
-                    {"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
-                ],
-            },
-        )
-        received.append(payment)
+    received = []  # (payment id, amount)
+    for invoice_id, customer, date, total in billed[:payments]:
+        share = 1 if rng.random() < 0.7 else Decimal(rng.randint(20, 80)) / 100
+        amount = (total * share).quantize(CENT)
+        paid_on = min(today, date + dt.timedelta(days=rng.randint(5, 45)))
+        body = {
+            "CustomerRef": {"value": customer},
+            "TxnDate": paid_on.isoformat(),
+            "TotalAmt": amount,
+            "PaymentRefNum": f"{rng.choice(['CHK', 'ACH', 'CC'])} {rng.randint(1000, 99999)}",
+            "Line": [_applied(amount, "Invoice", invoice_id)],
+        }
+        received.append((write("Payment", body), amount))
 
-    credited = 0
-    for invoice_id, customer, total in billed[payments : payments + credit_memos]:
+    credited = billed[payments : payments + credit_memos]
+    for invoice_id, customer, _, total in credited:
         amount = min(total, Decimal(rng.randint(50, 250))).quantize(CENT)
-        memo = write(
-            "CreditMemo",
-            {
-                "CustomerRef": {"value": customer},
-                "Line": [
-                    {
-                        "Amount": amount,
-                        "Description": "Service credit - SLA breach",
-                        "DetailType": "SalesItemLineDetail",
-                        "SalesItemLineDetail": {"ItemRef": {"value": items[0][0]["Id"]}},
-                    }
-                ],
-            },
-        )
-        credited += 1
-        if rng.random() < 0.5:  # Apply the credit to the invoice, as QuickBooks does: a $0 payment.
-            links = [("Invoice", invoice_id), ("CreditMemo", memo["Id"])]
-            write(
-                "Payment",
-                {
-                    "CustomerRef": {"value": customer},
-                    "TotalAmt": Decimal(0),
-                    "Line": [
-                        {"Amount": amount, "LinkedTxn": [{"TxnId": id, "TxnType": kind}]}
-                        for kind, id in links
-                    ],
-                },
-            )
+        line = {
+            "Amount": amount,
+            "Description": "Service credit - SLA breach",
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": items[0][0]}},
+        }
+        memo = write("CreditMemo", {"CustomerRef": {"value": customer}, "Line": [line]})
+        if rng.random() < 0.5:  # QuickBooks applies a credit with a payment of nothing.
+            lines = [_applied(amount, "Invoice", invoice_id), _applied(amount, "CreditMemo", memo)]
+            write("Payment", {"CustomerRef": {"value": customer}, "TotalAmt": 0, "Line": lines})
 
-    made = 0
-    batches = [received[start : start + 5] for start in range(0, len(received), 5)]
-    for batch in batches[:deposits]:
-        gross = sum((Decimal(p["TotalAmt"]) for p in batch), Decimal(0))
-        fee = (gross * Decimal("0.029")).quantize(CENT)
-        lines: list[dict[str, Any]] = [
+    batches = [received[start : start + 5] for start in range(0, len(received), 5)][:deposits]
+    for batch in batches:
+        gross = sum((amount for _, amount in batch), Decimal(0))
+        lines = [
             {
-                "Amount": Decimal(p["TotalAmt"]),
-                "LinkedTxn": [{"TxnId": p["Id"], "TxnType": "Payment", "TxnLineId": "0"}],
+                "Amount": amount,
+                "LinkedTxn": [{"TxnId": payment, "TxnType": "Payment", "TxnLineId": "0"}],
             }
-            for p in batch
-            if undeposited and p["DepositToAccountRef"]["value"] == undeposited["Id"]
+            for payment, amount in batch
         ]
-        lines.append(
-            {
-                "Amount": -fee,
-                "Description": "Card processing fees",
-                "DetailType": "DepositLineDetail",
-                "DepositLineDetail": {"AccountRef": {"value": accounts["Merchant Fees"]["Id"]}},
-            }
-        )
-        write(
-            "Deposit",
-            {"DepositToAccountRef": {"value": accounts["Business Checking"]["Id"]}, "Line": lines},
-        )
-        made += 1
+        fees = {
+            "Amount": -(gross * Decimal("0.029")).quantize(CENT),
+            "Description": "Card processing fees",
+            "DetailType": "DepositLineDetail",
+            "DepositLineDetail": {"AccountRef": {"value": accounts["Merchant Fees"]}},
+        }
+        body = {
+            "DepositToAccountRef": {"value": accounts["Business Checking"]},
+            "Line": [*lines, fees],
+        }
+        write("Deposit", body)
 
     return {
         "customers": len(clients),
         "invoices": len(billed),
         "payments": len(received),
-        "credit_memos": credited,
-        "deposits": made,
+        "credit_memos": len(credited),
+        "deposits": len(batches),
     }
 
 
-def _company_name(rng: random.Random, taken: set[str], number: int) -> str:
+def _customer(rng: random.Random, number: int, taken: set[str], terms: list[str]) -> dict:
     name = f"{rng.choice(PLACES)} {rng.choice(TRADES)} {rng.choice(SUFFIXES)}"
-    if name in taken:
-        name = f"{name} #{number}"
+    if name in taken:  # Names repeat among thousands of customers; DisplayName may not.
+        name = f"{name} ({number})"
     taken.add(name)
-    return name
+    city, state, postal = rng.choice(CITIES)
+    slug = "".join(ch for ch in name.lower() if ch.isalnum())[:24]
+    return {
+        "DisplayName": name,
+        "CompanyName": name,
+        "PrimaryEmailAddr": {"Address": f"ap@{slug}.example"},
+        "PrimaryPhone": {"FreeFormNumber": f"({rng.randint(201, 989)}) 555-{number % 10000:04d}"},
+        "BillAddr": {
+            "Line1": f"{rng.randint(10, 9999)} {rng.choice(STREETS)}",
+            "City": city,
+            "CountrySubDivisionCode": state,
+            "PostalCode": postal,
+            "Country": "USA",
+        },
+        "SalesTermRef": {"value": rng.choice(terms)},
+    }
 
 
-Write = Callable[[str, dict], dict]
+def _applied(amount: Decimal, kind: str, id: str) -> dict[str, Any]:
+    return {"Amount": amount, "LinkedTxn": [{"TxnId": id, "TxnType": kind}]}
+
+
+Write = Callable[[str, dict], str]  # returns the new entity's Id
 Find = Callable[[str, str, str], dict | None]
 
 
 def _find_or_create(find: Find, write: Write, entity: str, key: str, body: dict) -> dict:
-    return find(entity, key, body[key]) or write(entity, body)
+    return find(entity, key, body[key]) or {**body, "Id": write(entity, body)}
 
 
 def _access(target: Store | httpx.Client, realm_id: str) -> tuple[Write, Find, dt.date]:
@@ -259,9 +235,9 @@ def _access(target: Store | httpx.Client, realm_id: str) -> tuple[Write, Find, d
             response.raise_for_status()
             return loads(response.content)
 
-        def write(entity: str, body: dict) -> dict:
+        def write(entity: str, body: dict) -> str:
             headers = {"Content-Type": "application/json", "Accept": "application/json"}
-            return call("POST", entity.lower(), content=dumps(body), headers=headers)[entity]
+            return call("POST", entity.lower(), content=dumps(body), headers=headers)[entity]["Id"]
 
         def select(text: str) -> dict:
             return call("GET", "query", params={"query": text})["QueryResponse"]
@@ -269,8 +245,8 @@ def _access(target: Store | httpx.Client, realm_id: str) -> tuple[Write, Find, d
         today = company_date(dt.datetime.now(dt.UTC).timestamp())
     else:
 
-        def write(entity: str, body: dict) -> dict:
-            return loads(target.create(realm_id, entity, body))
+        def write(entity: str, body: dict) -> str:
+            return str(target.add(realm_id, entity, body))
 
         def select(text: str) -> dict:
             return loads(target.query(realm_id, text))

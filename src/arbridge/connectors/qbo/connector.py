@@ -1,0 +1,271 @@
+"""The QuickBooks Online connector: pull by query pages and CDC, push payments and deposits.
+
+One cursor stream, "qbo", holds where reading stopped:
+
+    {"since": T}                                 read changes since T by CDC
+    {"since": T, "entity": "Invoice", "after": I} a full sync under way: resume
+                                                 with the invoices after Id I
+
+A full sync (no cursor, or a cursor older than CDC's 30 days) reads every
+term, customer, invoice and payment by query pages of 1,000 and checkpoints
+after each page; its T is the moment it began, so CDC afterwards re-reads
+whatever changed while it ran. Applying a change twice changes nothing, so
+reading a little too much is always the safe side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar, NamedTuple
+
+import httpx
+
+from arbridge.connectors.base import (
+    Capabilities,
+    Change,
+    Command,
+    Config,
+    ContactScope,
+    Cursor,
+    Frequency,
+    Item,
+    PermanentError,
+    Preferences,
+    Rejected,
+    RemoteRef,
+)
+from arbridge.connectors.qbo import mapping
+from arbridge.connectors.qbo.client import (
+    CDC_LIMIT,
+    PAGE_SIZE,
+    NotFound,
+    QuickBooksClient,
+    StaleObject,
+)
+
+STREAM = "qbo"
+# Read in this order, so that an invoice's terms and customer come before it,
+# and the invoices a payment pays before the payment.
+ENTITIES = ("Term", "Customer", "Invoice", "Payment")
+# Name lists answer only active rows unless asked: inactive customers are deleted ones,
+# and an invoice may still name an inactive term.
+WHERE = {"Customer": ("Active in (true, false)",), "Term": ("Active in (true, false)",)}
+# What QuickBooks deletes outright; a customer is made inactive instead.
+DELETABLE = ("Invoice", "Payment")
+CDC_DAYS = dt.timedelta(days=30)
+# Fall back to a full sync this long before CDC's limit, so a clock a little
+# ahead of Intuit's is not refused.
+CDC_MARGIN = dt.timedelta(hours=1)
+# Read back this far behind the server's clock: a change committed as a page
+# was answered is then read again rather than missed.
+OVERLAP = dt.timedelta(minutes=1)
+MAX_STALE_RETRIES = 3
+
+
+class QuickBooksPreferences(Preferences):
+    deposit_account_id: str | None = None
+    create_deposits: bool = False
+    fee_account_id: str | None = None
+    surcharge_income_account_id: str | None = None
+
+
+class Account(NamedTuple):
+    id: str
+    name: str
+    type: str
+    subtype: str
+
+
+class QuickBooksOnline:
+    kind: ClassVar[str] = "qbo"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        category="accounting",
+        frequencies={item: Frequency.REAL_TIME for item in Item},
+        native_pdf=True,
+        deposits=True,
+        archive_on_source_delete=True,
+        contact_scope=ContactScope.BILLING,
+    )
+    Preferences: ClassVar[type[QuickBooksPreferences]] = QuickBooksPreferences
+
+    def __init__(self, config: Config, http: httpx.Client) -> None:
+        """Take a connection's config and a client that carries its token and rate limit."""
+        if not config.remote_account:
+            raise PermanentError("the connection names no QuickBooks company (realm id)")
+        self.preferences = QuickBooksPreferences.model_validate(config.preferences)
+        self.client = QuickBooksClient(http, config.base_url, config.remote_account)
+        self._terms: dict[str, str] | None = None
+
+    # -- reading --------------------------------------------------------------
+
+    def pull(self, cursor: Cursor | None) -> Iterator[Change | Rejected | Cursor]:
+        state = dict(cursor.value) if cursor is not None else {}
+        since = parse_time(state.get("since"))
+        if "entity" in state or since is None:
+            yield from self._full_sync(state)
+        elif now() - since > CDC_DAYS - CDC_MARGIN:
+            yield from self._full_sync({})
+        else:
+            yield from self._changes_since(since)
+
+    def _full_sync(self, state: dict[str, Any]) -> Iterator[Change | Rejected | Cursor]:
+        """Read everything by query pages, from where `state` says a full sync stopped."""
+        began = parse_time(state.get("since"))
+        first = ENTITIES.index(state.get("entity", ENTITIES[0]))
+        after = str(state.get("after", "0"))
+        for entity in ENTITIES[first:]:
+            if entity == "Term" and after == "0":
+                self._terms = {}  # every term is in the pages below
+            for page in self.client.pages(entity, where=WHERE.get(entity, ()), after=after):
+                if began is None:
+                    began = (page.time or now()) - OVERLAP
+                yield from self._read(entity, page.records)
+                if page.records:
+                    after = str(page.records[-1]["Id"])
+                yield Cursor(STREAM, {"since": began.isoformat(), "entity": entity, "after": after})
+            after = "0"
+        yield Cursor(STREAM, {"since": (began or now()).isoformat()})
+
+    def _changes_since(self, since: dt.datetime) -> Iterator[Change | Rejected | Cursor]:
+        """Read what changed since a moment by CDC, a window per response.
+
+        A response holds at most 1,000 objects, the oldest changes first. A full
+        one covers only the window up to its newest change: the next window
+        starts there (re-reading that instant, which may have more). If one
+        instant alone holds more than a response can, only a full sync reads it.
+        """
+        while True:
+            page = self.client.cdc(ENTITIES, since)
+            changed = page.records[0]
+            for entity in ENTITIES:
+                yield from self._read(entity, changed.get(entity, []))
+            if sum(len(objects) for objects in changed.values()) < CDC_LIMIT:
+                end = (page.time or now()) - OVERLAP
+                yield Cursor(STREAM, {"since": max(end, since).isoformat()})
+                return
+            newest = max(
+                (updated for objects in changed.values() for o in objects
+                 if (updated := parse_time((o.get("MetaData") or {}).get("LastUpdatedTime")))),
+                default=since,
+            )  # fmt: skip
+            if newest <= since:
+                yield from self._full_sync({})
+                return
+            since = newest
+            yield Cursor(STREAM, {"since": since.isoformat()})
+
+    def fetch(self, entity: str, ids: Iterable[str]) -> Iterator[Change | Rejected]:
+        """Read some objects again, as webhook hints ask: one query per page of ids.
+
+        An id QuickBooks no longer answers for is reported deleted.
+        """
+        name = next((e for e in ENTITIES if e.lower() == entity.lower()), None)
+        ids = list(dict.fromkeys(str(id) for id in ids))
+        if name is None or not ids:
+            return
+        for start in range(0, len(ids), PAGE_SIZE):
+            batch = ids[start : start + PAGE_SIZE]
+            records = self.client.select(name, batch, where=WHERE.get(name, ())).records
+            yield from self._read(name, records)
+            found = {str(record["Id"]) for record in records}
+            if name in DELETABLE:
+                for id in batch:
+                    if id not in found:
+                        yield mapping.tombstone(name.lower(), {"Id": id})
+
+    def _read(self, entity: str, records: list[dict[str, Any]]) -> Iterator[Change | Rejected]:
+        if entity == "Term":
+            self._learn_terms(records)
+        elif entity == "Customer":
+            for raw in records:
+                yield from mapping.customer_changes(raw)
+        elif entity == "Invoice":
+            terms = self.terms() if records else {}
+            for raw in records:
+                yield from mapping.invoice_changes(raw, terms)
+        elif entity == "Payment":
+            for raw in records:
+                yield from mapping.payment_changes(raw)
+
+    def terms(self) -> dict[str, str]:
+        """Return the company's terms' names by id, read once per connector."""
+        if self._terms is None:
+            self._terms = {}
+            for page in self.client.pages("Term", where=WHERE["Term"]):
+                self._learn_terms(page.records)
+        return self._terms
+
+    def _learn_terms(self, records: list[dict[str, Any]]) -> None:
+        """Note terms read along the way; unless all were read, `terms()` reads them later."""
+        if self._terms is None:
+            return
+        for raw in records:
+            if not mapping.is_deleted(raw) and raw.get("Name"):
+                self._terms[str(raw["Id"])] = raw["Name"]
+
+    def pdf(self, invoice_remote_id: str) -> bytes:
+        """Return QuickBooks' own PDF of an invoice."""
+        return self.client.pdf(invoice_remote_id)
+
+    def accounts(self) -> list[Account]:
+        """Return the company's active accounts, for choosing bank, fee and income accounts."""
+        return [
+            Account(str(a["Id"]), a.get("Name", ""), a.get("AccountType", ""),
+                    a.get("AccountSubType", ""))
+            for page in self.client.pages("Account", where=("Active = true",))
+            for a in page.records
+        ]  # fmt: skip
+
+    # -- writing --------------------------------------------------------------
+
+    def push(self, command: Command) -> RemoteRef:
+        payload = dict(command.payload)
+        key = command.idempotency_key
+        if command.action == "create_payment":
+            payment = self.client.write("Payment", mapping.payment_body(payload), request_id=key)
+            return RemoteRef(str(payment["Id"]), str(payment.get("SyncToken", "")))
+        if command.action == "delete_payment":
+            return self._delete_payment(str(payload["remote_id"]), key)
+        if command.action == "create_deposit":
+            body = mapping.deposit_body(
+                payload,
+                payload.get("deposit_account_id") or self.preferences.deposit_account_id,
+                payload.get("fee_account_id") or self.preferences.fee_account_id,
+            )
+            deposit = self.client.write("Deposit", body, request_id=key)
+            return RemoteRef(str(deposit["Id"]), str(deposit.get("SyncToken", "")))
+        raise PermanentError(f"QuickBooks Online cannot {command.action!r}")
+
+    def _delete_payment(self, remote_id: str, key: str) -> RemoteRef:
+        """Delete a payment at its latest SyncToken; one already gone counts as deleted."""
+        # Reference: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/payment#delete-a-payment
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                payment = self.client.read("Payment", remote_id)
+                body = {"Id": remote_id, "SyncToken": payment["SyncToken"]}
+                # Each attempt has its own request id: QuickBooks would answer a
+                # repeated one with the first attempt's stale-object error.
+                self.client.write(
+                    "Payment", body, request_id=f"{key}:{attempt}", operation="delete"
+                )
+            except NotFound:
+                pass  # already gone, which is what was asked
+            except StaleObject:
+                if attempt < MAX_STALE_RETRIES:
+                    continue  # changed since it was read: read it again
+                raise
+            return RemoteRef(remote_id)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -1,0 +1,261 @@
+"""The integrations pages: connect QuickBooks Online, a connection's role and preferences, PDFs.
+
+Connecting sends the person to Intuit and back to `qbo_callback`; the work of
+both ends is in arbridge.integrations.qbo. As on every dashboard page, rows
+are fetched through `for_partner(request.partner)`: another partner's ids
+give 404.
+"""
+
+import logging
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import IntegrityError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from arbridge.connectors.base import ConnectorError
+from arbridge.core.models import AuditEntry, Membership
+from arbridge.dashboard.decorators import member_required
+from arbridge.dashboard.integration_forms import PreferencesForm, RoleForm
+from arbridge.integrations import qbo, registry
+from arbridge.integrations.connect import build_connector, http_client
+from arbridge.integrations.models import Connection, ExternalRef
+from arbridge.ledger.models import Invoice
+
+logger = logging.getLogger(__name__)
+
+# Kinds connected through their vendor's OAuth consent screen.
+OAUTH_KINDS = (qbo.KIND,)
+
+
+def partner_connection(request: HttpRequest, connection_id: int) -> Connection:
+    return get_object_or_404(Connection.objects.for_partner(request.partner), pk=connection_id)
+
+
+# -- connecting -------------------------------------------------------------------
+
+
+@member_required(Membership.can_manage)
+def qbo_connect(request: HttpRequest) -> HttpResponse:
+    """Send the person to Intuit to connect the partner's QuickBooks Online company."""
+    connection = (
+        Connection.objects.for_partner(request.partner).filter(kind=qbo.KIND).order_by("pk").first()
+    )
+    if connection is None:
+        connection = Connection.objects.create(
+            partner=request.partner, kind=qbo.KIND, status=Connection.Status.PENDING
+        )
+    return redirect(qbo.authorization_url(connection, request.user))
+
+
+@member_required(Membership.can_manage)
+def reconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Authorize a connection again, as after a disconnect or a refused token."""
+    connection = partner_connection(request, connection_id)
+    if connection.kind not in OAUTH_KINDS:
+        raise Http404("This connection is not authorized through its vendor.")
+    return redirect(qbo.authorization_url(connection, request.user))
+
+
+@member_required(Membership.can_manage)
+def qbo_callback(request: HttpRequest) -> HttpResponse:
+    """Finish connecting: Intuit sends the person back here with a code and the company."""
+    state = request.GET.get("state", "")
+    try:
+        connection = qbo.connection_from_state(state, request.partner, request.user)
+        qbo.complete_authorization(connection, request.build_absolute_uri(), state)
+    except qbo.AuthorizationError as e:
+        messages.error(request, str(e))
+        return redirect("dashboard:connections")
+    AuditEntry.record(
+        request.partner,
+        "connection.connected",
+        actor=request.user,
+        target=str(connection),
+        realm=connection.remote_account,
+    )
+    messages.success(
+        request, f"{connection} is connected. Its invoices appear as the first sync runs."
+    )
+    return redirect("dashboard:connection", connection_id=connection.pk)
+
+
+@require_POST
+@member_required(Membership.can_manage)
+def disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Stop syncing: forget the connection's credentials, keep everything it brought."""
+    connection = partner_connection(request, connection_id)
+    if connection.kind == qbo.KIND:
+        qbo.disconnect(connection)
+    else:
+        connection.credentials = {}
+        connection.status = Connection.Status.DISCONNECTED
+        connection.save(update_fields=["credentials", "status"])
+    AuditEntry.record(
+        request.partner, "connection.disconnected", actor=request.user, target=str(connection)
+    )
+    messages.success(request, f"{connection} is disconnected. Its invoices and customers stay.")
+    return redirect("dashboard:connection", connection_id=connection.pk)
+
+
+# -- one connection ---------------------------------------------------------------
+
+
+@member_required()
+def connection(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Show a connection; its managers change its role here."""
+    obj = partner_connection(request, connection_id)
+    form = RoleForm(obj, request.POST or None)
+    if request.method == "POST":
+        if not request.membership.can_manage():
+            return render(request, "dashboard/forbidden.html", status=403)
+        if form.is_valid():
+            previous, obj.role = obj.role, form.cleaned_data["role"]
+            try:
+                obj.save(update_fields=["role"])
+            except IntegrityError:
+                # Another person gave that role away at the same moment.
+                obj.role = previous
+                form.add_error("role", "Another connection has just taken that role.")
+            else:
+                AuditEntry.record(
+                    request.partner,
+                    "connection.role_changed",
+                    actor=request.user,
+                    target=str(obj),
+                    role=obj.role,
+                )
+                role = obj.get_role_display() or "without a role"
+                messages.success(request, f"{obj} is now {role}.")
+                return redirect("dashboard:connection", connection_id=obj.pk)
+    ctx = {
+        "page": "connections",
+        "connection": obj,
+        "form": form,
+        "has_preferences": has_preferences(obj),
+        "can_reconnect": obj.kind in OAUTH_KINDS,
+    }
+    return render(request, "dashboard/connection.html", ctx, status=400 if form.errors else 200)
+
+
+def has_preferences(connection: Connection) -> bool:
+    """Return True if the connection's connector has preferences a person sets."""
+    try:
+        return getattr(registry.load(connection.kind), "Preferences", None) is not None
+    except (ImportError, LookupError):
+        return False
+
+
+@member_required(Membership.can_manage)
+def preferences(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Choose where payments and deposits are recorded in the accounting system."""
+    obj = partner_connection(request, connection_id)
+    if not has_preferences(obj):
+        raise Http404("This connection has no preferences.")
+    accounts, problem = None, ""
+    if not obj.is_active:
+        problem = f"Connect {obj} to choose its accounts."
+    else:
+        try:
+            with http_client() as http:
+                accounts = build_connector(obj, http).accounts()
+        except ConnectorError as e:
+            problem = f"Could not read the accounts from {obj}: {e}"
+    form = None
+    if accounts is not None:
+        form = PreferencesForm(accounts, request.POST or None, initial=obj.preferences)
+        if request.method == "POST" and form.is_valid():
+            try:
+                obj.set_preferences(form.cleaned_data)
+            except ValueError as e:
+                form.add_error(None, str(e))
+            else:
+                AuditEntry.record(
+                    request.partner,
+                    "connection.preferences_changed",
+                    actor=request.user,
+                    target=str(obj),
+                    fields=form.changed_data,
+                )
+                messages.success(request, f"Preferences of {obj} saved.")
+                return redirect("dashboard:connection", connection_id=obj.pk)
+    ctx = {"page": "connections", "connection": obj, "form": form, "problem": problem}
+    status = 400 if form is not None and form.errors else 200
+    return render(request, "dashboard/preferences.html", ctx, status=status)
+
+
+# -- invoice PDFs -----------------------------------------------------------------
+
+
+def native_pdf_ref(invoice: Invoice) -> ExternalRef | None:
+    """Return the invoice's record in a connected system that renders its own PDFs."""
+    refs = (
+        ExternalRef.objects.for_partner(invoice.partner_id)
+        .filter(
+            entity=ExternalRef.Entity.INVOICE,
+            local_id=invoice.pk,
+            deleted_at__isnull=True,
+            connection__status=Connection.Status.CONNECTED,
+        )
+        .select_related("connection")
+        .order_by("connection__role", "connection_id")
+    )
+    # The invoice's own source first, then by role.
+    for ref in sorted(refs, key=lambda ref: ref.connection_id != invoice.connection_id):
+        try:
+            if registry.load(ref.connection.kind).capabilities.native_pdf:
+                return ref
+        except (ImportError, LookupError):
+            continue
+    return None
+
+
+def cached_pdf(ref: ExternalRef) -> Path:
+    """Return the file of the record's PDF, fetched from its system once per remote version."""
+    folder = Path(settings.DATA_DIR) / "invoice-pdfs"
+    prefix = f"{ref.local_id}-{ref.connection_id}-{safe(ref.remote_id)}-"
+    version = ref.remote_version or (
+        ref.remote_updated_at.strftime("%Y%m%dT%H%M%S") if ref.remote_updated_at else "0"
+    )
+    path = folder / f"{prefix}{safe(version)}.pdf"
+    if path.exists():
+        return path
+    with http_client() as http:
+        content = build_connector(ref.connection, http).pdf(ref.remote_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Written aside and renamed, so a reader never sees half a file.
+    partial = path.with_suffix(".part")
+    partial.write_bytes(content)
+    partial.replace(path)
+    for older in folder.glob(f"{prefix}*.pdf"):
+        if older != path:
+            older.unlink(missing_ok=True)
+    return path
+
+
+def safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", text)
+
+
+@member_required()
+def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """Serve the invoice as its source system renders it."""
+    invoice = get_object_or_404(Invoice.objects.for_partner(request.partner), pk=invoice_id)
+    ref = native_pdf_ref(invoice)
+    if ref is None:
+        raise Http404("No connected system renders this invoice.")
+    try:
+        path = cached_pdf(ref)
+    except ConnectorError as e:
+        logger.warning("Fetching the PDF of invoice %s failed: %s", invoice.pk, e)
+        messages.error(request, f"{ref.connection} did not send the PDF: {e}")
+        return redirect("dashboard:invoice", invoice_id=invoice.pk)
+    return FileResponse(
+        path.open("rb"),
+        content_type="application/pdf",
+        filename=f"Invoice {safe(invoice.number)}.pdf",
+    )
