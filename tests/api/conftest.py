@@ -4,11 +4,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import models
 from django.test import Client
 
 from arbridge.core.models import ApiKey, Partner
-from arbridge.integrations.models import Connection
-from arbridge.ledger.models import Customer, Invoice
+from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
+from arbridge.ledger.models import Customer, Invoice, Payment
 
 
 @pytest.fixture
@@ -60,3 +61,43 @@ def make_invoice():
 @pytest.fixture
 def outsider_customer(other_partner: Partner) -> Customer:
     return Customer.objects.create(partner=other_partner, name="Initech")
+
+
+def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Model]:
+    """Make one row of every resource the API serves, all belonging to the partner."""
+    connection = Connection.objects.create(
+        partner=partner, kind="qbo", name=f"{name} books", status=Connection.Status.CONNECTED
+    )
+    customer = Customer.objects.create(partner=partner, name=f"{name} customer")
+    return {
+        Connection: connection,
+        Customer: customer,
+        Invoice: Invoice.objects.create(
+            partner=partner,
+            customer=customer,
+            connection=connection,
+            number="INV-1",
+            issue_date=dt.date(2025, 3, 1),
+            total=Decimal("10.00"),
+            balance=Decimal("10.00"),
+        ),
+        Payment: Payment.objects.create(
+            partner=partner, customer=customer, connection=connection, amount=Decimal("5.00")
+        ),
+        SyncRun: SyncRun.objects.create(partner=partner, connection=connection),
+        ExceptionItem: ExceptionItem.objects.create(
+            partner=partner, connection=connection, kind="other", title=f"{name} problem"
+        ),
+    }
+
+
+@pytest.fixture
+def own_rows(partner) -> dict[type[models.Model], models.Model]:
+    """Return one row of every resource for alice's partner."""
+    return make_rows(partner, "Acme")
+
+
+@pytest.fixture
+def outsider_rows(other_partner) -> dict[type[models.Model], models.Model]:
+    """Return one row of every resource for the other partner, which alice must never see."""
+    return make_rows(other_partner, "Other")

@@ -61,3 +61,9 @@ def test_sync_requires_a_live_key(api_client, api_key, connection):
     assert api_client.post(f"/api/v1/connections/{connection.id}/sync").status_code == 401
     assert Client().post(f"/api/v1/connections/{connection.id}/sync").status_code == 401
     assert not SyncRun.objects.exists()
+
+
+def test_sync_takes_the_key_without_a_csrf_token(api_key, connection):
+    client = Client(enforce_csrf_checks=True, headers={"Authorization": f"Bearer {api_key}"})
+
+    assert client.post(f"/api/v1/connections/{connection.id}/sync").status_code == 202

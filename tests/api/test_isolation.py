@@ -6,13 +6,11 @@ added to RESOURCES or FILTERS below.
 """
 
 import re
-from decimal import Decimal
 
 import pytest
 from django.db import models
 
 from arbridge.api.views import api
-from arbridge.core.models import Partner
 from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Invoice, Payment
 
@@ -37,44 +35,6 @@ ENDPOINTS = [
 ]
 ROW_ENDPOINTS = [(m, p) for m, p, _ in ENDPOINTS if "{" in p]
 LIST_ENDPOINTS = [(p, op) for m, p, op in ENDPOINTS if "{" not in p and m == "GET"]
-
-
-def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Model]:
-    """Make one row of every resource the API serves, all belonging to the partner."""
-    connection = Connection.objects.create(
-        partner=partner, kind="qbo", name=f"{name} books", status=Connection.Status.CONNECTED
-    )
-    customer = Customer.objects.create(partner=partner, name=f"{name} customer")
-    return {
-        Connection: connection,
-        Customer: customer,
-        Invoice: Invoice.objects.create(
-            partner=partner,
-            customer=customer,
-            connection=connection,
-            number="INV-1",
-            issue_date="2025-03-01",
-            total=Decimal("10.00"),
-            balance=Decimal("10.00"),
-        ),
-        Payment: Payment.objects.create(
-            partner=partner, customer=customer, connection=connection, amount=Decimal("5.00")
-        ),
-        SyncRun: SyncRun.objects.create(partner=partner, connection=connection),
-        ExceptionItem: ExceptionItem.objects.create(
-            partner=partner, connection=connection, kind="other", title=f"{name} problem"
-        ),
-    }
-
-
-@pytest.fixture
-def own_rows(partner):
-    return make_rows(partner, "Acme")
-
-
-@pytest.fixture
-def outsider_rows(other_partner):
-    return make_rows(other_partner, "Other")
 
 
 def resource(path: str) -> type[models.Model]:

@@ -11,8 +11,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
-from tests.api.test_isolation import make_rows
-
 # Loaded at collection, as schemathesis parametrizes by operation; the document
 # reads no database.
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
@@ -24,10 +22,8 @@ accepted.expected_statuses = [*accepted.expected_statuses, "400"]
 
 
 @pytest.fixture
-def rows(db, partner, other_partner):
+def rows(own_rows, outsider_rows):
     """Seed both partners' rows, and keep the test's transaction open across requests."""
-    make_rows(partner, "Acme")
-    make_rows(other_partner, "Other")
     # The WSGI handler closes the connection after each request, which would end the
     # transaction the test runs in; Django's test client disconnects it the same way.
     request_started.disconnect(close_old_connections)

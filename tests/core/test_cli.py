@@ -81,6 +81,8 @@ def demo(tmp_path):
         process.kill()
         process.wait()
     stderr.close()
+    # pytest shows this only when the test failed: the server's side of the story.
+    print((tmp_path / "demo.log").read_text())
 
 
 def test_demo_serves_its_printed_login_and_stops_with_its_worker(demo):

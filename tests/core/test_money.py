@@ -38,7 +38,7 @@ def test_it_rounds_to_the_currencys_minor_unit():
     assert str(quantize(D("1234.5"), "EUR")) == "1234.50"
 
 
-@given(st.integers(-10**12, 10**12))
+@given(st.integers(-(10**12), 10**12))
 def test_rounding_thousandths_matches_integer_arithmetic(thousandths):
     cents, rest = divmod(abs(thousandths), 10)
     cents += rest >= 5

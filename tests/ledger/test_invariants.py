@@ -292,18 +292,16 @@ class LedgerMachine(RuleBasedStateMachine):
             st.none() | st.sampled_from([ZERO, e.total]) | cents(-100, int(e.total * 100) + 100)
         )
         should_pass = balance is None or balance >= 0
-        if self.attempt(should_pass, invoice.set_source_balance, balance):
-            if balance != e.source_balance:
-                e.source_balance = balance
-                e.arbridge_in_source = ZERO if balance is None else self.sums(invoice.pk)[1]
+        passed = self.attempt(should_pass, invoice.set_source_balance, balance)
+        if passed and balance != e.source_balance:
+            e.source_balance = balance
+            e.arbridge_in_source = ZERO if balance is None else self.sums(invoice.pk)[1]
 
     @rule(data=st.data())
     def report_source_total(self, data) -> None:
         invoice = data.draw(st.sampled_from(self.invoices))
         committed = self.committed(invoice.pk)
-        total = data.draw(
-            st.sampled_from([committed, committed - D("0.01")]) | cents(-100, 25_000)
-        )
+        total = data.draw(st.sampled_from([committed, committed - D("0.01")]) | cents(-100, 25_000))
         if self.attempt(total >= committed and total >= 0, invoice.set_total, total):
             self.expected[invoice.pk].total = total
 

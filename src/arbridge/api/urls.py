@@ -1,6 +1,6 @@
 from functools import wraps
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, path, re_path
 
 from arbridge.api.errors import error_response
@@ -13,9 +13,7 @@ def json_405(view):
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
-            "application/json"
-        ):
+        if isinstance(response, HttpResponseNotAllowed):
             allowed = response["Allow"]
             response = error_response(405, f"{request.method} is not allowed here; use {allowed}.")
             response["Allow"] = allowed

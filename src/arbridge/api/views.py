@@ -67,13 +67,14 @@ def refuse_unknown_parameters(view_func):
 
 api.add_decorator(refuse_unknown_parameters)
 
-# Filters are declared `name: Type = None`, not `Type | None`: absent means no
-# filter, and the OpenAPI document gives each a plain type rather than "or null".
 LIST_ERRORS = responses(400, 401, 422)
+DETAIL_ERRORS = responses(401, 404, 422)
 # A joined connection's credentials are never shown, and decrypting them costs a
 # Fernet call per row, so they are not read.
 UNREAD = ("connection__credentials",)
-DETAIL_ERRORS = responses(401, 404, 422)
+
+# Filters are query parameters declared `name: Type = None`, not `Type | None`: absent
+# means no filter, and the OpenAPI document gives each a plain type, not "or null".
 
 
 # -- customers --------------------------------------------------------------

@@ -68,7 +68,9 @@ class Guarded(PartnerOwned):
         self._remember()
 
     def _remember(self) -> None:
-        self._ledger_values = {f: self.__dict__[f] for f in self.ledger_fields if f in self.__dict__}
+        self._ledger_values = {
+            f: self.__dict__[f] for f in self.ledger_fields if f in self.__dict__
+        }
 
     def prepare_new(self) -> None:
         """Check and complete a row about to be inserted."""

@@ -70,7 +70,10 @@ class Company:
 
     def pay(self, invoice: dict[str, Any], amount: str, **fields: Any) -> dict[str, Any]:
         """Record a payment received against an invoice."""
-        line = {"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
+        line = {
+            "Amount": Decimal(amount),
+            "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+        }
         body = {"CustomerRef": invoice["CustomerRef"], "TotalAmt": Decimal(amount), "Line": [line]}
         return self.post("Payment", {**body, **fields})
 

@@ -43,7 +43,8 @@ def test_it_counts(qbo, invoices):
 
 def test_it_filters_with_comparisons_joined_by_and(qbo, invoices):
     found = qbo.query(
-        "SELECT * FROM Invoice WHERE TotalAmt >= '300' AND TotalAmt < '600' AND TxnDate > '2026-01-03'"
+        "SELECT * FROM Invoice WHERE TotalAmt >= '300' AND TotalAmt < '600' "
+        "AND TxnDate > '2026-01-03'"
     )["Invoice"]
 
     assert [i["TotalAmt"] for i in found] == [Decimal("400.00"), Decimal("500.00")]
@@ -53,7 +54,7 @@ def test_it_filters_with_in_and_by_reference(qbo, invoices):
     customer = invoices[1]["CustomerRef"]["value"]
 
     by_number = qbo.query("SELECT * FROM Invoice WHERE DocNumber IN ('1002', '1004', '9999')")
-    by_customer = qbo.query(f"SELECT * FROM Invoice WHERE CustomerRef = '{customer}'")
+    by_customer = qbo.query(f"SELECT * FROM Invoice WHERE CustomerRef = '{customer}'")  # noqa: S608
 
     assert [i["DocNumber"] for i in by_number["Invoice"]] == ["1002", "1004"]
     assert ids(by_customer["Invoice"]) == ids(invoices[1::3])
@@ -85,7 +86,7 @@ def test_it_filters_and_orders_by_last_updated_time(qbo, invoices):
         cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat()
 
     found = qbo.query(
-        f"SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime > '{cutoff}' "
+        f"SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime > '{cutoff}' "  # noqa: S608
         "ORDERBY MetaData.LastUpdatedTime"
     )["Invoice"]
     newest = qbo.query("SELECT * FROM Invoice ORDERBY MetaData.LastUpdatedTime DESC MAXRESULTS 1")

@@ -50,7 +50,6 @@ def test_a_refused_request_is_replayed_as_refused(qbo):
 
 
 def test_requestids_belong_to_one_company(sandbox, qbo):
-    from tests.sandbox.qbo.api import QBO, connect
 
     other_realm = sandbox.store.add_realm()
     other = connect(sandbox, other_realm)

@@ -41,20 +41,17 @@ from werkzeug.wrappers import Request, Response
 
 from arbridge.sandbox.halopsa.limits import REQUESTS_PER_WINDOW, WINDOW_SECONDS, Faults, Limiter
 from arbridge.sandbox.halopsa.pdf import render_invoice
-from arbridge.sandbox.halopsa.seed import seed
-from arbridge.sandbox.halopsa.store import (
+from arbridge.sandbox.halopsa.records import (
     CLIENT,
     CONTRACT,
-    DEFAULT_VERSION,
     INVOICE,
     LINK,
     PAYMENT,
-    SCOPE,
     STAMPS,
     USER,
-    Store,
-    public_webhook,
 )
+from arbridge.sandbox.halopsa.seed import seed
+from arbridge.sandbox.halopsa.store import DEFAULT_VERSION, SCOPE, Store, public_webhook
 from arbridge.sandbox.halopsa.webhooks import Notifier
 from arbridge.sandbox.halopsa.wire import (
     ApiError,

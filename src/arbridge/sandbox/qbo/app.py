@@ -198,7 +198,7 @@ class QuickBooksSandbox:
     def on_query(self, request: Request, realm: str) -> Response:
         text = request.args.get("query")
         if request.method == "POST":
-            text = request.get_data(as_text=True)
+            text = request.get_data(as_text=True) or text
         if not text:
             raise required("query")
         return self._json(200, self._wrap("QueryResponse", self.store.query(realm, text)))

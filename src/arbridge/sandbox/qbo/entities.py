@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from arbridge.sandbox.qbo.wire import (
-    Fault,
     invalid,
     invalid_reference,
     required,
@@ -179,8 +178,3 @@ def line_list(doc: Mapping[str, Any], *, needed: bool) -> list[dict[str, Any]]:
     if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
         raise invalid("Line", lines)
     return lines
-
-
-def reject(condition: bool, fault: Fault) -> None:
-    if condition:
-        raise fault

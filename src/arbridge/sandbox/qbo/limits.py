@@ -75,7 +75,7 @@ class Limiter:
         self.per_minute = per_minute
         self.concurrent = concurrent
         self.faults = Faults()
-        self.random = random.Random()  # noqa: S311 - chaos, not secrets
+        self.random = random.Random()  # Chaos, not secrets.
         self.window: dict[str, deque[float]] = defaultdict(deque)
         self.stats: dict[str, RealmStats] = defaultdict(RealmStats)
         self.lock = threading.Lock()
@@ -83,7 +83,7 @@ class Limiter:
     def configure(self, faults: Faults) -> None:
         with self.lock:
             self.faults = faults
-            self.random = random.Random(faults.seed)  # noqa: S311
+            self.random = random.Random(faults.seed)
 
     def enter(self, realm_id: str) -> str | None:
         """Admit a call and return None, or return why it is throttled."""

@@ -58,8 +58,7 @@ def index_customer(doc: dict) -> dict[str, Any]:
         "PrimaryEmailAddr": email,
         "Active": doc["Active"],
         "SalesTermRef": terms["value"] if terms else None,
-        "BillAddr": doc.get("BillAddr"),  # Invoices copy these two.
-        "BillEmail": email,
+        "BillAddr": doc.get("BillAddr"),  # Invoices copy it, and the email.
     }
 
 
@@ -100,7 +99,7 @@ CUSTOMER = Entity(
             "ResaleNum",
             "AcctNum",
         }
-    ),  # fmt: skip
+    ),
     computed=frozenset({"FullyQualifiedName", "Balance", "BalanceWithJobs", "V4IDPseudonym"}),
     queryable={
         "DisplayName": "string",
@@ -167,7 +166,7 @@ ITEM = Entity(
             "PurchaseCost",
             "TrackQtyOnHand",
         }
-    ),  # fmt: skip
+    ),
     computed=frozenset({"FullyQualifiedName", "SubItem", "Level"}),
     queryable={"Name": "string", "Type": "string", "Active": "boolean", "Sku": "string"},
     prepare=prepare_item,
@@ -247,7 +246,7 @@ ACCOUNT = Entity(
             "CurrentBalance",
             "CurrentBalanceWithSubAccounts",
         }
-    ),  # fmt: skip
+    ),
     queryable={
         "Name": "string",
         "AccountType": "string",

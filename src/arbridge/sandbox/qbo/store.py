@@ -188,7 +188,10 @@ class Store:
         """Create a company with QuickBooks' starting lists; return its realm id."""
         with self.lock:
             number = len(self.realms) + 1
-            realm_id = realm_id or str(9130350000000000 + number)
+            if realm_id is None:
+                while str(9130350000000000 + number) in self.realms:
+                    number += 1
+                realm_id = str(9130350000000000 + number)
             if realm_id in self.realms:
                 raise ValueError(f"realm {realm_id} exists")
             realm = self.realms[realm_id] = Realm(

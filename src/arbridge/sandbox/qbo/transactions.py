@@ -100,9 +100,9 @@ def _sales_amount(realm: Realm, line: dict, out: dict[str, Any]) -> Decimal:
     detail["ItemRef"] = ref(realm, detail, "ItemRef", "Item", needed=True)
     quantity = decimal(detail["Qty"], "Qty") if "Qty" in detail else None
     price = decimal(detail["UnitPrice"], "UnitPrice") if "UnitPrice" in detail else None
-    extended = (
-        (quantity * price).quantize(CENT) if quantity is not None and price is not None else None
-    )
+    extended = None
+    if quantity is not None and price is not None:
+        extended = (quantity * price).quantize(CENT)
     if "Amount" in line:
         amount = money(line["Amount"], "Line.Amount")
         if extended is not None and extended != amount:
@@ -136,8 +136,8 @@ def _sales_form(realm: Realm, doc: dict, id: int | None, now: float) -> dict:
     owner = realm.get("Customer", customer["value"]).fields
     if "BillAddr" not in doc and owner["BillAddr"]:
         doc["BillAddr"] = owner["BillAddr"]
-    if "BillEmail" not in doc and owner["BillEmail"]:
-        doc["BillEmail"] = {"Address": owner["BillEmail"]}
+    if "BillEmail" not in doc and owner["PrimaryEmailAddr"]:
+        doc["BillEmail"] = {"Address": owner["PrimaryEmailAddr"]}
     return doc
 
 
@@ -173,12 +173,28 @@ def _void_sales(doc: dict) -> dict:
 
 SALES_WRITABLE = frozenset(
     {
-        "DocNumber", "TxnDate", "PrivateNote", "Line", "CustomerRef", "CustomerMemo",
-        "BillAddr", "ShipAddr", "BillEmail", "SalesTermRef", "DueDate", "CurrencyRef",
-        "EmailStatus", "PrintStatus", "ApplyTaxAfterDiscount", "TxnTaxDetail",
-        "AllowOnlineCreditCardPayment", "AllowOnlineACHPayment", "ClassRef", "DepartmentRef",
+        "DocNumber",
+        "TxnDate",
+        "PrivateNote",
+        "Line",
+        "CustomerRef",
+        "CustomerMemo",
+        "BillAddr",
+        "ShipAddr",
+        "BillEmail",
+        "SalesTermRef",
+        "DueDate",
+        "CurrencyRef",
+        "EmailStatus",
+        "PrintStatus",
+        "ApplyTaxAfterDiscount",
+        "TxnTaxDetail",
+        "AllowOnlineCreditCardPayment",
+        "AllowOnlineACHPayment",
+        "ClassRef",
+        "DepartmentRef",
     }
-)  # fmt: skip
+)
 SALES_DEFAULTS = {
     "CurrencyRef": USD,
     "EmailStatus": "NotSet",
@@ -357,7 +373,7 @@ PAYMENT = Entity(
             "CurrencyRef",
             "ARAccountRef",
         }
-    ),  # fmt: skip
+    ),
     computed=frozenset({"UnappliedAmt", "ProcessPayment", "LinkedTxn"}),
     queryable={
         "TxnDate": "date",

@@ -137,8 +137,11 @@ class Notifier:
             return delivered
 
     def _post(self, realm_id: str, events: list[Event]) -> bool:
-        payload = cloudevents(events, self.source) if self.format == "cloudevents" else None
-        body = json.dumps(payload if payload is not None else legacy(realm_id, events)).encode()
+        if self.format == "cloudevents":
+            payload: list | dict = cloudevents(events, self.source)
+        else:
+            payload = legacy(realm_id, events)
+        body = json.dumps(payload).encode()
         headers = {
             "content-type": "application/json",
             "intuit-signature": sign(self.verifier_token, body),
@@ -155,9 +158,3 @@ class Notifier:
             else:
                 self.failed += 1
         return ok
-
-    def close(self) -> None:
-        with self.lock:
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None

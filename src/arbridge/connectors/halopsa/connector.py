@@ -1,0 +1,395 @@
+"""The HaloPSA connector: clients, billing contacts and invoices in; payments out.
+
+Three streams, each with its own cursor: clients, users and invoices. A
+first sync reads each in pages ordered by id, checkpointing after every
+page; later syncs ask for what changed since the last (`lastupdatefromdate`,
+from the server's clock less a minute of overlap) and compare the ids Halo
+still holds with those arbridge was given, because a record deleted in Halo
+simply disappears: the missing ones are yielded as deletes, and the engine
+leaves them for a person to archive (`archive_on_source_delete` is False).
+
+Halo has no idempotency key, so a payment written back carries a reference
+derived from the command's key (`thirdpartyid`), and a retry looks for it
+before writing again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx
+
+from arbridge.connectors import base
+from arbridge.connectors.base import (
+    Capabilities,
+    Change,
+    Command,
+    Config,
+    ContactScope,
+    Cursor,
+    Frequency,
+    Item,
+    MalformedRecord,
+    Op,
+    PermanentError,
+    Rejected,
+    RemoteRef,
+)
+from arbridge.connectors.halopsa import mapping
+from arbridge.connectors.halopsa.client import (
+    LIMITS,
+    ClientCredentials,
+    HaloClient,
+    NotFound,
+    list_of,
+)
+from arbridge.connectors.halopsa.webhooks import WebhookAuth
+from arbridge.connectors.ratelimit import Limiter
+
+RT, HOURLY = Frequency.REAL_TIME, Frequency.HOURLY
+# seeds/halopsa.md: real time only from 2.122.1; below it the starred items are hourly.
+CAPABILITIES = Capabilities(
+    category="psa",
+    frequencies={
+        Item.INVOICE_DETAILS: RT,
+        Item.INVOICE_LINES: RT,
+        Item.CUSTOMERS: RT,
+        Item.PAYMENTS: RT,
+        Item.DEPOSITS: Frequency.NONE,
+        Item.ARCHIVE_INVOICES: RT,
+        Item.ARCHIVE_CUSTOMERS: RT,
+        Item.DELETE_PAYMENTS: RT,
+        Item.PDF_INVOICES: RT,
+    },
+    native_pdf=True,
+    deposits=False,
+    archive_on_source_delete=False,
+    contact_scope=ContactScope.BILLING,
+    min_version_for_real_time="2.122.1",
+    fallback_frequencies={
+        Item.INVOICE_DETAILS: HOURLY,
+        Item.INVOICE_LINES: HOURLY,
+        Item.ARCHIVE_INVOICES: HOURLY,
+        Item.PDF_INVOICES: HOURLY,
+    },
+)
+# An incremental read starts this far before the last one began, so that a
+# record written as the last read ran is never missed; re-reading is harmless.
+OVERLAP = dt.timedelta(minutes=1)
+REFERENCE_PREFIX = "arbridge:"
+
+
+class Preferences(base.Preferences):
+    # Names of agreement (contract) types whose invoices sync; empty means all.
+    agreement_subtypes: list[str] = []
+    webhook_auth: WebhookAuth | None = None
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One Halo list read into one kind of record."""
+
+    name: str
+    entity: str
+    path: str
+    key: str  # what the list answers under
+    read: Callable[[dict[str, Any]], Change | Rejected]
+    params: dict[str, Any] = field(default_factory=dict)  # filters every read of it sends
+
+    @property
+    def with_details(self) -> dict[str, Any]:
+        """Return the filters of a read of whole records: invoices come with their lines."""
+        return {**self.params, "includelines": True} if self.entity == "invoice" else self.params
+
+
+STREAMS = (
+    Stream("clients", "customer", "Client", "clients", mapping.customer_change,
+           {"includeinactive": True}),
+    Stream("users", "contact", "Users", "users", mapping.contact_change,
+           {"includeinactive": True}),
+    Stream("invoices", "invoice", "Invoice", "invoices", mapping.invoice_change,
+           {"includecredits": False}),
+)  # fmt: skip
+BY_NAME = {stream.name: stream for stream in STREAMS}
+BY_ENTITY = {stream.entity: stream for stream in STREAMS}
+
+
+class HaloPSA:
+    kind: ClassVar[str] = "halopsa"
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
+    Preferences: ClassVar[type[Preferences]] = Preferences
+    # What a limiter shared by this instance's connections should enforce.
+    limits: ClassVar = LIMITS
+    page_size = 100
+
+    def __init__(
+        self,
+        config: Config,
+        http: httpx.Client,
+        *,
+        limiter: Limiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.preferences = Preferences.model_validate(config.preferences)
+        credentials = config.credentials
+        tenant = config.remote_account or credentials.get("tenant", "")
+        base_url = config.base_url.rstrip("/")
+        auth = ClientCredentials(
+            http,
+            credentials.get("token_url") or f"{base_url}/auth/token",
+            credentials.get("client_id", ""),
+            credentials.get("client_secret", ""),
+            tenant,
+        )
+        self.client = HaloClient(
+            http,
+            base_url,
+            auth,
+            limiter=limiter,
+            limiter_key=f"halopsa:{tenant or base_url}",
+            sleep=sleep,
+        )
+        self.wanted_types = {name.casefold() for name in self.preferences.agreement_subtypes}
+        self._agreement_types: dict[int, str] | None = None
+
+    def detect_version(self) -> str:
+        """Return the instance's version, which decides what syncs in real time."""
+        # Reference: ../shared/specs/halopsa/halo-api-v2-swagger.full.json, GET /Instance
+        body = self.client.get("Instance")
+        instances = body if isinstance(body, list) else [body]
+        found = [i for i in instances if isinstance(i, dict) and i.get("version")]
+        ours = [i for i in found if i.get("isself")] or found
+        if not ours:
+            raise PermanentError("Halo did not say which version it runs")
+        return str(ours[0]["version"])
+
+    def pull(self, cursor: Cursor | None) -> Iterator[Change | Rejected | Cursor]:
+        if cursor is None:
+            # Every stream is checkpointed first, so one interrupted run resumes them all.
+            for stream in STREAMS:
+                yield Cursor(stream.name, {"page": 1})
+            for stream in STREAMS:
+                yield from self._read_all(stream, {"page": 1}, set())
+            return
+        stream = BY_NAME.get(cursor.stream)
+        if stream is None:
+            raise PermanentError(f"HaloPSA has no stream {cursor.stream!r}")
+        value = cursor.value
+        known = from_ranges(value.get("ids", []))
+        if "since" in value:
+            yield from self._read_changes(stream, value["since"], known)
+        else:
+            yield from self._read_all(stream, value, known)
+
+    def fetch(self, entity: str, ids: Iterable[str]) -> Iterator[Change | Rejected]:
+        """Read records a webhook named; one that is gone is a delete."""
+        stream = BY_ENTITY.get(entity)
+        if stream is None:
+            raise PermanentError(f"HaloPSA does not sync {entity!r} records")
+        for remote_id in ids:
+            if not str(remote_id).isdigit():
+                yield Rejected(entity, str(remote_id), "not a Halo record id")
+                continue
+            try:
+                # A single invoice comes with its lines.
+                raw = self.client.get(f"{stream.path}/{remote_id}")
+            except NotFound:
+                yield mapping.deleted(entity, remote_id)
+                continue
+            item = self._read(stream, raw)
+            if item is not None:
+                yield item
+
+    def pdf(self, invoice_remote_id: str) -> bytes:
+        """Return Halo's own PDF of an invoice."""
+        # Reference: ../shared/specs/halopsa/halo-api-v2-subset.json, POST /Invoice/PDF/{id}
+        response = self.client.send("POST", f"Invoice/PDF/{int(invoice_remote_id)}")
+        if not response.content.startswith(b"%PDF"):
+            raise MalformedRecord(f"Halo's PDF of invoice {invoice_remote_id} is not a PDF")
+        return response.content
+
+    def push(self, command: Command) -> RemoteRef:
+        if command.action == "create_payment":
+            return self._create_payment(command)
+        if command.action == "delete_payment":
+            return self._delete_payment(command)
+        raise PermanentError(f"HaloPSA cannot {command.action}")
+
+    # -- reading --------------------------------------------------------------
+
+    def _read_all(
+        self, stream: Stream, state: dict[str, Any], ids: set[int]
+    ) -> Iterator[Change | Rejected | Cursor]:
+        """Read a whole list page by page from where `state` says, checkpointing after each."""
+        started = state.get("started")
+        # A page number means something only with the page size it was counted in.
+        size = state.get("page_size", self.page_size)
+        pages = self.client.records(
+            stream.path, stream.key, page_size=size, start=state["page"], order="id",
+            **stream.with_details,
+        )  # fmt: skip
+        for number, rows in pages:
+            started = started or self._high_water()
+            for raw in rows:
+                item = self._read(stream, raw)
+                # A full read yields only records arbridge should hold.
+                if isinstance(item, Change) and item.op == Op.UPSERT:
+                    ids.add(int(item.remote_id))
+                    yield item
+                elif isinstance(item, Rejected):
+                    yield item
+            state = {"page": number + 1, "page_size": size, "started": started}
+            yield Cursor(stream.name, {**state, "ids": to_ranges(ids)})
+        yield Cursor(stream.name, {"since": started or self._high_water(), "ids": to_ranges(ids)})
+
+    def _read_changes(
+        self, stream: Stream, since: str, known: set[int]
+    ) -> Iterator[Change | Rejected | Cursor]:
+        """Read what changed since `since`, then find what was deleted."""
+        started = None
+        pages = self.client.records(
+            stream.path, stream.key, page_size=self.page_size, order="id",
+            lastupdatefromdate=halo_time(since), **stream.with_details,
+        )  # fmt: skip
+        for _, rows in pages:
+            started = started or self._high_water()
+            for raw in rows:
+                item = self._read(stream, raw)
+                if isinstance(item, Change):
+                    remote_id = int(item.remote_id)
+                    if item.op == Op.DELETE:
+                        if remote_id not in known:
+                            continue  # never given to arbridge: nothing to take back
+                        known.discard(remote_id)
+                    else:
+                        known.add(remote_id)
+                if item is not None:
+                    yield item
+        present = self.client.ids(stream.path, stream.key, **stream.params)
+        for remote_id in sorted(known - present):
+            yield mapping.deleted(stream.entity, remote_id)
+        yield Cursor(stream.name, {"since": started, "ids": to_ranges(known & present)})
+
+    def _read(self, stream: Stream, raw: Any) -> Change | Rejected | None:
+        """Return a record read, or None if it does not sync (a credit note, another subtype)."""
+        if not isinstance(raw, dict):
+            return Rejected(stream.entity, "", "not a Halo record", raw)
+        if stream.entity == "invoice" and not self._is_wanted(raw):
+            return None
+        return stream.read(raw)
+
+    def _is_wanted(self, invoice: dict[str, Any]) -> bool:
+        if invoice.get("creditlinkedtoinvoiceid"):
+            return False  # A credit note reaches arbridge as its invoice's amount remaining.
+        if not self.wanted_types:
+            return True
+        contract_id = invoice.get("contract_id")
+        if not contract_id:
+            return False  # No agreement: of no listed subtype.
+        return self._agreement_type(int(contract_id)).casefold() in self.wanted_types
+
+    def _agreement_type(self, contract_id: int) -> str:
+        """Return an agreement's type name; the list is read once, a newcomer on its own."""
+        if self._agreement_types is None:
+            self._agreement_types = {}
+            for _, rows in self.client.records(
+                "ClientContract", "contracts", page_size=self.page_size, includeinactive=True
+            ):
+                for row in rows:
+                    self._agreement_types[int(row["id"])] = row.get("contracttype_name") or ""
+        if contract_id not in self._agreement_types:
+            try:
+                row = self.client.get(f"ClientContract/{contract_id}")
+            except NotFound:
+                row = {}
+            self._agreement_types[contract_id] = row.get("contracttype_name") or ""
+        return self._agreement_types[contract_id]
+
+    def _high_water(self) -> str:
+        """Return where the next incremental read starts: the server's time less the overlap."""
+        moment = self.client.last_server_time or dt.datetime.now(dt.UTC)
+        return (moment - OVERLAP).astimezone(dt.UTC).isoformat()
+
+    # -- writing --------------------------------------------------------------
+
+    def _create_payment(self, command: Command) -> RemoteRef:
+        """Apply a payment to each invoice it pays, once, whatever the retries."""
+        payload = command.payload
+        reference = payment_reference(command.idempotency_key)
+        written = []
+        for allocation in payload["allocations"]:
+            invoice_id = str(allocation["invoice_remote_id"])
+            if Decimal(str(allocation["amount"])) <= 0:
+                continue
+            existing = self._find_payment(invoice_id, reference)
+            if existing is None:
+                # Reference: ../shared/specs/halopsa/halo-api-v2-subset.json, POST /InvoicePayment
+                body = mapping.payment_body(
+                    invoice_id, allocation["amount"], payload["date"], reference
+                )
+                saved = self.client.post("InvoicePayment", [body])
+                saved = saved[0] if isinstance(saved, list) else saved
+                existing = str(saved["id"])
+            written.append(existing)
+        if not written:
+            raise PermanentError("the payment applies nothing to any invoice")
+        return RemoteRef(",".join(written))
+
+    def _find_payment(self, invoice_id: str, reference: str) -> str | None:
+        """Return the id of the payment arbridge wrote with this reference, if Halo has one."""
+        try:
+            body = self.client.get("InvoicePayment", invoice_id=int(invoice_id))
+        except NotFound:
+            raise PermanentError(f"Halo has no invoice {invoice_id}") from None
+        for row in list_of(body, "invoicepayments"):
+            if row.get("thirdpartyid") == reference and str(row.get("invoice_id")) == invoice_id:
+                return str(row["id"])
+        return None
+
+    def _delete_payment(self, command: Command) -> RemoteRef:
+        """Remove each InvoicePayment arbridge wrote; one already gone counts as removed."""
+        remote_id = str(command.payload["remote_id"])
+        for payment_id in filter(None, remote_id.split(",")):
+            with suppress(NotFound):
+                self.client.delete(f"InvoicePayment/{int(payment_id)}")
+        return RemoteRef(remote_id)
+
+
+def payment_reference(idempotency_key: str) -> str:
+    """Return the reference a payment carries in Halo, short whatever the key."""
+    if len(idempotency_key) <= 40:
+        return f"{REFERENCE_PREFIX}{idempotency_key}"
+    return f"{REFERENCE_PREFIX}{hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]}"
+
+
+def halo_time(iso: str) -> str:
+    """Return a stored ISO time as Halo's filters take it: UTC, no offset."""
+    moment = dt.datetime.fromisoformat(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds")
+
+
+def to_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """Return ids as [first, last] runs: Halo's ids count up, so a few runs hold many."""
+    runs: list[list[int]] = []
+    for remote_id in sorted(set(ids)):
+        if runs and remote_id == runs[-1][1] + 1:
+            runs[-1][1] = remote_id
+        else:
+            runs.append([remote_id, remote_id])
+    return runs
+
+
+def from_ranges(runs: Iterable[Iterable[int]]) -> set[int]:
+    ids: set[int] = set()
+    for first, last in runs:
+        ids.update(range(first, last + 1))
+    return ids
