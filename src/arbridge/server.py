@@ -18,7 +18,7 @@ from waitress.server import BaseWSGIServer, create_server
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 # Vendor sandboxes: kind -> dotted path of a factory that returns a WSGI app.
-SANDBOXES: dict[str, str] = {}
+SANDBOXES: dict[str, str] = {"qbo": "arbridge.integrations.qbo_demo.sandbox"}
 
 
 class LazyApp:

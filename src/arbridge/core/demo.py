@@ -1,9 +1,11 @@
 """The demo partner: Northwind MSP, its three connections and six months of billing.
 
-Every balance comes from the ledger's own operations (Payment.allocate,
-Payment.set_status, Credit.apply, Invoice.void), so the demo obeys the same
-invariants as synced data. The random generator is seeded: a fresh demo made
-on the same day always looks the same.
+What its PSAs bill is seeded here as rows; every balance comes from the
+ledger's own operations (Payment.allocate, Payment.set_status, Credit.apply,
+Invoice.void), so the demo obeys the same invariants as synced data. What
+QuickBooks Online holds arrives through its connector from the sandbox
+company (integrations/qbo_demo.py). The random generator is seeded: a fresh
+demo made on the same day always looks the same.
 """
 
 import datetime as dt
@@ -20,6 +22,7 @@ from arbridge import settings as arbridge_settings
 from arbridge.core import clock
 from arbridge.core.models import ApiKey, Membership, Partner
 from arbridge.core.money import quantize
+from arbridge.integrations import qbo_demo
 from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
 from arbridge.ledger.models import Contact, Credit, Customer, Invoice, InvoiceLine, Payment
 
@@ -35,6 +38,7 @@ class DemoLogin:
     username: str
     password: str
     api_key: str
+    quickbooks: qbo_demo.DemoCompany
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,11 @@ def start(today: dt.date | None = None) -> DemoLogin:
     for old in ApiKey.objects.for_partner(partner).filter(name=API_KEY_NAME, revoked_at=None):
         old.revoke()
     _, raw = ApiKey.issue(partner, API_KEY_NAME, created_by=user)
-    return DemoLogin(username=USERNAME, password=password, api_key=raw)
+    # The sandbox company lives in this process's memory: seeded and connected at every start.
+    quickbooks = qbo_demo.connect(
+        Connection.objects.for_partner(partner).get(kind="qbo", role=Connection.Role.PRIMARY)
+    )
+    return DemoLogin(username=USERNAME, password=password, api_key=raw, quickbooks=quickbooks)
 
 
 def seed(today: dt.date | None = None) -> Partner:
@@ -141,7 +149,7 @@ class Seeder:
         customers = [self.customer(name) for name in self.company_names(60)]
         for invoice in self.invoices(customers):
             self.settle(invoice)
-        self.external_check()
+        self.external_payment()
         self.sync_history()
         self.exceptions()
         return self.partner
@@ -192,13 +200,11 @@ class Seeder:
             billing_state=self.rng.choice(STATES),
             billing_country="US",
         )
-        # Billed from the accounting system or from one of the PSAs; QuickBooks knows them all.
-        home = self.rng.choices([self.qbo, self.halo, self.cw], weights=[5, 3, 2])[0]
+        # Billed from one of the PSAs; QuickBooks' own customers come from its sandbox.
+        home = self.rng.choices([self.halo, self.cw], weights=[3, 2])[0]
         self.home[customer.pk] = home
         self.seats[customer.pk] = self.rng.randrange(5, 80)
-        self.link(self.qbo, ExternalRef.Entity.CUSTOMER, customer)
-        if home != self.qbo:
-            self.link(home, ExternalRef.Entity.CUSTOMER, customer)
+        self.link(home, ExternalRef.Entity.CUSTOMER, customer)
 
         people = self.rng.sample(
             [(f, last) for f in FIRST_NAMES for last in LAST_NAMES], self.rng.choice([2, 3])
@@ -234,8 +240,8 @@ class Seeder:
         plans = [plan for plan in plans if plan[0] <= self.today]
         plans.sort(key=lambda plan: (plan[0], plan[1].name))
 
-        numbers = {self.qbo: 1040, self.halo: 20410, self.cw: 7300}
-        prefixes = {self.qbo: "INV-", self.halo: "H-", self.cw: "CW-"}
+        numbers = {self.halo: 20410, self.cw: 7300}
+        prefixes = {self.halo: "H-", self.cw: "CW-"}
         invoices = []
         for issue_date, customer, products in plans:
             home = self.home[customer.pk]
@@ -287,9 +293,6 @@ class Seeder:
             line.invoice = invoice
         InvoiceLine.objects.bulk_create(lines)
         self.link(connection, ExternalRef.Entity.INVOICE, invoice)
-        if connection != self.qbo:
-            # The PSA's invoices are posted to QuickBooks too: one invoice, linked to both.
-            self.link(self.qbo, ExternalRef.Entity.INVOICE, invoice)
         return invoice
 
     def payment(
@@ -367,10 +370,10 @@ class Seeder:
             self.payment(invoice, invoice.total, Payment.Method.CARD, Payment.Status.REFUNDED)
         # Otherwise it stays open, overdue once past its due date.
 
-    def external_check(self) -> None:
-        """Record one check, entered in QuickBooks, that paid two open invoices at once."""
+    def external_payment(self) -> None:
+        """Record one check, entered in HaloPSA, that paid two open invoices at once."""
         open_invoices = Invoice.objects.for_partner(self.partner).filter(
-            connection=self.qbo, status=Invoice.Status.OPEN
+            connection=self.halo, status=Invoice.Status.OPEN
         )
         by_customer: dict[int, list[Invoice]] = {}
         for invoice in open_invoices.order_by("issue_date", "id"):
@@ -384,16 +387,17 @@ class Seeder:
             method=Payment.Method.CHECK,
             status=Payment.Status.SUCCEEDED,
             origin=Payment.Origin.EXTERNAL,
-            connection=self.qbo,
+            connection=self.halo,
             reference="Check 10482",
         )
         for invoice in pair:
             payment.allocate(invoice, invoice.balance)
-        self.link(self.qbo, ExternalRef.Entity.PAYMENT, payment)
+        self.link(self.halo, ExternalRef.Entity.PAYMENT, payment)
 
     def sync_history(self) -> None:
-        """Record each connection's first full sync and its recent scheduled ones."""
-        for connection in (self.qbo, self.halo, self.cw):
+        """Record the PSAs' first full sync and their recent scheduled ones."""
+        # QuickBooks Online's runs are real: see integrations/qbo_demo.py.
+        for connection in (self.halo, self.cw):
             began = connection.created_at + dt.timedelta(minutes=5)
             refs = ExternalRef.objects.filter(connection=connection).count()
             self.sync_run(connection, SyncRun.Trigger.INITIAL, began, created=refs)

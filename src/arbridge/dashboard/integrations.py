@@ -238,7 +238,7 @@ def cached_pdf(ref: ExternalRef) -> Path:
 
 
 def safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.]", "_", text)
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
 @member_required()

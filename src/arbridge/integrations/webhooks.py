@@ -30,7 +30,8 @@ from arbridge.connectors.qbo.webhooks import Hint, parse_notifications, verify_s
 from arbridge.core import clock
 from arbridge.integrations import qbo
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection, SyncRun, WebhookEvent
+from arbridge.integrations.models import Connection, ExternalRef, SyncRun, WebhookEvent
+from arbridge.ledger.models import PaymentAllocation
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,11 @@ def process(event_id: int) -> WebhookEvent | None:
         with http_client() as http:
             connector = build_connector(connection, http)
             changes = [change for entity in ids for change in connector.fetch(entity, ids[entity])]
+            # A payment moves the balances of the invoices it applies money or credit
+            # to, or applied before it changed; QuickBooks need not send hints for them.
+            moved = [id for id in moved_invoices(connection, changes) if id not in ids["Invoice"]]
+            if moved:
+                changes += connector.fetch("Invoice", moved)
         # Imported here, as tasks.py does: a broken engine fails the job, not the worker.
         from arbridge.integrations.sync import apply_changes
 
@@ -121,6 +127,33 @@ def process(event_id: int) -> WebhookEvent | None:
             # The daily sweep would find the change too; a sync now finds it sooner.
             request_sync(connection, SyncRun.Trigger.WEBHOOK)
     return event
+
+
+def moved_invoices(connection: Connection, changes: list) -> list[str]:
+    """Return the invoices whose balance the fetched payments' changes move.
+
+    Those the payment is linked to in QuickBooks now, and those arbridge holds
+    it applied to (all of them, for a payment deleted there).
+    """
+    ids: dict[str, None] = {}
+    payments = [change for change in changes if change.entity == "payment"]
+    for change in payments:
+        raw = change.raw if isinstance(change.raw, dict) else {}
+        for line in raw.get("Line") or []:
+            for txn in line.get("LinkedTxn") or []:
+                if txn.get("TxnType") == "Invoice":
+                    ids[str(txn["TxnId"])] = None
+    held = ExternalRef.objects.filter(
+        connection=connection, entity=ExternalRef.Entity.PAYMENT
+    ).filter(remote_id__in=[change.remote_id for change in payments])
+    paid = PaymentAllocation.objects.filter(payment_id__in=held.values("local_id")).values(
+        "invoice_id"
+    )
+    for remote_id in ExternalRef.objects.filter(
+        connection=connection, entity=ExternalRef.Entity.INVOICE, local_id__in=paid
+    ).values_list("remote_id", flat=True):
+        ids[remote_id] = None
+    return list(ids)
 
 
 def finish(event: WebhookEvent, status: str, error: str = "") -> None:

@@ -22,7 +22,12 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-def connect(sandbox: HaloSandbox, sleep: Callable[[float], None] | None = None, **preferences):
+def connect(
+    sandbox: HaloSandbox,
+    sleep: Callable[[float], None] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    **preferences,
+) -> HaloPSA:
     """Return the connector for the sandbox's tenant, as a connection's config builds it."""
     config = Config(
         base_url=ROOT,
@@ -30,7 +35,7 @@ def connect(sandbox: HaloSandbox, sleep: Callable[[float], None] | None = None, 
         preferences=preferences,
         remote_account=TENANT,
     )
-    http = httpx.Client(transport=httpx.WSGITransport(app=sandbox))
+    http = httpx.Client(transport=transport or httpx.WSGITransport(app=sandbox))
     return HaloPSA(config, http, sleep=sleep or Sleeps())
 
 

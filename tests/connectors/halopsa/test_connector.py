@@ -151,16 +151,21 @@ def test_a_voided_invoice_owes_nothing(connector, halo, bluebird):
     assert record.balance == 0
 
 
-def test_a_full_sync_checkpoints_every_stream_before_reading_any(connector, halo, bluebird):
+def test_every_checkpoint_holds_the_place_of_every_list(connector, halo, bluebird):
     halo.invoice(bluebird)
 
-    first = list(connector.pull(None))[:3]
+    cursors = [item for item in connector.pull(None) if isinstance(item, Cursor)]
 
-    assert [(item.stream, item.value) for item in first] == [
-        ("clients", {"page": 1}),
-        ("users", {"page": 1}),
-        ("invoices", {"page": 1}),
+    assert {cursor.stream for cursor in cursors} == {"halopsa"}
+    assert [list(cursor.value) for cursor in cursors] == [
+        ["clients"],
+        ["clients"],
+        ["clients", "users"],
+        ["clients", "users"],
+        ["clients", "users", "invoices"],
+        ["clients", "users", "invoices"],
     ]
+    assert cursors[-1].value["invoices"]["ids"] == [[1, 1]]
 
 
 def test_a_full_sync_interrupted_resumes_at_its_checkpoint(sandbox, halo, bluebird):
@@ -171,7 +176,7 @@ def test_a_full_sync_interrupted_resumes_at_its_checkpoint(sandbox, halo, bluebi
     stopped_at = None
     read_before = []
     for item in connector.pull(None):
-        if isinstance(item, Cursor) and item.stream == "invoices" and item.value.get("page") == 2:
+        if isinstance(item, Cursor) and item.value.get("invoices", {}).get("page") == 2:
             stopped_at = item
             break
         if isinstance(item, Change) and item.entity == "invoice":
@@ -181,8 +186,8 @@ def test_a_full_sync_interrupted_resumes_at_its_checkpoint(sandbox, halo, bluebi
 
     assert read_before == ["1", "2"]
     assert ids(resumed, "invoice") == ["3", "4", "5"]
-    assert cursors["invoices"]["ids"] == [[1, 5]]
-    assert "since" in cursors["invoices"]
+    assert cursors["halopsa"]["invoices"]["ids"] == [[1, 5]]
+    assert "since" in cursors["halopsa"]["invoices"]
 
 
 # -- what changed since -----------------------------------------------------------

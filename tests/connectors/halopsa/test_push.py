@@ -7,10 +7,12 @@ made again.
 
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from arbridge.connectors.base import Command, PermanentError, RetryableError
 from arbridge.connectors.halopsa.connector import payment_reference
+from tests.connectors.halopsa.conftest import connect
 from tests.sandbox.halopsa.api import control
 
 
@@ -74,22 +76,38 @@ def test_pushing_the_same_command_again_writes_nothing_more(connector, halo, blu
     assert remaining(halo, invoice) == Decimal("230.00")
 
 
-def test_a_retry_after_a_failure_part_way_finishes_without_doubling(
-    connector, halo, bluebird, sandbox
-):
+class LosesAnAnswer(httpx.BaseTransport):
+    """The network: it delivers every request, but loses Halo's answer to the first POST."""
+
+    def __init__(self, inner: httpx.BaseTransport, path: str) -> None:
+        self.inner = inner
+        self.path = path
+        self.lost = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if not self.lost and request.method == "POST" and request.url.path == self.path:
+            self.lost = True
+            raise httpx.ReadTimeout("the answer was lost on the way back", request=request)
+        return response
+
+
+def test_a_retry_after_a_lost_answer_finds_what_was_written(sandbox, halo, bluebird):
     first = halo.invoice(bluebird, ("Labor", 1, "165.00"))
     second = halo.invoice(bluebird, ("Labor", 1, "165.00"))
-    voided = halo.post(f"Invoice/{second['id']}/void")
-    command = payment((first, "165.00"), (voided, "165.00"))
-    with pytest.raises(PermanentError):
-        connector.push(command)  # the second invoice is void: only the first was written
-    halo.post("Invoice", {"id": second["id"], "lines": []})  # not possible in Halo: start over
-    third = halo.invoice(bluebird, ("Labor", 1, "165.00"))
+    network = LosesAnAnswer(httpx.WSGITransport(app=sandbox), "/api/InvoicePayment")
+    connector = connect(sandbox, transport=network)
+    command = payment((first, "165.00"), (second, "65.00"))
 
-    ref = connector.push(payment((first, "165.00"), (third, "165.00")))
+    with pytest.raises(RetryableError):
+        connector.push(command)  # Halo wrote the first; we never heard
+    ref = connector.push(command)
 
     rows = halo.get("InvoicePayment")["invoicepayments"]
-    assert [row["invoice_id"] for row in rows] == [first["id"], third["id"]]
+    assert [(row["invoice_id"], row["amount"]) for row in rows] == [
+        (first["id"], Decimal("165.00")),
+        (second["id"], Decimal("65.00")),
+    ]
     assert ref.remote_id == f"{rows[0]['id']},{rows[1]['id']}"
 
 
@@ -152,15 +170,19 @@ def test_halo_takes_no_deposits(connector):
         connector.push(Command("create_deposit", {"payout": "100.00"}, "deposit:1"))
 
 
-def test_a_payment_write_that_hits_the_limit_is_retried_later_not_doubled(
-    connector, halo, bluebird, sandbox
+def test_a_payment_write_refused_by_the_limit_is_tried_again_then_left_for_later(
+    connector, halo, bluebird, sandbox, sleeps
 ):
     invoice = halo.invoice(bluebird)
-    faults = {"error_rate": 1, "error_kinds": ["503"]}
+    faults = {"error_rate": 1, "error_kinds": ["429"]}
     control(sandbox).post("/_sandbox/faults", json=faults)
 
     with pytest.raises(RetryableError):
         connector.push(payment((invoice, "10.00")))
+
+    # Halo's Retry-After (1 s) was waited out between tries, and nothing was written.
+    assert len(sleeps.waits) == 3
+    assert all(wait >= 1 for wait in sleeps.waits)
 
     control(sandbox).post("/_sandbox/faults", json={})
     connector.push(payment((invoice, "10.00")))

@@ -474,3 +474,8 @@ def test_an_expired_access_token_is_refreshed(books, qbo):
     changes, _ = pull(qbo)
 
     assert read_ids(changes, "customer")
+
+
+def test_a_command_missing_what_it_needs_is_a_permanent_error(qbo):
+    with pytest.raises(PermanentError, match="remote_id"):
+        qbo.push(Command("delete_payment", {}, "refund:41:1"))

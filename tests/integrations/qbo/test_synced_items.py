@@ -141,6 +141,7 @@ def test_deposits(qbo, company, globex, deliver, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         for payment in payments:
             writeback.payment_succeeded(payment)
+    with django_capture_on_commit_callbacks(execute=True):
         [command] = writeback.deposit_recorded(deposit)
 
     command.refresh_from_db()

@@ -8,7 +8,7 @@ from arbridge.core import clock
 from arbridge.integrations.models import Connection, SyncRun, WebhookEvent
 from arbridge.integrations.schedules import sweep_webhook_events
 from arbridge.ledger.models import Invoice, Payment
-from arbridge.sandbox.qbo.app import VERIFIER_TOKEN
+from arbridge.sandbox.qbo.app import CLIENT_ID, VERIFIER_TOKEN
 from arbridge.sandbox.qbo.webhooks import sign
 
 URL = "/webhooks/qbo"
@@ -169,7 +169,7 @@ def test_a_hint_that_cannot_be_fetched_falls_back_to_a_sync(
 ):
     # The grant is revoked in QuickBooks: the fetch is refused, a sync is owed instead.
     token = qbo.credentials["token"]["access_token"]
-    company.sandbox.store.auth.revoke("", token)
+    company.sandbox.store.auth.revoke(CLIENT_ID, token)
     body = json.dumps([cloud_event(qbo.remote_account, "invoice", invoice["Id"])]).encode()
 
     with django_capture_on_commit_callbacks() as callbacks:

@@ -229,3 +229,14 @@ def test_paths_are_case_insensitive(halo):
     halo.client("Bluebird Dental")
 
     assert halo.get("client")["record_count"] == halo.get("CLIENT")["record_count"] == 1
+
+
+def test_renaming_a_client_renames_it_wherever_it_is_shown(halo):
+    client = halo.client("Bluebird Dental")
+    user = halo.user(client, "Ava Chen", "ava@bluebird.example", billing=True)
+    invoice = halo.invoice(client)
+
+    halo.post("Client", {"id": client["id"], "name": "Bluebird Dental Group"})
+
+    assert halo.get(f"Users/{user['id']}")["client_name"] == "Bluebird Dental Group"
+    assert halo.get(f"Invoice/{invoice['id']}")["client_name"] == "Bluebird Dental Group"

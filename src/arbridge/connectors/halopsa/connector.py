@@ -1,12 +1,20 @@
 """The HaloPSA connector: clients, billing contacts and invoices in; payments out.
 
-Three streams, each with its own cursor: clients, users and invoices. A
-first sync reads each in pages ordered by id, checkpointing after every
-page; later syncs ask for what changed since the last (`lastupdatefromdate`,
-from the server's clock less a minute of overlap) and compare the ids Halo
-still holds with those arbridge was given, because a record deleted in Halo
-simply disappears: the missing ones are yielded as deletes, and the engine
-leaves them for a person to archive (`archive_on_source_delete` is False).
+Three Halo lists are read, in order: clients, users, invoices. One cursor
+stream, "halopsa", keeps each list's place, so a run resumes every list
+from its last checkpoint:
+
+    {"clients": {"since": T, "ids": [[1, 40]]},      read what changed since T
+     "invoices": {"page": 7, "page_size": 100,       a full read under way: resume
+                  "started": T, "ids": [[1, 600]]}}  at page 7
+
+A list with no place yet is read whole, in pages ordered by id, with a
+checkpoint after every page; afterwards only what changed is read
+(`lastupdatefromdate`, from the server's clock less a minute of overlap),
+and the ids Halo still holds are compared with those arbridge was given
+(`ids`, kept as runs), because a record deleted in Halo simply disappears:
+the missing ones are yielded as deletes, and the engine leaves them for a
+person to archive (`archive_on_source_delete` is False).
 
 Halo has no idempotency key, so a payment written back carries a reference
 derived from the command's key (`thirdpartyid`), and a retry looks for it
@@ -51,7 +59,7 @@ from arbridge.connectors.halopsa.client import (
     list_of,
 )
 from arbridge.connectors.halopsa.webhooks import WebhookAuth
-from arbridge.connectors.ratelimit import Limiter
+from arbridge.connectors.ratelimit import Limiter, Limits
 
 RT, HOURLY = Frequency.REAL_TIME, Frequency.HOURLY
 # seeds/halopsa.md: real time only from 2.122.1; below it the starred items are hourly.
@@ -94,7 +102,7 @@ class Preferences(base.Preferences):
 
 @dataclass(frozen=True)
 class Stream:
-    """One Halo list read into one kind of record."""
+    """One Halo list read into one kind of record; `name` keys its place in the cursor."""
 
     name: str
     entity: str
@@ -109,6 +117,7 @@ class Stream:
         return {**self.params, "includelines": True} if self.entity == "invoice" else self.params
 
 
+STREAM = "halopsa"
 STREAMS = (
     Stream("clients", "customer", "Client", "clients", mapping.customer_change,
            {"includeinactive": True}),
@@ -117,7 +126,6 @@ STREAMS = (
     Stream("invoices", "invoice", "Invoice", "invoices", mapping.invoice_change,
            {"includecredits": False}),
 )  # fmt: skip
-BY_NAME = {stream.name: stream for stream in STREAMS}
 BY_ENTITY = {stream.entity: stream for stream in STREAMS}
 
 
@@ -126,7 +134,7 @@ class HaloPSA:
     capabilities: ClassVar[Capabilities] = CAPABILITIES
     Preferences: ClassVar[type[Preferences]] = Preferences
     # What a limiter shared by this instance's connections should enforce.
-    limits: ClassVar = LIMITS
+    limits: ClassVar[Limits] = LIMITS
     page_size = 100
 
     def __init__(
@@ -171,22 +179,22 @@ class HaloPSA:
         return str(ours[0]["version"])
 
     def pull(self, cursor: Cursor | None) -> Iterator[Change | Rejected | Cursor]:
-        if cursor is None:
-            # Every stream is checkpointed first, so one interrupted run resumes them all.
-            for stream in STREAMS:
-                yield Cursor(stream.name, {"page": 1})
-            for stream in STREAMS:
-                yield from self._read_all(stream, {"page": 1}, set())
-            return
-        stream = BY_NAME.get(cursor.stream)
-        if stream is None:
+        if cursor is not None and cursor.stream != STREAM:
             raise PermanentError(f"HaloPSA has no stream {cursor.stream!r}")
-        value = cursor.value
-        known = from_ranges(value.get("ids", []))
-        if "since" in value:
-            yield from self._read_changes(stream, value["since"], known)
-        else:
-            yield from self._read_all(stream, value, known)
+        places = dict(cursor.value) if cursor is not None else {}
+        for stream in STREAMS:
+            place = places.get(stream.name) or {"page": 1}
+            known = from_ranges(place.get("ids", []))
+            if "since" in place:
+                items = self._read_changes(stream, place["since"], known)
+            else:
+                items = self._read_all(stream, place, known)
+            for item in items:
+                if isinstance(item, Cursor):  # this list's new place
+                    places[stream.name] = item.value
+                    yield Cursor(STREAM, dict(places))
+                else:
+                    yield item
 
     def fetch(self, entity: str, ids: Iterable[str]) -> Iterator[Change | Rejected]:
         """Read records a webhook named; one that is gone is a delete."""
@@ -253,6 +261,8 @@ class HaloPSA:
         self, stream: Stream, since: str, known: set[int]
     ) -> Iterator[Change | Rejected | Cursor]:
         """Read what changed since `since`, then find what was deleted."""
+        # The spec lists lastupdatefromdate on /Client and /Users but not on /Invoice.
+        # An instance that ignores it answers every invoice: slower, never wrong.
         started = None
         pages = self.client.records(
             stream.path, stream.key, page_size=self.page_size, order="id",

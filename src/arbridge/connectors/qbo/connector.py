@@ -36,6 +36,7 @@ from arbridge.connectors.base import (
     RemoteRef,
 )
 from arbridge.connectors.qbo import mapping
+from arbridge.connectors.qbo import models as qb
 from arbridge.connectors.qbo.client import (
     CDC_LIMIT,
     PAGE_SIZE,
@@ -50,7 +51,7 @@ STREAM = "qbo"
 ENTITIES = ("Term", "Customer", "Invoice", "Payment")
 # Name lists answer only active rows unless asked: inactive customers are deleted ones,
 # and an invoice may still name an inactive term.
-WHERE = {}
+WHERE = {"Customer": ("Active in (true, false)",), "Term": ("Active in (true, false)",)}
 # What QuickBooks deletes outright; a customer is made inactive instead.
 DELETABLE = ("Invoice", "Payment")
 CDC_DAYS = dt.timedelta(days=30)
@@ -144,12 +145,8 @@ class QuickBooksOnline:
                 end = (page.time or now()) - OVERLAP
                 yield Cursor(STREAM, {"since": max(end, since).isoformat()})
                 return
-            newest = max(
-                (updated for objects in changed.values() for o in objects
-                 if (updated := parse_time((o.get("MetaData") or {}).get("LastUpdatedTime")))),
-                default=since,
-            )  # fmt: skip
-            if False:
+            newest = last_update(changed, default=since)
+            if newest <= since:
                 yield from self._full_sync({})
                 return
             since = newest
@@ -210,24 +207,28 @@ class QuickBooksOnline:
 
     def accounts(self) -> list[Account]:
         """Return the company's active accounts, for choosing bank, fee and income accounts."""
-        return [
-            Account(str(a["Id"]), a.get("Name", ""), a.get("AccountType", ""),
-                    a.get("AccountSubType", ""))
-            for page in self.client.pages("Account", where=("Active = true",))
-            for a in page.records
-        ]  # fmt: skip
+        accounts = []
+        for page in self.client.pages("Account", where=("Active = true",)):
+            for raw in page.records:
+                a = qb.Account.model_validate(raw)
+                accounts.append(Account(a.Id, a.Name, a.AccountType, a.AccountSubType))
+        return accounts
 
     # -- writing --------------------------------------------------------------
 
     def push(self, command: Command) -> RemoteRef:
-        payload = dict(command.payload)
-        key = command.idempotency_key
-        if command.action == "create_payment":
+        try:
+            return self._push(command.action, dict(command.payload), command.idempotency_key)
+        except KeyError as e:
+            raise PermanentError(f"the {command.action} command has no {e}") from e
+
+    def _push(self, action: str, payload: dict[str, Any], key: str) -> RemoteRef:
+        if action == "create_payment":
             payment = self.client.write("Payment", mapping.payment_body(payload), request_id=key)
             return RemoteRef(str(payment["Id"]), str(payment.get("SyncToken", "")))
-        if command.action == "delete_payment":
+        if action == "delete_payment":
             return self._delete_payment(str(payload["remote_id"]), key)
-        if command.action == "create_deposit":
+        if action == "create_deposit":
             body = mapping.deposit_body(
                 payload,
                 payload.get("deposit_account_id") or self.preferences.deposit_account_id,
@@ -235,7 +236,7 @@ class QuickBooksOnline:
             )
             deposit = self.client.write("Deposit", body, request_id=key)
             return RemoteRef(str(deposit["Id"]), str(deposit.get("SyncToken", "")))
-        raise PermanentError(f"QuickBooks Online cannot {command.action!r}")
+        raise PermanentError(f"QuickBooks Online cannot {action!r}")
 
     def _delete_payment(self, remote_id: str, key: str) -> RemoteRef:
         """Delete a payment at its latest SyncToken; one already gone counts as deleted."""
@@ -269,3 +270,13 @@ def parse_time(value: Any) -> dt.datetime | None:
         return None
     moment = dt.datetime.fromisoformat(str(value))
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def last_update(changed: dict[str, list[dict[str, Any]]], default: dt.datetime) -> dt.datetime:
+    """Return the latest LastUpdatedTime among CDC's objects (deleted ones carry it too)."""
+    times = [
+        qb.Metadata.model_validate(raw.get("MetaData") or {}).LastUpdatedTime
+        for objects in changed.values()
+        for raw in objects
+    ]
+    return max(filter(None, times), default=default)

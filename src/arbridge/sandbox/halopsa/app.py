@@ -290,6 +290,9 @@ class HaloSandbox:
     def _filters(self, args, table: str) -> list[Callable[[dict], bool]]:
         tests: list[Callable[[dict], bool]] = []
         stamp = STAMPS.get(table)
+        # The spec lists lastupdatefromdate/lastupdatetodate on /Client, /Users and /Site
+        # only; the sandbox takes them on every stamped table, /Invoice included, as
+        # arbridge's incremental reads ask (an instance that ignores them answers all).
         if stamp and args.get("lastupdatefromdate"):
             since = timestamp(parse_time(args["lastupdatefromdate"], "lastupdatefromdate"))
             tests.append(lambda row: row.get(stamp, "") >= since)

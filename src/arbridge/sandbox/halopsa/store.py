@@ -29,6 +29,7 @@ from typing import Any
 from arbridge.sandbox.halopsa.records import (
     CHECK_DELETE,
     CLIENT,
+    CONTRACT,
     CREATED,
     EVENT_NAMES,
     INVOICE,
@@ -118,8 +119,12 @@ class Store:
         """Return a bearer token for a tenant (ttl None: never expires)."""
         with self.lock:
             self.tenant(tenant)
+            now = self.now()
+            # Every job asks for a token; those that ran out are of no more use.
+            for gone in [k for k, t in self.tokens.items() if t.expires_at and t.expires_at <= now]:
+                del self.tokens[gone]
             access = secrets.token_urlsafe(32)
-            self.tokens[access] = Token(tenant, None if ttl is None else self.now() + ttl)
+            self.tokens[access] = Token(tenant, None if ttl is None else now + ttl)
             return {
                 "access_token": access,
                 "token_type": "Bearer",
@@ -133,8 +138,8 @@ class Store:
             for candidate in self.tenants.values():
                 if (
                     (tenant is None or candidate.name == tenant)
-                    and secrets.compare_digest(candidate.client_id, client_id)
-                    and secrets.compare_digest(candidate.client_secret, secret)
+                    and secrets.compare_digest(candidate.client_id.encode(), client_id.encode())
+                    and secrets.compare_digest(candidate.client_secret.encode(), secret.encode())
                 ):
                     return candidate.name
         raise ValueError("the client id or secret is wrong for this tenant")
@@ -182,6 +187,12 @@ class Store:
                 self._settle(tenant, record["invoice_id"])
                 return dict(record)
             self._tell(tenant, table, record["id"], "Updated" if existing else "Created")
+            if table == CLIENT and existing and existing["name"] != record["name"]:
+                # Halo joins the name in when it reads; the sandbox copies it.
+                for other in (USER, CONTRACT, INVOICE, PAYMENT):
+                    for row in tenant.tables[other].values():
+                        if row.get("client_id") == record["id"]:
+                            row["client_name"] = record["name"]
             if table == INVOICE:
                 # A credit note moves the invoice it credits (and the one it used to).
                 for credited in {(existing or {}).get(LINK), record.get(LINK)} - {None}:

@@ -36,6 +36,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Dashboard: {url}")
         self.stdout.write(f"Login: {login.username} {login.password}")
         self.stdout.write(f"API key: {login.api_key}")
+        self.stdout.write(f"QuickBooks sandbox realm: {login.quickbooks.realm}")
+        self.stdout.write(f"QuickBooks sandbox token: {login.quickbooks.access_token}")
+        self.stdout.write(f"QuickBooks webhook verifier token: {login.quickbooks.verifier_token}")
         self.stdout.flush()
 
         worker = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
