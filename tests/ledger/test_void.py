@@ -41,7 +41,7 @@ def test_it_refuses_while_a_payment_is_applied(partner, invoice, status):
     with pytest.raises(LedgerError, match="still has 10.00 applied"):
         invoice.void()
     invoice.refresh_from_db()
-    assert invoice.status == "open" if status == Payment.Status.PENDING else "partially_paid"
+    assert invoice.status == ("open" if status == Payment.Status.PENDING else "partially_paid")
     assert invoice.voided_at is None
 
     payment.set_status(Payment.Status.REFUNDED)

@@ -95,6 +95,8 @@ REFERENCE_PREFIX = "arbridge:"
 
 
 class Preferences(base.Preferences):
+    """What a partner chooses for a HaloPSA connection."""
+
     # Names of agreement (contract) types whose invoices sync; empty means all.
     agreement_subtypes: list[str] = []
     webhook_auth: WebhookAuth | None = None
@@ -309,6 +311,7 @@ class HaloPSA:
         """Return an agreement's type name; the list is read once, a newcomer on its own."""
         if self._agreement_types is None:
             self._agreement_types = {}
+            # Reference: ../shared/specs/halopsa/halo-api-v2-swagger.full.json, GET /ClientContract
             for _, rows in self.client.records(
                 "ClientContract", "contracts", page_size=self.page_size, includeinactive=True
             ):
@@ -355,6 +358,7 @@ class HaloPSA:
     def _find_payment(self, invoice_id: str, reference: str) -> str | None:
         """Return the id of the payment arbridge wrote with this reference, if Halo has one."""
         try:
+            # Reference: ../shared/specs/halopsa/halo-api-v2-subset.json, GET /InvoicePayment
             body = self.client.get("InvoicePayment", invoice_id=int(invoice_id))
         except NotFound:
             raise PermanentError(f"Halo has no invoice {invoice_id}") from None
@@ -366,6 +370,7 @@ class HaloPSA:
     def _delete_payment(self, command: Command) -> RemoteRef:
         """Remove each InvoicePayment arbridge wrote; one already gone counts as removed."""
         remote_id = str(command.payload["remote_id"])
+        # Reference: ../shared/specs/halopsa/halo-api-v2-subset.json, DELETE /InvoicePayment/{id}
         for payment_id in filter(None, remote_id.split(",")):
             with suppress(NotFound):
                 self.client.delete(f"InvoicePayment/{int(payment_id)}")

@@ -1,8 +1,8 @@
 """Pydantic models of the Halo API JSON arbridge reads.
 
 Field names and types are the v2 spec's (../shared/specs/halopsa/
-halo-api-v2-subset.json): Area for a client, Users, ContractHeader_List for an
-agreement, InvoiceHeader and InvoiceDetail, InvoicePayment_List, Instance.
+halo-api-v2-subset.json): Area for a client, Users, InvoiceHeader and
+InvoiceDetail.
 Halo makes nearly every field nullable, so most are optional here; unknown
 fields are ignored. Amounts are parsed as Decimal by the client
 (json.loads(parse_float=Decimal)). Halo writes times in UTC without an
@@ -59,15 +59,6 @@ class User(HaloModel):
         return bool(self.sendaccountsemails) and not self.inactive and bool(self.client_id)
 
 
-class Contract(HaloModel):
-    """An agreement (ContractHeader_List); its type is what partners call its subtype."""
-
-    id: int
-    client_id: int | None = None
-    contracttype_name: str | None = None
-    active: bool | None = None
-
-
 class InvoiceLine(HaloModel):
     """An InvoiceDetail."""
 
@@ -82,7 +73,7 @@ class InvoiceLine(HaloModel):
 
 
 class Invoice(HaloModel):
-    """An InvoiceHeader; a credit note is one with creditlinkedtoinvoiceid set."""
+    """An InvoiceHeader."""
 
     id: int
     invoicenumber: str | None = None
@@ -99,24 +90,5 @@ class Invoice(HaloModel):
     amountdue: Decimal | None = None
     amountpaid: Decimal | None = None
     voided: bool | None = None
-    creditlinkedtoinvoiceid: int | None = None
     last_modified: Time = None
     lines: list[InvoiceLine] | None = None
-
-    @property
-    def is_credit_note(self) -> bool:
-        return bool(self.creditlinkedtoinvoiceid)
-
-
-class InvoicePayment(HaloModel):
-    """An InvoicePayment_List row: money applied to one invoice."""
-
-    id: int
-    invoice_id: int | None = None
-    amount: Decimal | None = None
-    thirdpartyid: str | None = None
-
-
-class Instance(HaloModel):
-    version: str | None = None
-    isself: bool | None = None

@@ -56,6 +56,16 @@ class Page(NamedTuple):
     time: dt.datetime | None
 
 
+class Changed(NamedTuple):
+    """One change data capture answer: objects by entity name, and the server's time."""
+
+    objects: dict[str, list[dict[str, Any]]]
+    time: dt.datetime | None
+
+
+ACCEPT_JSON = {"Accept": "application/json"}
+
+
 class QuickBooksClient:
     """One company's (realm's) v3 API."""
 
@@ -113,7 +123,7 @@ class QuickBooksClient:
             after = last
 
     def select(self, entity: str, ids: Iterable[str], *, where: Iterable[str] = ()) -> Page:
-        """Return the records of some ids (up to a page's worth) in one query."""
+        """Return the records of some ids (at most a page's worth) in one query."""
         values = ", ".join(quote(id) for id in ids)
         conditions = " and ".join([*where, f"Id in ({values})"])
         return self.query(
@@ -121,11 +131,8 @@ class QuickBooksClient:
             f"select * from {entity} where {conditions} maxresults {PAGE_SIZE}",  # noqa: S608
         )
 
-    def cdc(self, entities: Iterable[str], since: dt.datetime) -> Page:
-        """Return the objects of these entities changed since a moment, deletes included.
-
-        The page's records are {entity name: [objects]} in one dict.
-        """
+    def cdc(self, entities: Iterable[str], since: dt.datetime) -> Changed:
+        """Return the objects of these entities changed since a moment, deletes included."""
         # Reference: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
         body = self.get("cdc", entities=",".join(entities), changedSince=since.isoformat())
         changed: dict[str, list[dict[str, Any]]] = {}
@@ -134,7 +141,7 @@ class QuickBooksClient:
                 for name, objects in group.items():
                     if isinstance(objects, list):
                         changed.setdefault(name, []).extend(objects)
-        return Page([changed], server_time(body))
+        return Changed(changed, server_time(body))
 
     def read(self, entity: str, id: str) -> dict[str, Any]:
         """Return one object; NotFound if it is deleted."""
@@ -169,9 +176,6 @@ class QuickBooksClient:
             headers={**ACCEPT_JSON, "Content-Type": "application/json"},
         )
         return loads(response.content)[entity]
-
-
-ACCEPT_JSON = {"Accept": "application/json"}
 
 
 class FaultReader:

@@ -39,7 +39,6 @@ from arbridge.connectors.qbo import mapping
 from arbridge.connectors.qbo import models as qb
 from arbridge.connectors.qbo.client import (
     CDC_LIMIT,
-    PAGE_SIZE,
     NotFound,
     QuickBooksClient,
     StaleObject,
@@ -62,6 +61,8 @@ CDC_MARGIN = dt.timedelta(hours=1)
 # was answered is then read again rather than missed.
 OVERLAP = dt.timedelta(minutes=1)
 MAX_STALE_RETRIES = 3
+# Ids asked for in one query: the query travels in the URL, which must stay short.
+FETCH_BATCH = 100
 
 
 class QuickBooksPreferences(Preferences):
@@ -137,15 +138,14 @@ class QuickBooksOnline:
         instant alone holds more than a response can, only a full sync reads it.
         """
         while True:
-            page = self.client.cdc(ENTITIES, since)
-            changed = page.records[0]
+            changed = self.client.cdc(ENTITIES, since)
             for entity in ENTITIES:
-                yield from self._read(entity, changed.get(entity, []))
-            if sum(len(objects) for objects in changed.values()) < CDC_LIMIT:
-                end = (page.time or now()) - OVERLAP
+                yield from self._read(entity, changed.objects.get(entity, []))
+            if sum(len(objects) for objects in changed.objects.values()) < CDC_LIMIT:
+                end = (changed.time or now()) - OVERLAP
                 yield Cursor(STREAM, {"since": max(end, since).isoformat()})
                 return
-            newest = last_update(changed, default=since)
+            newest = last_update(changed.objects, default=since)
             if newest <= since:
                 yield from self._full_sync({})
                 return
@@ -161,8 +161,8 @@ class QuickBooksOnline:
         ids = list(dict.fromkeys(str(id) for id in ids))
         if name is None or not ids:
             return
-        for start in range(0, len(ids), PAGE_SIZE):
-            batch = ids[start : start + PAGE_SIZE]
+        for start in range(0, len(ids), FETCH_BATCH):
+            batch = ids[start : start + FETCH_BATCH]
             records = self.client.select(name, batch, where=WHERE.get(name, ())).records
             yield from self._read(name, records)
             found = {str(record["Id"]) for record in records}

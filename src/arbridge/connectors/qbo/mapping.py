@@ -162,7 +162,7 @@ def invoice_changes(raw: dict[str, Any], terms: dict[str, str]) -> Changes:
 
 def invoice_lines(inv: qb.Invoice) -> tuple[InvoiceLineRecord, ...]:
     """Return the lines a customer sees, adding up to the total: items, discounts, tax."""
-    lines = [line for line in _sales_lines(inv.Line)]
+    lines = _sales_lines(inv.Line)
     tax = inv.TxnTaxDetail.TotalTax if inv.TxnTaxDetail else ZERO
     if tax:
         lines.append(InvoiceLineRecord(description="Tax", unit_price=tax, amount=tax))
