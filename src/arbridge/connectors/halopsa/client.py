@@ -6,8 +6,9 @@ Halo's Retry-After honoured; 401 after a fresh token is an AuthError; other
 callers can treat a record that is gone as gone.
 
     PermanentError
-    ├── AuthError       the API application's id, secret or tenant is refused
-    └── NotFound        the record does not exist (404)
+    ├── AuthError        the API application's id, secret or tenant is refused
+    ├── MalformedRecord  an answer that is not JSON
+    └── NotFound         the record does not exist (404)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from arbridge.connectors.base import AuthError, PermanentError
+from arbridge.connectors.base import AuthError, MalformedRecord, PermanentError
 from arbridge.connectors.http import raise_for_status, request, transport_error
 from arbridge.connectors.pagination import PageNumberPaginator, pages
 from arbridge.connectors.ratelimit import Limiter, Limits
@@ -42,7 +43,10 @@ class NotFound(PermanentError):
 
 def loads(data: bytes) -> Any:
     """Parse Halo JSON with every non-integer number as a Decimal."""
-    return json.loads(data, parse_float=Decimal)
+    try:
+        return json.loads(data, parse_float=Decimal)
+    except ValueError:
+        raise MalformedRecord("Halo answered with something that is not JSON", raw=data) from None
 
 
 def _mark(value: object) -> str:

@@ -97,7 +97,11 @@ REFERENCE_PREFIX = "arbridge:"
 class Preferences(base.Preferences):
     """What a partner chooses for a HaloPSA connection."""
 
-    # Names of agreement (contract) types whose invoices sync; empty means all.
+    # Names of the agreement types whose invoices sync; empty means all. An invoice's
+    # subtype is its agreement's (InvoiceHeader.contract_id -> ContractHeader
+    # .contracttype_name, set up in Configuration > Billing > Contract Types); the
+    # spec's ContractHeader.subtype is an undocumented number no one could choose by.
+    # Reference: https://usehalo.com/guide/contract-agreement-types/
     agreement_subtypes: list[str] = []
     webhook_auth: WebhookAuth | None = None
 

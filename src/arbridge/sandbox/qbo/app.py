@@ -35,6 +35,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from arbridge.sandbox.qbo.entities import Entity
 from arbridge.sandbox.qbo.limits import Faults, Limiter
 from arbridge.sandbox.qbo.oauth import SCOPE, OAuthError
 from arbridge.sandbox.qbo.pdf import render_invoice
@@ -274,11 +275,11 @@ class QuickBooksSandbox:
             return self.store.void(realm, entity, body)
         if operation not in ("", "create", "update"):
             raise Fault("500", "Unsupported Operation", f"Operation {operation} is not supported")
-        if body.get("Id") is not None:
+        if operation == "update" or body.get("Id") is not None:
             return self.store.update(realm, entity, body)
         return self.store.create(realm, entity, body)
 
-    def _entity(self, path: str):
+    def _entity(self, path: str) -> Entity:
         kind = BY_PATH.get(path.lower())
         if kind is None:
             raise Fault("500", "Unsupported Operation", f"Operation {path} is not supported")
