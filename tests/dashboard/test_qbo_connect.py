@@ -172,3 +172,12 @@ def test_another_partners_connection_is_not_found(client, charlie, qbo, name, me
     assert response.status_code == 404
     qbo.refresh_from_db()
     assert qbo.status == Connection.Status.CONNECTED
+
+
+def test_without_an_app_there_is_nothing_to_connect_to(client, alice, settings):
+    settings.IS_PRODUCTION = True
+    client.force_login(alice)
+
+    response = client.get(CONNECT, follow=True)
+
+    assert "ARBRIDGE_QBO_CLIENT_ID is missing" in response.content.decode()

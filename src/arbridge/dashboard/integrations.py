@@ -49,7 +49,7 @@ def qbo_connect(request: HttpRequest) -> HttpResponse:
         connection = Connection.objects.create(
             partner=request.partner, kind=qbo.KIND, status=Connection.Status.PENDING
         )
-    return redirect(qbo.authorization_url(connection, request.user))
+    return to_consent(request, connection)
 
 
 @member_required(Membership.can_manage)
@@ -58,7 +58,16 @@ def reconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = partner_connection(request, connection_id)
     if connection.kind not in OAUTH_KINDS:
         raise Http404("This connection is not authorized through its vendor.")
-    return redirect(qbo.authorization_url(connection, request.user))
+    return to_consent(request, connection)
+
+
+def to_consent(request: HttpRequest, connection: Connection) -> HttpResponse:
+    """Send the person to the vendor's consent screen for the connection."""
+    try:
+        return redirect(qbo.authorization_url(connection, request.user))
+    except qbo.AuthorizationError as e:
+        messages.error(request, str(e))
+        return redirect("dashboard:connections")
 
 
 @member_required(Membership.can_manage)

@@ -205,6 +205,10 @@ class AuthorizationError(Exception):
 
 def authorization_url(connection: Connection, user) -> str:
     """Return Intuit's consent URL for the connection, with a state bound to partner and user."""
+    if not app().oauth.client_id:
+        raise AuthorizationError(
+            "QuickBooks Online is not set up on this server: ARBRIDGE_QBO_CLIENT_ID is missing."
+        )
     state = signing.dumps(
         {"connection": connection.pk, "partner": connection.partner_id, "user": user.pk},
         salt=STATE_SALT,

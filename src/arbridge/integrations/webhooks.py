@@ -109,7 +109,8 @@ def process(event_id: int) -> WebhookEvent | None:
             changes = [change for entity in ids for change in connector.fetch(entity, ids[entity])]
             # A payment moves the balances of the invoices it applies money or credit
             # to, or applied before it changed; QuickBooks need not send hints for them.
-            moved = [id for id in moved_invoices(connection, changes) if id not in ids["Invoice"]]
+            fetched = ids.get("Invoice", [])
+            moved = [id for id in moved_invoices(connection, changes) if id not in fetched]
             if moved:
                 changes += connector.fetch("Invoice", moved)
         # Imported here, as tasks.py does: a broken engine fails the job, not the worker.
@@ -137,6 +138,8 @@ def moved_invoices(connection: Connection, changes: list) -> list[str]:
     """
     ids: dict[str, None] = {}
     payments = [change for change in changes if change.entity == "payment"]
+    if not payments:
+        return []
     for change in payments:
         raw = change.raw if isinstance(change.raw, dict) else {}
         for line in raw.get("Line") or []:

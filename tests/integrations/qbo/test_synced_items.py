@@ -196,7 +196,8 @@ def test_delete_payments(company, globex, deliver):
     assert not payment.allocations.exists()
 
 
-def test_pdf_invoices(client, alice, company, globex, deliver):
+def test_pdf_invoices(client, alice, company, globex, deliver, settings, tmp_path):
+    settings.DATA_DIR = tmp_path  # where the PDFs fetched are kept
     remote = company.invoice(globex, "1200.00", DocNumber="INV-2041")
     deliver()
     invoice = local("invoice", remote)

@@ -264,6 +264,24 @@ def predicate(condition: Condition, queryable: Mapping[str, str]) -> Callable[[R
     return lambda record: (value := get(record.fields)) is not None and compare(value, wanted)
 
 
+def id_floor(where: list[Condition]) -> int | None:
+    """Return the least Id the conditions let through, if they bound it from below.
+
+    Pages read by `Id > last` then skip straight to their first row rather than
+    testing every row before it.
+    """
+    floors = []
+    for condition in where:
+        if condition.field.lower() != "id" or condition.op not in (">", ">="):
+            continue
+        try:
+            value = int(condition.values[0])
+        except (TypeError, ValueError):
+            continue  # the predicate refuses it
+        floors.append(value + 1 if condition.op == ">" else value)
+    return max(floors, default=None)
+
+
 def order(
     records: list[Record], order: list[tuple[str, bool]], queryable: Mapping[str, str]
 ) -> None:

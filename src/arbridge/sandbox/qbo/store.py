@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -431,7 +432,12 @@ class Store:
             tests.append(lambda record: record.fields["Active"])
         with self.lock:
             realm = self.realm(realm_id)
-            rows: Iterable[Record] = filter(_live, realm.tables[entity.name].values())
+            table = realm.tables[entity.name]
+            rows: Iterable[Record] = table.values()
+            if (floor := ql.id_floor(parsed.where)) is not None:
+                ids = list(table)  # ascending: Ids are handed out in order
+                rows = map(table.__getitem__, ids[bisect_left(ids, floor) :])
+            rows = filter(_live, rows)
             for test in tests:
                 rows = filter(test, rows)
             if parsed.count:

@@ -1,0 +1,178 @@
+"""Time writing arbridge's payments back to QuickBooks Online through the outbox and a real worker.
+
+    .venv/bin/python bench/qbo_writeback.py --payments 1000 [--rate 50]
+
+The sandbox runs in a child process over loopback HTTP at its default limits
+(500 requests a minute and 10 at once per company). This process syncs a
+fresh SQLite arbridge from it (not timed), then records `--payments` card
+payments against the synced invoices, `--rate` a second, each with
+writeback.payment_succeeded in its transaction, as the payments app does.
+An `arbridge worker` (Huey consumer) process delivers the commands. One
+payment's latency runs from its command's creation to its success (both
+stamped by arbridge); payments_per_s is payments over the time from the
+first creation to the last success. It prints one JSON line.
+
+Each create_payment is one POST, so QuickBooks' 500 requests a minute bound
+the rate at 8.3 payments/s: rate_limit_bound says so, and a target above it
+is met only by batching (QuickBooks' batch endpoint carries 30 operations).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+
+from _common import (
+    REALM,
+    add_company,
+    arbridge_env,
+    connect_company,
+    log,
+    peak_rss_mb,
+    percentile,
+    sandbox_process,
+    sandbox_stats,
+    start_django,
+)
+
+NAME = "qbo_writeback"
+TARGET_PAYMENTS_PER_S = 50
+TARGET_P99_S = 2.0
+REQUESTS_PER_MINUTE = 500  # the sandbox's default, as Intuit's
+TIMEOUT_S = 900
+
+
+def record_payments(connection, count: int, rate: float) -> None:
+    """Take `count` card payments in arbridge, each paying one open invoice, at `rate` a second."""
+    from django.db import transaction
+
+    from arbridge.integrations import writeback
+    from arbridge.ledger.models import Invoice, Payment
+
+    invoices = list(
+        Invoice.objects.for_partner(connection.partner).filter(status="open").order_by("pk")
+    )[:count]
+    if len(invoices) < count:
+        raise RuntimeError(f"only {len(invoices)} open invoices to pay")
+    started = time.perf_counter()
+    for n, invoice in enumerate(invoices):
+        pause = started + n / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                partner_id=invoice.partner_id,
+                customer=invoice.customer,
+                amount=invoice.balance,
+                method=Payment.Method.CARD,
+                processor_reference=f"bench_pay_{n}",
+            )
+            payment.allocate(invoice, invoice.balance)
+            payment.set_status(Payment.Status.SUCCEEDED)
+            writeback.payment_succeeded(payment)
+
+
+def wait_for_commands(count: int, worker: subprocess.Popen) -> None:
+    from arbridge.integrations.models import OutboundCommand
+
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        done = OutboundCommand.objects.exclude(status=OutboundCommand.Status.PENDING).count()
+        if done >= count:
+            return
+        if worker.poll() is not None:
+            raise RuntimeError("the worker exited")
+        time.sleep(0.2)
+    raise RuntimeError(f"the commands were not delivered within {TIMEOUT_S}s")
+
+
+def count_payments(url: str, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    response = httpx.get(
+        f"{url}/v3/company/{REALM}/query",
+        params={"query": "select count(*) from Payment"},
+        headers=headers,
+    )
+    response.raise_for_status()
+    return response.json()["QueryResponse"]["totalCount"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--payments", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=50, help="payments recorded a second")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="arb_bench_qbo_") as data_dir, sandbox_process() as url:
+        company = add_company(url, customers=50, invoices=args.payments, payments=0, credit_memos=0)
+        start_django(data_dir, url)
+
+        from arbridge.integrations.models import OutboundCommand, SyncRun
+        from arbridge.integrations.tasks import perform_sync
+
+        connection = connect_company(company)
+        run = perform_sync(
+            SyncRun.objects.create(partner=connection.partner, connection=connection).pk
+        )
+        log(NAME, f"synced: {run.status} {run.error_message}")
+        token = company["token"]["access_token"]
+        payments_before = count_payments(url, token)
+        before = sandbox_stats(url)
+
+        worker = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), "arbridge"), "worker"],
+            env=arbridge_env(data_dir, url),
+            stdout=subprocess.DEVNULL,
+            stderr=sys.stderr,
+        )
+        try:
+            log(NAME, f"recording {args.payments} payments at {args.rate}/s")
+            record_payments(connection, args.payments, args.rate)
+            wait_for_commands(args.payments, worker)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+        after = sandbox_stats(url)
+        written = count_payments(url, token) - payments_before
+
+    commands = list(OutboundCommand.objects.values_list("status", "created_at", "updated_at"))
+    succeeded = [(c, u) for status, c, u in commands if status == OutboundCommand.Status.SUCCEEDED]
+    latencies = [(u - c).total_seconds() for c, u in succeeded]
+    span = (max(u for _, u in succeeded) - min(c for c, _ in succeeded)).total_seconds()
+    bound = REQUESTS_PER_MINUTE / 60
+    report = {
+        "bench": NAME,
+        "transport": "loopback HTTP to a werkzeug sandbox in a child process",
+        "consumer": "arbridge worker (Huey, SQLite queue)",
+        "payments": args.payments,
+        "recorded_per_s": args.rate,
+        "succeeded": len(succeeded),
+        "written_in_sandbox": written,
+        "seconds": round(span, 1),
+        "payments_per_s": round(len(succeeded) / span, 2),
+        "p50_s": round(percentile(latencies, 50), 2),
+        "p99_s": round(percentile(latencies, 99), 2),
+        "api_requests": after["requests"] - before["requests"],
+        "throttled_429": after["throttled"] - before["throttled"],
+        "rate_limit_bound": {
+            "payments_per_s": round(bound, 2),
+            "why": f"one POST per payment, {REQUESTS_PER_MINUTE} requests a minute per company",
+        },
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    report["meets_target"] = (
+        written == args.payments
+        and report["payments_per_s"] >= TARGET_PAYMENTS_PER_S
+        and report["p99_s"] < TARGET_P99_S
+        and report["throttled_429"] == 0
+    )
+    print(json.dumps(report, default=str))
+
+
+if __name__ == "__main__":
+    main()

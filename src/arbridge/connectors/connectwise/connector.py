@@ -1,0 +1,378 @@
+"""The ConnectWise PSA connector: companies, billing contacts and invoices in; payments out.
+
+Three lists are read, in order: companies, billing contacts, invoices. One
+cursor stream, "connectwise", keeps each list's place:
+
+    {"companies": {"since": T, "ids": [[1, 40]]},     read what changed since T
+     "invoices": {"page": 3, "started": T,            a full read under way:
+                  "ids": [[1, 2000]]}}                 resume at page 3
+
+A list with no place yet is read whole (orderBy id, 1,000 a page, a
+checkpoint after each); afterwards only `conditions=lastUpdated > [T]`,
+where T is the server's time when the read began, less a minute of overlap,
+so the cursor never passes the moment the sync started. ConnectWise flags a
+deleted company (`deletedFlag`) but simply removes an invoice or contact, so
+the ids it still holds are compared with those arbridge was given (`ids`,
+kept as runs) and the missing ones are yielded as deletes, which a person
+archives (`archive_on_source_delete` is False).
+
+Payments are written with POST /finance/invoices/{id}/payments. ConnectWise
+has no idempotency key, so each carries a reference derived from the
+command's key in `source`, and a retry looks for it before writing again.
+Callbacks (/system/callbacks) bring changes in real time; the scheduled pull
+is the fallback for any callback lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx
+
+from arbridge.connectors import base
+from arbridge.connectors.base import (
+    Capabilities,
+    Change,
+    Command,
+    Config,
+    ContactScope,
+    Cursor,
+    Frequency,
+    Item,
+    MalformedRecord,
+    Op,
+    PermanentError,
+    Rejected,
+    RemoteRef,
+)
+from arbridge.connectors.connectwise import callbacks, mapping
+from arbridge.connectors.connectwise.client import LIMITS, ConnectWiseClient, NotFound, loads
+from arbridge.connectors.ratelimit import Limiter, Limits
+
+RT = Frequency.REAL_TIME
+CAPABILITIES = Capabilities(
+    category="psa",
+    frequencies={
+        Item.INVOICE_DETAILS: RT,
+        # Lines live in InvoiceInfo (products, time entries), which is not read yet.
+        Item.INVOICE_LINES: Frequency.NONE,
+        Item.CUSTOMERS: RT,
+        Item.PAYMENTS: RT,
+        Item.DEPOSITS: Frequency.NONE,
+        Item.ARCHIVE_INVOICES: RT,
+        Item.ARCHIVE_CUSTOMERS: RT,
+        Item.DELETE_PAYMENTS: RT,
+        Item.PDF_INVOICES: RT,
+    },
+    native_pdf=True,
+    deposits=False,
+    archive_on_source_delete=False,
+    contact_scope=ContactScope.BILLING,
+)
+OVERLAP = dt.timedelta(minutes=1)
+REFERENCE_PREFIX = "arbridge:"
+STREAM = "connectwise"
+# The callback types registered, one callback each, for every record of the company
+# ("owner" level; objectId is then ignored). Reference: ../shared/specs/connectwise CallbackEntry
+CALLBACK_TYPES = ("company", "contact", "invoice")
+
+
+class Preferences(base.Preferences):
+    """What a partner chooses for a ConnectWise connection."""
+
+    # Register callbacks for real time; off, changes arrive only with the scheduled pull.
+    callbacks: bool = True
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One ConnectWise list read into one kind of record; `name` keys its place in the cursor."""
+
+    name: str
+    entity: str
+    path: str
+    read: Callable[[dict[str, Any]], Change | Rejected]
+    # Conditions every read of it adds: only billing contacts are ever asked for.
+    conditions: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def where(self, since: str | None = None) -> dict[str, str]:
+        """Return the query of a read of this list, changed since `since` if given."""
+        clauses = [c for c in (self.conditions, since and f"lastUpdated > [{since}]") if c]
+        return {"conditions": " and ".join(clauses)} if clauses else {}
+
+
+STREAMS = (
+    Stream("companies", "customer", "company/companies", mapping.customer_change),
+    Stream("contacts", "contact", "company/contacts", mapping.contact_change,
+           "defaultBillingFlag = true"),
+    Stream("invoices", "invoice", "finance/invoices", mapping.invoice_change),
+)  # fmt: skip
+BY_ENTITY = {stream.entity: stream for stream in STREAMS}
+
+
+class ConnectWise:
+    kind: ClassVar[str] = "connectwise"
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
+    Preferences: ClassVar[type[Preferences]] = Preferences
+    limits: ClassVar[Limits] = LIMITS
+    page_size = 1000
+
+    def __init__(
+        self,
+        config: Config,
+        http: httpx.Client,
+        *,
+        limiter: Limiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.preferences = Preferences.model_validate(config.preferences)
+        credentials = config.credentials
+        self.site_url = config.base_url.rstrip("/")
+        self.client = ConnectWiseClient(
+            http,
+            self.site_url,
+            company=config.remote_account or credentials.get("company", ""),
+            public_key=credentials.get("public_key", ""),
+            private_key=credentials.get("private_key", ""),
+            client_id=credentials.get("client_id", ""),
+            limiter=limiter,
+            sleep=sleep,
+        )
+        self.http = http
+        self._signing_keys: dict[str, str] = {}
+
+    def pull(self, cursor: Cursor | None) -> Iterator[Change | Rejected | Cursor]:
+        if cursor is not None and cursor.stream != STREAM:
+            raise PermanentError(f"ConnectWise has no stream {cursor.stream!r}")
+        places = dict(cursor.value) if cursor is not None else {}
+        for stream in STREAMS:
+            place = places.get(stream.name) or {"page": 1}
+            known = from_ranges(place.get("ids", []))
+            if "since" in place:
+                items = self._read_changes(stream, place["since"], known)
+            else:
+                items = self._read_all(stream, place, known)
+            for item in items:
+                if isinstance(item, Cursor):
+                    places[stream.name] = item.value
+                    yield Cursor(STREAM, dict(places))
+                else:
+                    yield item
+
+    def fetch(self, entity: str, ids: Iterable[str]) -> Iterator[Change | Rejected]:
+        """Read again the records a callback named; one that is gone is a delete."""
+        stream = BY_ENTITY.get(entity)
+        if stream is None:
+            raise PermanentError(f"ConnectWise does not sync {entity!r} records")
+        for remote_id in ids:
+            if not str(remote_id).isdigit():
+                yield Rejected(entity, str(remote_id), "not a ConnectWise record id")
+                continue
+            try:
+                raw = self.client.get(f"{stream.path}/{int(remote_id)}")
+            except NotFound:
+                yield mapping.deleted(entity, remote_id)
+                continue
+            yield _read(stream, raw)
+
+    def pdf(self, invoice_remote_id: str) -> bytes:
+        """Return ConnectWise's own PDF of an invoice."""
+        # Reference: ../shared/specs/connectwise x-path-inventory, GET /finance/invoices/{id}/pdf
+        response = self.client.send("GET", f"finance/invoices/{int(invoice_remote_id)}/pdf")
+        if not response.content.startswith(b"%PDF"):
+            raise MalformedRecord(f"ConnectWise's PDF of invoice {invoice_remote_id} is not a PDF")
+        return response.content
+
+    def push(self, command: Command) -> RemoteRef:
+        if command.action == "create_payment":
+            return self._create_payment(command)
+        if command.action == "delete_payment":
+            return self._delete_payment(command)
+        raise PermanentError(f"ConnectWise cannot {command.action}")
+
+    # -- callbacks ------------------------------------------------------------
+
+    def register_callbacks(self, url: str, description: str = "arbridge") -> list[str]:
+        """Register a callback to `url` for each synced type, once; return their ids."""
+        # Reference: ../shared/specs/connectwise CallbackEntry, POST /system/callbacks
+        if not self.preferences.callbacks:
+            return []
+        registered = {
+            (str(row.get("type", "")).lower(), row.get("url")): str(row["id"])
+            for _, rows in self.client.records("system/callbacks")
+            for row in rows
+        }
+        ids = []
+        for type_ in CALLBACK_TYPES:
+            existing = registered.get((type_, url))
+            if existing is None:
+                body = {"url": url, "objectId": 1, "type": type_, "level": "owner",
+                        "description": description}  # fmt: skip
+                existing = str(self.client.post("system/callbacks", body)["id"])
+            ids.append(existing)
+        return ids
+
+    def unregister_callbacks(self, url: str) -> None:
+        """Remove every callback to `url`."""
+        for _, rows in self.client.records("system/callbacks"):
+            for row in rows:
+                if row.get("url") == url:
+                    with suppress(NotFound):
+                        self.client.delete(f"system/callbacks/{int(row['id'])}")
+
+    def verify_callback(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Return True if a delivery was signed by this connection's ConnectWise."""
+        url = callbacks.key_url(body)
+        if url is None or not callbacks.is_on_site(url, self.site_url):
+            return False
+        if url not in self._signing_keys:
+            try:
+                response = self.http.get(url, headers=self.client.headers)
+                key = loads(response.content).get("signing_key") if response.is_success else None
+            except (httpx.HTTPError, MalformedRecord, AttributeError):
+                key = None
+            if not isinstance(key, str) or not key:
+                return False
+            self._signing_keys[url] = key
+        return callbacks.is_signed_with(self._signing_keys[url], headers, body)
+
+    # -- reading --------------------------------------------------------------
+
+    def _read_all(
+        self, stream: Stream, state: dict[str, Any], ids: set[int]
+    ) -> Iterator[Change | Rejected | Cursor]:
+        """Read a whole list page by page from where `state` says, checkpointing after each."""
+        started = state.get("started")
+        size = state.get("page_size", self.page_size)
+        pages = self.client.records(stream.path, page_size=size, start=state["page"],
+                                    orderBy="id asc", **stream.where())  # fmt: skip
+        for number, rows in pages:
+            started = started or self._high_water()
+            for raw in rows:
+                item = _read(stream, raw)
+                # A full read yields only records arbridge should hold.
+                if isinstance(item, Change) and item.op == Op.UPSERT:
+                    ids.add(int(item.remote_id))
+                    yield item
+                elif isinstance(item, Rejected):
+                    yield item
+            state = {"page": number + 1, "page_size": size, "started": started}
+            yield Cursor(stream.name, {**state, "ids": to_ranges(ids)})
+        yield Cursor(stream.name, {"since": started or self._high_water(), "ids": to_ranges(ids)})
+
+    def _read_changes(
+        self, stream: Stream, since: str, known: set[int]
+    ) -> Iterator[Change | Rejected | Cursor]:
+        """Read what changed since `since`, then find what was removed."""
+        started = None
+        pages = self.client.records(stream.path, page_size=self.page_size,
+                                    orderBy="id asc", **stream.where(since))  # fmt: skip
+        for _, rows in pages:
+            started = started or self._high_water()
+            for raw in rows:
+                item = _read(stream, raw)
+                if isinstance(item, Change):
+                    remote_id = int(item.remote_id)
+                    if item.op == Op.DELETE:
+                        if remote_id not in known:
+                            continue  # never given to arbridge: nothing to take back
+                        known.discard(remote_id)
+                    else:
+                        known.add(remote_id)
+                yield item
+        present = self.client.ids(stream.path, **stream.where())
+        for remote_id in sorted(known - present):
+            yield mapping.deleted(stream.entity, remote_id)
+        yield Cursor(stream.name, {"since": started, "ids": to_ranges(known & present)})
+
+    def _high_water(self) -> str:
+        """Return where the next incremental read starts: the server's time less the overlap."""
+        moment = self.client.last_server_time or dt.datetime.now(dt.UTC)
+        return (moment - OVERLAP).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # -- writing --------------------------------------------------------------
+
+    def _create_payment(self, command: Command) -> RemoteRef:
+        """Apply a payment to each invoice it pays, once, whatever the retries."""
+        payload = command.payload
+        reference = payment_reference(command.idempotency_key)
+        written = []
+        for allocation in payload["allocations"]:
+            invoice_id = int(allocation["invoice_remote_id"])
+            if Decimal(str(allocation["amount"])) <= 0:
+                continue
+            existing = self._find_payment(invoice_id, reference)
+            if existing is None:
+                # Reference: ../shared/specs/connectwise InvoicePayment,
+                # POST /finance/invoices/{parentId}/payments
+                body = mapping.payment_body(allocation["amount"], payload["date"], reference)
+                existing = str(self.client.post(f"finance/invoices/{invoice_id}/payments",
+                                                body)["id"])  # fmt: skip
+            written.append(f"{invoice_id}/{existing}")
+        if not written:
+            raise PermanentError("the payment applies nothing to any invoice")
+        return RemoteRef(",".join(written))
+
+    def _find_payment(self, invoice_id: int, reference: str) -> str | None:
+        """Return the id of the payment arbridge wrote with this reference, if there is one."""
+        try:
+            # Reference: ../shared/specs/connectwise, GET /finance/invoices/{parentId}/payments
+            for _, rows in self.client.records(f"finance/invoices/{invoice_id}/payments"):
+                for row in rows:
+                    if row.get("source") == reference:
+                        return str(row["id"])
+        except NotFound:
+            raise PermanentError(f"ConnectWise has no invoice {invoice_id}") from None
+        return None
+
+    def _delete_payment(self, command: Command) -> RemoteRef:
+        """Remove each payment arbridge wrote; one already gone counts as removed."""
+        remote_id = str(command.payload["remote_id"])
+        for pair in filter(None, remote_id.split(",")):
+            invoice_id, _, payment_id = pair.partition("/")
+            if not (invoice_id.isdigit() and payment_id.isdigit()):
+                raise PermanentError(f"{pair!r} is not a ConnectWise invoice payment")
+            # Reference: ../shared/specs/connectwise x-path-inventory,
+            # DELETE /finance/invoices/{parentId}/payments/{id}
+            with suppress(NotFound):
+                self.client.delete(f"finance/invoices/{invoice_id}/payments/{payment_id}")
+        return RemoteRef(remote_id)
+
+
+def _read(stream: Stream, raw: Any) -> Change | Rejected:
+    if not isinstance(raw, dict):
+        return Rejected(stream.entity, "", "not a ConnectWise record", raw)
+    return stream.read(raw)
+
+
+def payment_reference(idempotency_key: str) -> str:
+    """Return the reference a payment carries in ConnectWise, short whatever the key."""
+    if len(idempotency_key) <= 40:
+        return f"{REFERENCE_PREFIX}{idempotency_key}"
+    return f"{REFERENCE_PREFIX}{hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]}"
+
+
+def to_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """Return ids as [first, last] runs: ConnectWise's ids count up, so a few runs hold many."""
+    runs: list[list[int]] = []
+    for remote_id in sorted(set(ids)):
+        if runs and remote_id == runs[-1][1] + 1:
+            runs[-1][1] = remote_id
+        else:
+            runs.append([remote_id, remote_id])
+    return runs
+
+
+def from_ranges(runs: Iterable[Iterable[int]]) -> set[int]:
+    ids: set[int] = set()
+    for first, last in runs:
+        ids.update(range(first, last + 1))
+    return ids
