@@ -82,7 +82,8 @@ def wait_for_commands(count: int, worker: subprocess.Popen) -> None:
 
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
-        done = OutboundCommand.objects.exclude(status=OutboundCommand.Status.PENDING).count()
+        finished = (OutboundCommand.Status.DONE, OutboundCommand.Status.DEAD)
+        done = OutboundCommand.objects.filter(status__in=finished).count()
         if done >= count:
             return
         if worker.poll() is not None:
@@ -141,7 +142,7 @@ def main() -> None:
         written = count_payments(url, token) - payments_before
 
     commands = list(OutboundCommand.objects.values_list("status", "created_at", "updated_at"))
-    succeeded = [(c, u) for status, c, u in commands if status == OutboundCommand.Status.SUCCEEDED]
+    succeeded = [(c, u) for status, c, u in commands if status == OutboundCommand.Status.DONE]
     latencies = [(u - c).total_seconds() for c, u in succeeded]
     span = (max(u for _, u in succeeded) - min(c for c, _ in succeeded)).total_seconds()
     bound = REQUESTS_PER_MINUTE / 60

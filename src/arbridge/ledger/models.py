@@ -286,6 +286,64 @@ class Invoice(Guarded):
         # SQLite sums decimals as floats; quantizing gives back exact cents.
         return Settlement(**{k: quantize(v or ZERO, self.currency) for k, v in sums.items()})
 
+    @classmethod
+    def settlements(cls, invoices: list["Invoice"]) -> dict[int, Settlement]:
+        """Return many invoices' settlements by id, as `settlement()` reads one's."""
+        succeeded = Q(payment__status=Payment.Status.SUCCEEDED)
+        sums: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(invoices), 900):  # SQLite's parameter limit
+            ids = [invoice.pk for invoice in invoices[start : start + 900]]
+            for row in (
+                PaymentAllocation.objects.filter(invoice_id__in=ids)
+                .values("invoice_id")
+                .annotate(
+                    paid=Sum("amount", filter=succeeded),
+                    paid_by_arbridge=Sum(
+                        "amount", filter=succeeded & Q(payment__origin=Payment.Origin.ARBRIDGE)
+                    ),
+                    pending=Sum("amount", filter=Q(payment__status=Payment.Status.PENDING)),
+                )
+                .order_by()
+            ):
+                sums[row.pop("invoice_id")] = row
+            credits = (
+                Credit.objects.filter(invoice_id__in=ids)
+                .values_list("invoice_id")
+                .annotate(s=Sum("amount"))
+                .order_by()
+            )
+            for invoice_id, total in credits:
+                sums.setdefault(invoice_id, {})["credits"] = total
+        return {
+            invoice.pk: Settlement(
+                *(
+                    quantize(sums.get(invoice.pk, {}).get(kind) or ZERO, invoice.currency)
+                    for kind in Settlement._fields
+                )
+            )
+            for invoice in invoices
+        }
+
+    @classmethod
+    def recompute_many(cls, invoice_ids: list[int]) -> None:
+        """Lock many invoices, derive them from the rows that settle them, save the changed."""
+        with transaction.atomic():
+            for start in range(0, len(invoice_ids), 900):
+                locked = cls.objects.select_for_update().filter(
+                    pk__in=invoice_ids[start : start + 900]
+                )
+                invoices = list(locked.order_by("pk"))
+                settlements = cls.settlements(invoices)
+                changed = []
+                for invoice in invoices:
+                    invoice._derive(settlements[invoice.pk])
+                    if invoice._changed_ledger_fields():
+                        invoice.updated_at = clock.now()
+                        changed.append(invoice)
+                cls.objects.bulk_update(changed, [*cls.ledger_fields, "updated_at"])
+                for invoice in changed:
+                    invoice._remember()
+
     def applied_payments(self, statuses: tuple[str, ...] = ("succeeded",)) -> Decimal:
         total = self.allocations.filter(payment__status__in=statuses).aggregate(s=Sum("amount"))
         return quantize(total["s"] or ZERO, self.currency)

@@ -32,8 +32,11 @@ def connect(
     """Return the connector for the sandbox company, as a connection's config builds it."""
     config = Config(
         base_url=ROOT,
-        credentials={"public_key": PUBLIC_KEY, "private_key": private_key,
-                     "client_id": CLIENT_ID},  # fmt: skip
+        credentials={
+            "public_key": PUBLIC_KEY,
+            "private_key": private_key,
+            "client_id": CLIENT_ID,
+        },  # fmt: skip
         preferences=preferences,
         remote_account=COMPANY,
     )

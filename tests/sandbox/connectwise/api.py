@@ -77,8 +77,14 @@ class CW:
         })  # fmt: skip
 
     def invoice(self, company: dict[str, Any], total: str | Decimal, **fields: Any) -> dict:
-        body = {"type": "Standard", "company": {"id": company["id"]}, "total": Decimal(total),
-                "date": "2026-03-01T00:00:00Z", "dueDate": "2026-03-31T00:00:00Z", **fields}
+        body = {
+            "type": "Standard",
+            "company": {"id": company["id"]},
+            "total": Decimal(total),
+            "date": "2026-03-01T00:00:00Z",
+            "dueDate": "2026-03-31T00:00:00Z",
+            **fields,
+        }
         return self.post("/finance/invoices", body)
 
     def pay(self, invoice: dict[str, Any], amount: str, source: str = "") -> dict[str, Any]:

@@ -35,4 +35,6 @@ def test_it_refuses_a_call_without_a_client_id(sandbox):
 def test_it_answers_in_the_versioned_media_type(cw):
     response = cw.api.get("/company/companies")
 
-    assert response.headers["Content-Type"] == "application/vnd.connectwise.com+json; version=2025.8"
+    assert (
+        response.headers["Content-Type"] == "application/vnd.connectwise.com+json; version=2025.8"
+    )

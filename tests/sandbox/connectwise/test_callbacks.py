@@ -25,8 +25,10 @@ def sandbox(clock, deliveries):
 
 
 def test_it_registers_lists_and_deletes_callbacks(cw: CW):
-    callback = cw.post("/system/callbacks", {"url": "https://arbridge.test/cb", "objectId": 1,
-                                             "type": "invoice", "level": "owner"})
+    callback = cw.post(
+        "/system/callbacks",
+        {"url": "https://arbridge.test/cb", "objectId": 1, "type": "invoice", "level": "owner"},
+    )
 
     assert [row["id"] for row in cw.get("/system/callbacks")] == [callback["id"]]
     assert cw.delete(f"/system/callbacks/{callback['id']}").status_code == 204
@@ -40,8 +42,10 @@ def test_a_callback_without_its_required_fields_is_refused(cw: CW):
 
 
 def test_a_change_is_delivered_signed(cw: CW, sandbox, deliveries):
-    cw.post("/system/callbacks", {"url": "https://arbridge.test/cb", "objectId": 1,
-                                  "type": "invoice", "level": "owner"})
+    cw.post(
+        "/system/callbacks",
+        {"url": "https://arbridge.test/cb", "objectId": 1, "type": "invoice", "level": "owner"},
+    )
     company = cw.company("Bluebird Dental")  # no company callback: nothing sent
 
     invoice = cw.invoice(company, "10.00")

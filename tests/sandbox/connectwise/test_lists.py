@@ -39,8 +39,10 @@ def test_it_filters_with_in_and_nested_fields(cw: CW):
     kept = cw.invoice(b, "20.00")
     cw.invoice(c, "30.00")
 
-    rows = cw.get("/finance/invoices",
-                  conditions=f'company/id in ({b["id"]}, 999) and total >= 15 and type = "standard"')
+    rows = cw.get(
+        "/finance/invoices",
+        conditions=f'company/id in ({b["id"]}, 999) and total >= 15 and type = "standard"',
+    )
 
     assert [row["id"] for row in rows] == [kept["id"]]
 

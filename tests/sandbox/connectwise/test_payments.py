@@ -33,8 +33,9 @@ def test_deleting_a_payment_restores_the_balance(cw: CW):
 def test_it_refuses_a_payment_over_the_balance(cw: CW):
     invoice = cw.invoice(cw.company("Bluebird Dental"), "100.00")
 
-    response = cw.api.post(f"/finance/invoices/{invoice['id']}/payments",
-                           json={"type": "Payment", "amount": 100.01})
+    response = cw.api.post(
+        f"/finance/invoices/{invoice['id']}/payments", json={"type": "Payment", "amount": 100.01}
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "InvalidObject"

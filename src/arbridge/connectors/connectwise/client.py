@@ -23,6 +23,7 @@ import email.utils
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from decimal import Decimal
 from typing import Any
 
@@ -130,10 +131,8 @@ class ConnectWiseClient:
             if error.status == 403:
                 raise AuthError(str(error), status=403) from error
             raise
-        try:
+        with suppress(KeyError, TypeError, ValueError):  # a server that sends no Date
             self.last_server_time = email.utils.parsedate_to_datetime(response.headers["Date"])
-        except (KeyError, TypeError, ValueError):
-            pass
         return response
 
     def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -42,5 +42,5 @@ APPLIERS: dict[str, Applier] = {
         invoices.prefetch_invoices,
     ),
     "credit": Applier(payments.upsert_credit, payments.delete_credit),
-    "payment": Applier(payments.upsert_payment, payments.delete_payment),
+    "payment": Applier(payments.upsert_payment, payments.delete_payment, payments.create_payments),
 }

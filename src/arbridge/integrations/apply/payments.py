@@ -6,11 +6,17 @@ ref and never becomes a second, external payment. Everything else is an
 external payment: succeeded, allocated through `Payment.allocate`. Deleted in
 the source, it loses its allocations and is marked, and the invoices it paid
 owe again.
+
+An initial sync brings thousands of payments new to arbridge at once:
+`create_payments` makes the checks `Payment.allocate` makes, in memory, and
+inserts them in a few statements; any payment they would refuse is left to
+`upsert_payment`, which refuses it in the same words.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import suppress
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -22,14 +28,24 @@ from arbridge.integrations.apply.batch import (
     UPDATED,
     Batch,
     Invalid,
+    Quarantine,
     assign,
+    chunks,
     currency_code,
     money,
     record_of,
     text,
 )
+from arbridge.integrations.apply.insert import insert, insert_objects
 from arbridge.integrations.models import ExceptionItem, ExternalRef
-from arbridge.ledger.models import Credit, Invoice, LedgerError, Payment
+from arbridge.ledger.models import (
+    Credit,
+    Invoice,
+    LedgerError,
+    Payment,
+    PaymentAllocation,
+    Settlement,
+)
 
 METHODS = frozenset(Payment.Method.values)
 
@@ -79,6 +95,91 @@ def release(payment: Payment) -> None:
     """Take the payment off every invoice it pays."""
     for invoice in Invoice.objects.filter(allocations__payment=payment).order_by("pk"):
         payment.unallocate(invoice)
+
+
+def create_payments(batch: Batch, changes: list[Change]) -> list[str | None]:
+    """Create payments new to arbridge in a few statements; return each change's outcome.
+
+    None for a change left to `upsert_payment`: one the ledger might refuse,
+    or that names an invoice not synced yet.
+    """
+    outcomes: list[str | None] = [None] * len(changes)
+    sources: list[tuple[int, PaymentSource]] = []
+    for index, change in enumerate(changes):
+        # upsert_payment says what is wrong, or tries again once the invoice is in.
+        with suppress(Quarantine, LedgerError):
+            sources.append((index, read_payment(batch, change)))
+    invoices = load_invoices(batch, {i for _, source in sources for i in source.allocations})
+    settlements = Invoice.settlements(list(invoices.values()))
+    created: list[tuple[int, Payment, dict[int, Decimal]]] = []
+    for index, source in sources:
+        payment = Payment(
+            partner_id=batch.partner_id,
+            origin=Payment.Origin.EXTERNAL,
+            status=Payment.Status.SUCCEEDED,
+            connection_id=batch.connection.pk,
+            amount=source.amount,
+            currency=source.currency,
+            created_at=batch.now,
+            updated_at=batch.now,
+            **source.fields,
+        )
+        try:
+            payment.prepare_new()
+        except LedgerError:
+            continue
+        if fits(payment, source.allocations, invoices, settlements):
+            created.append((index, payment, source.allocations))
+            outcomes[index] = CREATED
+    insert_objects([payment for _, payment, _ in created])
+    insert(
+        PaymentAllocation,
+        [
+            {
+                "partner_id": batch.partner_id,
+                "payment_id": payment.pk,
+                "invoice_id": invoice_id,
+                "amount": amount,
+            }
+            for _, payment, allocations in created
+            for invoice_id, amount in sorted(allocations.items())
+        ],
+    )
+    Invoice.recompute_many(sorted({i for _, _, allocations in created for i in allocations}))
+    batch.link_many("payment", [(changes[index], payment.pk) for index, payment, _ in created])
+    return outcomes
+
+
+def load_invoices(batch: Batch, ids: set[int]) -> dict[int, Invoice]:
+    invoices: dict[int, Invoice] = {}
+    for chunk in chunks(sorted(ids)):
+        invoices.update(Invoice.objects.for_partner(batch.partner_id).in_bulk(chunk))
+    return invoices
+
+
+def fits(
+    payment: Payment,
+    allocations: dict[int, Decimal],
+    invoices: dict[int, Invoice],
+    settlements: dict[int, Settlement],
+) -> bool:
+    """Return whether `Payment.allocate` would take every allocation; if so, count them in.
+
+    Each allocation is quantized and positive (read_payment), so what is left
+    to check is the payment's unapplied amount and each invoice's room.
+    """
+    if sum(allocations.values(), Decimal(0)) > payment.amount:
+        return False
+    for invoice_id, amount in allocations.items():
+        invoice = invoices.get(invoice_id)
+        if invoice is None or invoice.currency != payment.currency or invoice.is_void:
+            return False
+        if amount > invoice.room(settlements[invoice_id], payment.origin):
+            return False
+    for invoice_id, amount in allocations.items():
+        paid = settlements[invoice_id]
+        settlements[invoice_id] = paid._replace(paid=paid.paid + amount)
+    return True
 
 
 def upsert_payment(batch: Batch, change: Change, ref: ExternalRef | None) -> str:
