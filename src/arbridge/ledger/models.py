@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q, Sum
 
 from arbridge.core import clock
@@ -184,6 +184,8 @@ class Settlement(NamedTuple):
 
 
 NOTHING = Settlement(ZERO, ZERO, ZERO, ZERO)
+# The fields Invoice._derive sets.
+DERIVED = ("balance", "source_adjustment", "status")
 
 
 class Invoice(Guarded):
@@ -340,9 +342,29 @@ class Invoice(Guarded):
                     if invoice._changed_ledger_fields():
                         invoice.updated_at = clock.now()
                         changed.append(invoice)
-                cls.objects.bulk_update(changed, [*cls.ledger_fields, "updated_at"])
-                for invoice in changed:
-                    invoice._remember()
+                cls._write_derived(changed)
+
+    @classmethod
+    def _write_derived(cls, invoices: list["Invoice"]) -> None:
+        """Save the fields `_derive` sets on many invoices, in one prepared statement."""
+        if not invoices:
+            return
+        # bulk_update's CASE per row and field costs more than the rows are worth.
+        fields = [cls._meta.get_field(name) for name in (*DERIVED, "updated_at")]
+        db = connections[cls.objects.db]
+        quote = db.ops.quote_name
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        rows = [
+            [f.get_db_prep_save(getattr(invoice, f.attname), db) for f in fields] + [invoice.pk]
+            for invoice in invoices
+        ]
+        with db.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(cls._meta.db_table)} SET {assignments} WHERE id = %s",  # noqa: S608
+                rows,
+            )
+        for invoice in invoices:
+            invoice._remember()
 
     def applied_payments(self, statuses: tuple[str, ...] = ("succeeded",)) -> Decimal:
         total = self.allocations.filter(payment__status__in=statuses).aggregate(s=Sum("amount"))
