@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from arbridge.dashboard import integrations, views
+from arbridge.dashboard import integrations, psa, views
 
 app_name = "dashboard"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("connections/<int:connection_id>/sync/", views.sync_now, name="sync_now"),
     path("integrations/qbo/connect/", integrations.qbo_connect, name="qbo_connect"),
     path("integrations/qbo/callback/", integrations.qbo_callback, name="qbo_callback"),
+    path("integrations/differences/", psa.differences, name="differences"),
+    path("integrations/<str:kind>/connect/", psa.connect, name="psa_connect"),
     path("integrations/<int:connection_id>/", integrations.connection, name="connection"),
     path(
         "integrations/<int:connection_id>/preferences/",

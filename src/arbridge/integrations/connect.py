@@ -24,6 +24,11 @@ def build_connector(connection: Connection, http: httpx.Client | None = None) ->
         from arbridge.integrations import qbo
 
         return qbo.build_connector(connection, connector_class, http or http_client())
+    if connection.kind in ("halopsa", "connectwise", "autotask"):
+        # Each PSA's limits shared by every worker: integrations/psa.py.
+        from arbridge.integrations import psa
+
+        return psa.build_connector(connection, connector_class, http or http_client())
     credentials = dict(connection.credentials)
     config = Config(
         base_url=credentials.get("base_url", ""),

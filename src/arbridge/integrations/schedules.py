@@ -33,9 +33,11 @@ INTERVALS = {
 }
 
 
-def sync_interval(capabilities: Capabilities) -> dt.timedelta | None:
-    """Return how often a connector's connections sync on schedule; None: never."""
-    frequencies = {capabilities.frequency(item) for item in Item}
+def sync_interval(
+    capabilities: Capabilities, vendor_version: str | None = None
+) -> dt.timedelta | None:
+    """Return how often a connection of a vendor's version syncs on schedule; None: never."""
+    frequencies = {capabilities.frequency(item, vendor_version) for item in Item}
     return min((INTERVALS[f] for f in frequencies if f in INTERVALS), default=None)
 
 
@@ -51,7 +53,8 @@ def request_due_syncs() -> list[SyncRun]:
             capabilities = registry.load(connection.kind).capabilities
         except (ImportError, LookupError):
             continue  # no connector to sync it with yet; a run would only fail
-        interval = sync_interval(capabilities)
+        # An old HaloPSA's webhooks miss invoices: they are pulled hourly instead.
+        interval = sync_interval(capabilities, connection.credentials.get("version"))
         if interval is None:
             continue
         if connection.last_queued_at is None or now - connection.last_queued_at >= interval:

@@ -99,20 +99,10 @@ def process(event_id: int) -> WebhookEvent | None:
     if connection is None or not connection.is_active:
         finish(event, WebhookEvent.Status.PROCESSED, "Ignored: the connection is not connected.")
         return event
-    ids: dict[str, list[str]] = defaultdict(list)
-    for hint in parse_notifications(bytes(event.body)):
-        if hint.realm == connection.remote_account and hint.id not in ids[hint.entity]:
-            ids[hint.entity].append(hint.id)
     try:
         with http_client() as http:
             connector = build_connector(connection, http)
-            changes = [change for entity in ids for change in connector.fetch(entity, ids[entity])]
-            # A payment moves the balances of the invoices it applies money or credit
-            # to, or applied before it changed; QuickBooks need not send hints for them.
-            fetched = ids.get("Invoice", [])
-            moved = [id for id in moved_invoices(connection, changes) if id not in fetched]
-            if moved:
-                changes += connector.fetch("Invoice", moved)
+            changes = read_hinted(event, connector)
         # Imported here, as tasks.py does: a broken engine fails the job, not the worker.
         from arbridge.integrations.sync import apply_changes
 
@@ -128,6 +118,28 @@ def process(event_id: int) -> WebhookEvent | None:
             # The daily sweep would find the change too; a sync now finds it sooner.
             request_sync(connection, SyncRun.Trigger.WEBHOOK)
     return event
+
+
+def read_hinted(event: WebhookEvent, connector) -> list:
+    """Return the records an event's hints name, read again from its source."""
+    if event.source != qbo.KIND:
+        # Imported here: psa.py builds on this module.
+        from arbridge.integrations import psa
+
+        return psa.read_hinted(event, connector)
+    connection = event.connection
+    ids: dict[str, list[str]] = defaultdict(list)
+    for hint in parse_notifications(bytes(event.body)):
+        if hint.realm == connection.remote_account and hint.id not in ids[hint.entity]:
+            ids[hint.entity].append(hint.id)
+    changes = [change for entity in ids for change in connector.fetch(entity, ids[entity])]
+    # A payment moves the balances of the invoices it applies money or credit
+    # to, or applied before it changed; QuickBooks need not send hints for them.
+    fetched = ids.get("Invoice", [])
+    moved = [id for id in moved_invoices(connection, changes) if id not in fetched]
+    if moved:
+        changes += connector.fetch("Invoice", moved)
+    return changes
 
 
 def moved_invoices(connection: Connection, changes: list) -> list[str]:

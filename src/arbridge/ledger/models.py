@@ -243,6 +243,8 @@ class Invoice(Guarded):
 
     class Meta:
         indexes = [
+            # Newest-first pages within one partner, without walking other partners' rows.
+            models.Index(fields=["partner", "id"]),
             models.Index(fields=["partner", "status", "id"]),
             models.Index(fields=["partner", "customer", "id"]),
             models.Index(fields=["partner", "connection", "id"]),

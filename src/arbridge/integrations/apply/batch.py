@@ -183,6 +183,8 @@ class Batch:
         self._refs: dict[Key, ExternalRef | None] = {}
         self._rows: dict[Key, Model] = {}
         self._touched: set[Key] = set()
+        # Remote ids whose refs link_many created and ref() has not read back yet.
+        self._linked: dict[str, set[str]] = defaultdict(set)
         self._unknown_customer_id: int | None = None
         # Prefetched invoice lines, each list taken (popped) by the change that uses it.
         self.invoice_lines: dict[int, list[tuple]] = {}
@@ -212,9 +214,14 @@ class Batch:
         key = (entity, remote_id)
         self._touched.add(key)
         if key not in self._refs:
-            self._refs[key] = ExternalRef.objects.filter(
-                connection=self.connection, entity=entity, remote_id=remote_id
-            ).first()
+            if remote_id in self._linked[entity]:
+                # Asked for one made by link_many (a new customer's contacts are):
+                # fetch all of them at once rather than one by one.
+                self.load_refs((entity, linked) for linked in self._linked.pop(entity))
+            else:
+                self._refs[key] = ExternalRef.objects.filter(
+                    connection=self.connection, entity=entity, remote_id=remote_id
+                ).first()
         return self._refs[key]
 
     def link(
@@ -261,6 +268,7 @@ class Batch:
             )
             # Read again if needed: rarer than building every ref as a model here.
             self._refs.pop((entity, change.remote_id), None)
+            self._linked[entity].add(change.remote_id)
         insert(ExternalRef, rows)
 
     def _stamp_fields(self, ref: ExternalRef, change: Change, deleted: bool | None = None) -> None:

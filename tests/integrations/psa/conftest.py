@@ -1,0 +1,109 @@
+"""PSA sandboxes on loopback HTTP, and Acme's connections to them.
+
+arbridge's jobs talk to vendors over real HTTP, so each test's sandboxes are
+served by one server for the session, under /halopsa and /connectwise.
+Test modules outside this package import the fixtures they use from here.
+"""
+
+import threading
+
+import pytest
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import make_server
+
+from arbridge.integrations import psa
+from arbridge.integrations.models import Connection
+from arbridge.sandbox.connectwise import app as connectwise_app
+from arbridge.sandbox.halopsa import app as halo_app
+from tests.sandbox.halopsa.api import Halo
+
+WEBHOOK_AUTH = {"kind": "header", "header": "X-Arbridge-Secret", "value": "s3cret"}
+
+
+class SandboxServer:
+    """Serve the current test's sandboxes over HTTP on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str, object] = {}
+        self.server = make_server("127.0.0.1", 0, self.dispatch, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def dispatch(self, environ, start_response):
+        mounts = {f"/{kind}": app for kind, app in self.apps.items()}
+        return DispatcherMiddleware(self.not_found, mounts)(environ, start_response)
+
+    @staticmethod
+    def not_found(environ, start_response):
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"no sandbox here"]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def psa_server():
+    server = SandboxServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_limiters():
+    """Give each test limiters of its own: a sandbox's tenant name repeats across tests."""
+    psa.limiter.cache_clear()
+    yield
+    psa.limiter.cache_clear()
+
+
+@pytest.fixture
+def halo_version() -> str:
+    return "2.184.7"
+
+
+@pytest.fixture
+def halo_sandbox(psa_server, halo_version):
+    app = halo_app.create_app(
+        version=halo_version, webhook_interval=None, requests_per_window=1_000_000
+    )
+    psa_server.apps["halopsa"] = app
+    return app
+
+
+@pytest.fixture
+def halo(halo_sandbox) -> Halo:
+    """HaloPSA's billing person, working in the sandbox."""
+    return Halo(halo_sandbox)
+
+
+@pytest.fixture
+def halo_url(psa_server, halo_sandbox) -> str:
+    return f"{psa_server.url}/halopsa"
+
+
+@pytest.fixture
+def halopsa(partner, halo_url) -> Connection:
+    """Acme's primary HaloPSA connection, connected through the form's code path."""
+    connection = Connection(partner=partner, kind="halopsa", role=Connection.Role.PRIMARY)
+    credentials = {
+        "base_url": halo_url,
+        "client_id": halo_app.CLIENT_ID,
+        "client_secret": halo_app.CLIENT_SECRET,
+        "webhook_auth": WEBHOOK_AUTH,
+    }
+    psa.connect(connection, credentials, halo_app.TENANT)
+    return connection
+
+
+@pytest.fixture
+def connectwise_sandbox(psa_server):
+    app = connectwise_app.create_app(deliver_callbacks=False)
+    psa_server.apps["connectwise"] = app
+    return app
+
+
+@pytest.fixture
+def connectwise_url(psa_server, connectwise_sandbox) -> str:
+    return f"{psa_server.url}/connectwise"
