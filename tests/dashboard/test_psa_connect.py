@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures imported from tests.integrations.psa are parameters here)
 """Connecting a PSA from the connections page: credentials checked, kept encrypted."""
 
 import pytest

@@ -57,7 +57,8 @@ class PsaForm(forms.Form):
 class HaloPSAForm(PsaForm):
     base_url = forms.URLField(
         assume_scheme="https",
-        label="HaloPSA URL", help_text="Your instance's address, e.g. https://acme.halopsa.com"
+        label="HaloPSA URL",
+        help_text="Your instance's address, e.g. https://acme.halopsa.com",
     )
     tenant = forms.CharField(
         required=False, help_text="Only for hosted HaloPSA: the tenant name Halo gave you."

@@ -22,7 +22,10 @@ urlpatterns = [
     path("integrations/qbo/connect/", integrations.qbo_connect, name="qbo_connect"),
     path("integrations/qbo/callback/", integrations.qbo_callback, name="qbo_callback"),
     path("integrations/differences/", psa.differences, name="differences"),
-    path("integrations/<str:kind>/connect/", psa.connect, name="psa_connect"),
+    *[
+        path(f"integrations/{kind}/connect/", psa.connect, {"kind": kind}, name=f"{kind}_connect")
+        for kind in psa.FORMS
+    ],
     path("integrations/<int:connection_id>/", integrations.connection, name="connection"),
     path(
         "integrations/<int:connection_id>/preferences/",

@@ -122,7 +122,9 @@ def apply_changes(
     batch = Batch(connection, capabilities, run)
     outcomes: list[str] = [UNCHANGED] * len(items)
     with transaction.atomic():
-        batch.load_refs(named_records(items))
+        changed = {key(item) for item in items}
+        batch.load_refs(changed)
+        batch.load_ids(named_records(items) - changed)
         # A change naming an invoice later in the batch, or freed by a later change
         # (a payment unlinked before its invoice is voided), gets one more try once
         # everything else is in; its record's later changes wait behind it.
@@ -236,7 +238,7 @@ def by_entity(items: list[Item]) -> list[tuple[str, list[int]]]:
 
 
 def named_records(items: list[Item]) -> set[Key]:
-    """Return every record the batch changes or names, to fetch their refs at once."""
+    """Return every record the batch changes or names, to fetch their refs or ids at once."""
     keys = {key(item) for item in items}
     for item in items:
         record = getattr(item, "record", None)

@@ -8,14 +8,26 @@ Test modules outside this package import the fixtures they use from here.
 import threading
 
 import pytest
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
 
-from arbridge.integrations import psa
-from arbridge.integrations.models import Connection
-from arbridge.sandbox.connectwise import app as connectwise_app
-from arbridge.sandbox.halopsa import app as halo_app
-from tests.sandbox.halopsa.api import Halo
+# Its asserts read as pytest's do, wherever this module is loaded first.
+pytest.register_assert_rewrite("tests.integrations.qbo.fixtures")
+
+from werkzeug.middleware.dispatcher import DispatcherMiddleware  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from arbridge.integrations import psa  # noqa: E402
+from arbridge.integrations.models import Connection  # noqa: E402
+from arbridge.sandbox.connectwise import app as connectwise_app  # noqa: E402
+from arbridge.sandbox.halopsa import app as halo_app  # noqa: E402
+from tests.integrations.qbo.fixtures import (  # noqa: E402, F401
+    company,
+    receiver,
+    sandbox,
+    sandbox_server,
+    sync,
+    webhook_format,
+)
+from tests.sandbox.halopsa.api import Halo  # noqa: E402
 
 WEBHOOK_AUTH = {"kind": "header", "header": "X-Arbridge-Secret", "value": "s3cret"}
 

@@ -23,7 +23,6 @@ from arbridge.connectors.base import (
     Change,
     ContactRecord,
     CustomerRecord,
-    InvoiceLineRecord,
     InvoiceRecord,
     Op,
     PaymentRecord,
@@ -63,6 +62,7 @@ METHODS = {
 }
 
 Changes = list[Change | Rejected]
+Line = dict[str, Any]  # an InvoiceLineRecord's fields
 
 
 def is_deleted(raw: dict[str, Any]) -> bool:
@@ -160,29 +160,33 @@ def invoice_changes(raw: dict[str, Any], terms: dict[str, str]) -> Changes:
     return [Change("invoice", inv.Id, Op.UPSERT, record, raw=raw, **version(inv))]
 
 
-def invoice_lines(inv: qb.Invoice) -> tuple[InvoiceLineRecord, ...]:
-    """Return the lines a customer sees, adding up to the total: items, discounts, tax."""
+def invoice_lines(inv: qb.Invoice) -> list[Line]:
+    """Return the lines a customer sees, adding up to the total: items, discounts, tax.
+
+    As InvoiceLineRecord fields: the InvoiceRecord they go into validates them
+    all in one call, for a fraction of what a call per line costs.
+    """
     lines = _sales_lines(inv.Line)
     tax = inv.TxnTaxDetail.TotalTax if inv.TxnTaxDetail else ZERO
     if tax:
-        lines.append(InvoiceLineRecord(description="Tax", unit_price=tax, amount=tax))
-    return tuple(lines)
+        lines.append({"description": "Tax", "unit_price": tax, "amount": tax})
+    return lines
 
 
-def _sales_lines(lines: list[qb.SalesLine]) -> list[InvoiceLineRecord]:
+def _sales_lines(lines: list[qb.SalesLine]) -> list[Line]:
     out = []
     for line in lines:
         if line.DetailType == "SalesItemLineDetail":
             detail = line.SalesItemLineDetail or qb.SalesItemDetail()
             quantity = detail.Qty if detail.Qty is not None else Decimal(1)
             out.append(
-                InvoiceLineRecord(
-                    description=line.Description,
-                    item=detail.ItemRef.name if detail.ItemRef else "",
-                    quantity=quantity,
-                    unit_price=detail.UnitPrice if detail.UnitPrice is not None else line.Amount,
-                    amount=line.Amount,
-                )
+                {
+                    "description": line.Description,
+                    "item": detail.ItemRef.name if detail.ItemRef else "",
+                    "quantity": quantity,
+                    "unit_price": detail.UnitPrice if detail.UnitPrice is not None else line.Amount,
+                    "amount": line.Amount,
+                }
             )
         elif line.DetailType == "GroupLineDetail" and line.GroupLineDetail:
             # A bundle: its items carry the amounts (the group line's own may be 0).
@@ -194,14 +198,14 @@ def _sales_lines(lines: list[qb.SalesLine]) -> list[InvoiceLineRecord]:
                 label = f"Discount {detail.DiscountPercent.normalize():f}%"
             # QuickBooks writes the discount as a positive amount taken off the subtotal.
             out.append(
-                InvoiceLineRecord(
-                    description=line.Description or label,
-                    unit_price=-line.Amount,
-                    amount=-line.Amount,
-                )
+                {
+                    "description": line.Description or label,
+                    "unit_price": -line.Amount,
+                    "amount": -line.Amount,
+                }
             )
         elif line.DetailType == "DescriptionOnly":
-            out.append(InvoiceLineRecord(description=line.Description, amount=line.Amount))
+            out.append({"description": line.Description, "amount": line.Amount})
         # SubTotalLineDetail repeats the lines above it: nothing to add.
     return out
 

@@ -181,6 +181,8 @@ class Batch:
         self.vendor = display_name(connection.kind)
         self.now = clock.now()
         self._refs: dict[Key, ExternalRef | None] = {}
+        # Local ids of records only named (load_ids); a ref in _refs overrides them.
+        self._ids: dict[Key, int] = {}
         self._rows: dict[Key, Model] = {}
         self._touched: set[Key] = set()
         # Remote ids whose refs link_many created and ref() has not read back yet.
@@ -209,6 +211,33 @@ class Batch:
                 )
                 for ref in refs:
                     self._refs[entity, ref.remote_id] = ref
+
+    def load_ids(self, keys: Iterable[Key]) -> None:
+        """Fetch the local ids of records the batch only names, without building their refs."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for key in keys:
+            if key not in self._refs and key not in self._ids:
+                wanted[key[0]].add(key[1])
+        for entity, remote_ids in wanted.items():
+            for chunk in chunks(sorted(remote_ids)):
+                found = dict(
+                    ExternalRef.objects.filter(
+                        connection=self.connection, entity=entity, remote_id__in=chunk
+                    ).values_list("remote_id", "local_id")
+                )
+                for remote_id in chunk:
+                    if remote_id in found:
+                        self._ids[entity, remote_id] = found[remote_id]
+                    else:
+                        self._refs[entity, remote_id] = None
+
+    def local_id(self, entity: str, remote_id: str) -> int | None:
+        """Return the local id a record's ref points at, or None if it has none."""
+        key = (entity, remote_id)
+        if key not in self._refs and key in self._ids:
+            return self._ids[key]
+        ref = self.ref(entity, remote_id)
+        return None if ref is None else ref.local_id
 
     def ref(self, entity: str, remote_id: str) -> ExternalRef | None:
         key = (entity, remote_id)
@@ -348,9 +377,9 @@ class Batch:
             if self._unknown_customer_id is None:
                 self._unknown_customer_id = self.connection.unknown_customer().pk
             return self._unknown_customer_id
-        ref = self.ref("customer", remote_id)
-        if ref is not None:
-            return ref.local_id
+        local_id = self.local_id("customer", remote_id)
+        if local_id is not None:
+            return local_id
         placeholder = Customer.objects.create(
             partner_id=self.partner_id,
             name=f"{self.vendor} customer {remote_id}",
@@ -361,10 +390,10 @@ class Batch:
         return placeholder.pk
 
     def invoice_id(self, remote_id: str) -> int:
-        ref = self.ref("invoice", remote_id)
-        if ref is None:
+        local_id = self.local_id("invoice", remote_id)
+        if local_id is None:
             raise Unmatched(f"it names invoice {remote_id}, which has not been synced")
-        return ref.local_id
+        return local_id
 
     # -- exceptions ------------------------------------------------------------
 

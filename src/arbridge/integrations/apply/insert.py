@@ -10,6 +10,7 @@ as it is.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection, models
@@ -31,10 +32,12 @@ STATEMENT_SIZE = 3500  # characters of VALUES per statement
 
 def adapter(field: models.Field) -> Callable[[Any], Any] | None:
     """Return how to turn a field's value into a driver's parameter (None: as it is)."""
+    # A batch stamps its rows with one moment, and invoices share dates: each
+    # value is adapted once per statement batch.
     if isinstance(field, models.DateTimeField):
-        return connection.ops.adapt_datetimefield_value
+        return lru_cache(maxsize=256)(connection.ops.adapt_datetimefield_value)
     if isinstance(field, models.DateField):
-        return connection.ops.adapt_datefield_value
+        return lru_cache(maxsize=256)(connection.ops.adapt_datefield_value)
     if isinstance(field, PLAIN):
         return None
     return lambda value: field.get_db_prep_save(value, connection)

@@ -120,6 +120,7 @@ def numbers_taken(batch: Batch, numbers: set[str]) -> set[str]:
         taken.update(
             Invoice.objects.for_partner(batch.partner_id)
             .filter(number__in=chunk)
+            .order_by()  # ordered by id, SQLite would walk every row of the partner's
             .values_list("number", flat=True)
         )
     return taken
