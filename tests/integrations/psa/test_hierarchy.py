@@ -93,11 +93,6 @@ def test_a_number_twice_in_one_source_is_flagged_never_matched(halopsa, halo, sy
     assert flagged.kind == ExceptionItem.Kind.DUPLICATE_NUMBER
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The QuickBooks copy's customer is a separate arbridge customer, not linked to the "
-    "HaloPSA one, so writeback.customer_remote_id finds no QuickBooks customer for the payment.",
-)
 def test_a_payment_taken_in_arbridge_is_written_to_both_exactly_once(
     halopsa, quickbooks, halo, company, sync, django_capture_on_commit_callbacks
 ):

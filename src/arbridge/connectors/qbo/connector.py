@@ -224,6 +224,8 @@ class QuickBooksOnline:
 
     def _push(self, action: str, payload: dict[str, Any], key: str) -> RemoteRef:
         if action == "create_payment":
+            if not payload.get("customer_remote_id") and payload.get("allocations"):
+                payload["customer_remote_id"] = self._invoice_customer(payload["allocations"])
             payment = self.client.write("Payment", mapping.payment_body(payload), request_id=key)
             return RemoteRef(str(payment["Id"]), str(payment.get("SyncToken", "")))
         if action == "delete_payment":
@@ -237,6 +239,19 @@ class QuickBooksOnline:
             deposit = self.client.write("Deposit", body, request_id=key)
             return RemoteRef(str(deposit["Id"]), str(deposit.get("SyncToken", "")))
         raise PermanentError(f"QuickBooks Online cannot {action!r}")
+
+    def _invoice_customer(self, allocations: list[dict[str, Any]]) -> str | None:
+        """Return the QuickBooks customer of the first invoice paid.
+
+        An invoice that arrived first from another connection (a PSA) is linked
+        to its QuickBooks copy, but its arbridge customer may not be; QuickBooks
+        itself says whose invoice it is, and a payment must name that customer.
+        """
+        try:
+            invoice = self.client.read("Invoice", str(allocations[0]["invoice_remote_id"]))
+        except NotFound:
+            return None
+        return (invoice.get("CustomerRef") or {}).get("value")
 
     def _delete_payment(self, remote_id: str, key: str) -> RemoteRef:
         """Delete a payment at its latest SyncToken; one already gone counts as deleted."""
