@@ -18,7 +18,12 @@ from waitress.server import BaseWSGIServer, create_server
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 # Vendor sandboxes: kind -> dotted path of a factory that returns a WSGI app.
-SANDBOXES: dict[str, str] = {"qbo": "arbridge.integrations.qbo_demo.sandbox"}
+SANDBOXES: dict[str, str] = {
+    "qbo": "arbridge.integrations.qbo_demo.sandbox",
+    "halopsa": "arbridge.integrations.psa_demo.halopsa_sandbox",
+    "connectwise": "arbridge.integrations.psa_demo.connectwise_sandbox",
+    "autotask": "arbridge.integrations.psa_demo.autotask_sandbox",
+}
 
 
 class LazyApp:

@@ -108,10 +108,15 @@ def test_demo_serves_its_printed_login_and_stops_with_its_worker(demo):
         # Static files are served although DEBUG is off.
         assert browser.get("/static/admin/css/base.css").status_code == 200
 
-    response = httpx.get(
-        f"{url}api/v1/invoices", headers={"Authorization": f"Bearer {key}"}, timeout=30
-    )
-    assert response.status_code == 200
+    # Invoices arrive through the connectors, once the worker has synced the sandboxes.
+    for _ in range(600):
+        response = httpx.get(
+            f"{url}api/v1/invoices", headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+        assert response.status_code == 200
+        if response.json()["items"]:
+            break
+        time.sleep(0.1)
     assert response.json()["items"]
 
     # The worker starts just after the lines are printed.

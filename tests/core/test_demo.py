@@ -1,66 +1,85 @@
-"""The demo data: a realistic partner built through the ledger, seeded once."""
+"""The demo partner: seeded once, and billed through its three connectors from the sandboxes."""
 
-import json
+import threading
 
+import pytest
 from django.contrib.auth import authenticate
+from werkzeug.serving import make_server
 
+from arbridge import server
 from arbridge.core import demo
 from arbridge.core.models import ApiKey, Membership, Partner
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef
-from arbridge.ledger.models import Contact, Customer, Invoice, Payment
+from arbridge.integrations import psa
+from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
+from arbridge.ledger.models import Customer, Invoice, Payment
 
 
-def counts() -> dict[str, int]:
-    return {
-        model.__name__: model.objects.count()
-        for model in (Partner, Customer, Contact, Invoice, Payment, ExternalRef, ExceptionItem)
-    }
+@pytest.fixture
+def served(settings):
+    """Serve arbridge and its sandboxes on loopback, at settings.BASE_URL, as the demo does."""
+    web = make_server("127.0.0.1", 0, server.build_app(), threaded=True)
+    thread = threading.Thread(target=web.serve_forever, daemon=True)
+    thread.start()
+    settings.BASE_URL = f"http://127.0.0.1:{web.port}"
+    # Limiters of this test's own: the demo's tenants repeat across tests.
+    psa.limiter.cache_clear()
+    yield settings.BASE_URL
+    psa.limiter.cache_clear()
+    web.shutdown()
 
 
-def test_it_seeds_northwind_once_with_three_connections_and_a_few_hundred_invoices(db):
+def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandboxes(db):
     partner = demo.seed()
-    seeded = counts()
     assert demo.seed() == partner
-    assert counts() == seeded
+    assert Partner.objects.count() == 1
 
     assert partner.name == "Northwind MSP"
     assert Membership.objects.get(partner=partner).role == Membership.Role.OWNER
     connections = Connection.objects.for_partner(partner)
     assert {(c.role, c.kind, c.status) for c in connections} == {
-        ("primary", "qbo", "connected"),
-        ("secondary", "halopsa", "connected"),
-        ("tertiary", "connectwise", "connected"),
+        ("primary", "qbo", "pending"),
+        ("secondary", "halopsa", "pending"),
+        ("tertiary", "connectwise", "pending"),
     }
+    # Everything billed arrives through the connectors.
+    assert not Invoice.objects.exists()
 
-    customers = Customer.objects.for_partner(partner)
-    assert customers.count() == 60
-    for customer in customers:
-        billing = customer.contacts.filter(is_billing=True).count()
-        assert 1 <= billing <= 2
-        assert customer.contacts.filter(is_billing=False).count() == 1
+
+def test_starting_bills_northwind_through_all_three_connectors(transactional_db, served):
+    demo.start()
+
+    partner = Partner.objects.get(slug=demo.PARTNER_SLUG)
+    connections = Connection.objects.for_partner(partner)
+    assert {c.kind: c.status for c in connections} == {
+        "qbo": "connected",
+        "halopsa": "connected",
+        "connectwise": "connected",
+    }
+    for connection in connections:
+        [run] = connection.sync_runs.all()
+        assert (run.trigger, run.status) == (SyncRun.Trigger.INITIAL, SyncRun.Status.SUCCEEDED)
+        assert connection.credentials["base_url" if connection.kind != "qbo" else "token"]
 
     invoices = Invoice.objects.for_partner(partner)
-    assert 250 <= invoices.count() <= 350
-    assert set(invoices.values_list("status", flat=True)) == set(Invoice.Status.values)
-    assert invoices.filter(connection__kind="halopsa").exists()
-    assert invoices.filter(connection__kind="connectwise").exists()
-    for invoice in invoices.prefetch_related("lines"):
-        assert 1 <= len(invoice.lines.all()) <= 4
+    assert 120 <= invoices.count() <= 200
+    for kind in ("qbo", "halopsa", "connectwise"):
+        assert ExternalRef.objects.filter(connection__kind=kind, entity="invoice").count() >= 30
+    halo_billed = invoices.filter(connection__kind="halopsa").prefetch_related("lines")
+    for invoice in halo_billed:
         assert sum(line.amount for line in invoice.lines.all()) == invoice.total
-        assert ExternalRef.objects.filter(
-            connection=invoice.connection, entity="invoice", local_id=invoice.pk
-        ).exists()
-        if invoice.status != Invoice.Status.VOID:
-            settled = invoice.applied_payments() + invoice.applied_credits()
-            assert invoice.balance == invoice.total - settled
-    assert invoices.filter(due_date__lt=demo.clock.today(), status="open").exists()
+    assert Customer.objects.for_partner(partner).filter(contacts__is_billing=True).exists()
+    assert Payment.objects.for_partner(partner).filter(origin=Payment.Origin.EXTERNAL).exists()
 
-    external = Payment.objects.for_partner(partner).filter(origin=Payment.Origin.EXTERNAL)
-    assert external.exists()
-
-    malformed = ExceptionItem.objects.for_partner(partner).get(kind="malformed_record")
-    assert malformed.status == ExceptionItem.Status.OPEN
-    assert json.loads(malformed.raw_payload)["invoicenumber"] == "H-20977"
+    # Billed in QuickBooks and in a PSA, with the same number and total: one invoice, two refs.
+    shared = [
+        invoice
+        for invoice in invoices
+        if ExternalRef.objects.filter(entity="invoice", local_id=invoice.pk).count() == 2
+    ]
+    assert len(shared) == 6
+    # Billed again in ConnectWise for another amount: left for a person to resolve.
+    open_exceptions = ExceptionItem.objects.for_partner(partner).filter(status="open")
+    assert [e.kind for e in open_exceptions] == [ExceptionItem.Kind.DUPLICATE_NUMBER]
 
 
 def test_each_start_keeps_the_password_and_issues_a_new_key(db):

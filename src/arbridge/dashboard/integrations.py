@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from arbridge.connectors.base import ConnectorError
 from arbridge.core.models import AuditEntry, Membership
+from arbridge.dashboard import psa as psa_pages
 from arbridge.dashboard.decorators import member_required
 from arbridge.dashboard.integration_forms import PreferencesForm, RoleForm
 from arbridge.integrations import qbo, registry
@@ -165,6 +166,9 @@ def preferences(request: HttpRequest, connection_id: int) -> HttpResponse:
     obj = partner_connection(request, connection_id)
     if not has_preferences(obj):
         raise Http404("This connection has no preferences.")
+    if obj.kind == "halopsa":
+        # A PSA chooses what it sends, not where payments are recorded.
+        return psa_pages.preferences(request, obj)
     accounts, problem = None, ""
     if not obj.is_active:
         problem = f"Connect {obj} to choose its accounts."

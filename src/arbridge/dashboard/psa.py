@@ -112,6 +112,31 @@ class HaloPSAForm(PsaForm):
         return credentials, data["tenant"]
 
 
+class HaloPreferencesForm(forms.Form):
+    """A HaloPSA connection's preferences: which agreement types' invoices sync."""
+
+    agreement_subtypes = forms.CharField(
+        required=False,
+        label="Agreement types that sync",
+        help_text="Names of HaloPSA agreement types (Configuration > Billing > Contract "
+        "Types), separated by commas, e.g. Managed Services, Project. Only their invoices "
+        "enter arbridge. Leave empty to sync every invoice.",
+    )
+
+    def __init__(self, *args, initial: dict | None = None, **kwargs) -> None:
+        initial = dict(initial or {})
+        initial["agreement_subtypes"] = ", ".join(initial.get("agreement_subtypes") or [])
+        super().__init__(*args, initial=initial, **kwargs)
+
+    def clean_agreement_subtypes(self) -> list[str]:
+        # One name typed twice, in any case, is one type: the connector compares casefolded.
+        unique: dict[str, str] = {}
+        for name in self.cleaned_data["agreement_subtypes"].split(","):
+            if name.strip():
+                unique.setdefault(name.strip().casefold(), name.strip())
+        return list(unique.values())
+
+
 class ConnectWiseForm(PsaForm):
     base_url = forms.URLField(
         assume_scheme="https",
@@ -200,6 +225,29 @@ def connect(request: HttpRequest, kind: str) -> HttpResponse:
         "webhook_url": webhook_url(request, connection),
     }
     return render(request, "dashboard/psa_connect.html", ctx, status=400 if form.errors else 200)
+
+
+def preferences(request: HttpRequest, connection: Connection) -> HttpResponse:
+    """Choose which HaloPSA agreement types' invoices sync; the caller checked the person."""
+    form = HaloPreferencesForm(request.POST or None, initial=connection.preferences)
+    if request.method == "POST" and form.is_valid():
+        try:
+            connection.set_preferences(form.cleaned_data)
+        except ValueError as e:
+            form.add_error(None, str(e))
+        else:
+            AuditEntry.record(
+                request.partner,
+                "connection.preferences_changed",
+                actor=request.user,
+                target=str(connection),
+                fields=form.changed_data,
+            )
+            messages.success(request, f"Preferences of {connection} saved.")
+            return redirect("dashboard:connection", connection_id=connection.pk)
+    ctx = {"page": "connections", "connection": connection, "form": form}
+    status = 400 if form.errors else 200
+    return render(request, "dashboard/psa_preferences.html", ctx, status=status)
 
 
 def webhook_url(request: HttpRequest, connection: Connection | None) -> str:

@@ -12,7 +12,9 @@ requests an hour.
 
 Connecting is a test call with the credentials a person typed: they are
 stored only once the vendor has accepted them. HaloPSA also tells its
-version there, which decides what syncs in real time (`vendor_version`).
+version there, which decides what syncs in real time (`vendor_version`);
+ConnectWise is then asked to call back on changes (`register_callbacks`),
+its scheduled pull the fallback if it refuses.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import httpx
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -131,7 +134,21 @@ def connect(connection: Connection, credentials: dict[str, Any], remote_account:
         connection.remote_account = found.get("remote_account", remote_account)
         connection.status, connection.status_detail = Connection.Status.CONNECTED, ""
         connection.save()
-        return request_sync(connection, SyncRun.Trigger.INITIAL)
+        run = request_sync(connection, SyncRun.Trigger.INITIAL)
+    if connection.kind == "connectwise":
+        try:
+            register_callbacks(connection)
+        except (ConnectorError, httpx.HTTPError) as e:
+            # The scheduled pull still brings every change, only later.
+            logger.warning("ConnectWise callbacks of %s not registered: %s", connection, e)
+    return run
+
+
+def register_callbacks(connection: Connection) -> list[str]:
+    """Have ConnectWise call back on changes; a callback already registered is kept, not added."""
+    url = settings.BASE_URL + reverse("connectwise_callback", args=[connection.pk])
+    with http_client() as http:
+        return build_connector(connection, load("connectwise"), http).register_callbacks(url)
 
 
 def test_call(connection: Connection, http: httpx.Client) -> dict[str, Any]:

@@ -329,22 +329,19 @@ class Invoice(Guarded):
         }
 
     @classmethod
-    def recompute_many(cls, invoice_ids: list[int]) -> None:
-        """Lock many invoices, derive them from the rows that settle them, save the changed."""
-        with transaction.atomic():
-            for start in range(0, len(invoice_ids), 900):
-                locked = cls.objects.select_for_update().filter(
-                    pk__in=invoice_ids[start : start + 900]
-                )
-                invoices = list(locked.order_by("pk"))
-                settlements = cls.settlements(invoices)
-                changed = []
-                for invoice in invoices:
-                    invoice._derive(settlements[invoice.pk])
-                    if invoice._changed_ledger_fields():
-                        invoice.updated_at = clock.now()
-                        changed.append(invoice)
-                cls._write_derived(changed)
+    def recompute_many(cls, invoices: list["Invoice"]) -> None:
+        """Derive many invoices from the rows that settle them and save those that changed.
+
+        The caller holds their rows locked (select_for_update) in its transaction.
+        """
+        settlements = cls.settlements(invoices)
+        changed = []
+        for invoice in invoices:
+            invoice._derive(settlements[invoice.pk])
+            if invoice._changed_ledger_fields():
+                invoice.updated_at = clock.now()
+                changed.append(invoice)
+        cls._write_derived(changed)
 
     @classmethod
     def _write_derived(cls, invoices: list["Invoice"]) -> None:

@@ -72,6 +72,7 @@ class Books:
 
     def __init__(self, app: QuickBooksSandbox, realm: str) -> None:
         token = app.store.issue_token(realm, ttl=None)
+        self.sandbox = app
         self.realm = realm
         self.control = httpx.Client(transport=httpx.WSGITransport(app=app), base_url=ROOT)
         self.http = httpx.Client(
@@ -143,11 +144,34 @@ class Books:
             },
         )
 
+    def credit(self, invoice: dict[str, Any], amount: str) -> dict[str, Any]:
+        """Give the customer a credit memo and apply it to the invoice, as QuickBooks does."""
+        memo = self.post(
+            "CreditMemo", {"CustomerRef": invoice["CustomerRef"], "Line": lines((amount,))}
+        )
+        links = [("Invoice", invoice["Id"]), ("CreditMemo", memo["Id"])]
+        applied = [
+            {"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": id, "TxnType": kind}]}
+            for kind, id in links
+        ]
+        body = {"CustomerRef": invoice["CustomerRef"], "TotalAmt": Decimal(0), "Line": applied}
+        return self.post("Payment", body)
+
     def account(self, name: str, kind: str, subtype: str | None = None) -> dict[str, Any]:
         body = {"Name": name, "AccountType": kind}
         if subtype:
             body["AccountSubType"] = subtype
         return self.post("Account", body)
+
+    def payments_of(self, invoice_id: str) -> list[dict[str, Any]]:
+        """Return the payments linked to an invoice."""
+        return [
+            payment
+            for payment in self.query("select * from Payment")
+            for line in payment.get("Line", [])
+            for txn in line.get("LinkedTxn", [])
+            if txn["TxnType"] == "Invoice" and txn["TxnId"] == invoice_id
+        ]
 
     def find(self, entity: str, **where: str) -> list[dict[str, Any]]:
         conditions = " and ".join(f"{name} = '{value}'" for name, value in where.items())

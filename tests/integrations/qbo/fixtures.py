@@ -24,7 +24,7 @@ from arbridge.integrations.qbo import sandbox_urls
 from arbridge.integrations.tasks import perform_sync, request_sync
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
 from arbridge.sandbox.qbo import QuickBooksSandbox, create_app
-from tests.integrations.qbo.company import Company
+from tests.connectors.qbo.books import Books
 
 REALMS = itertools.count(1)
 
@@ -110,9 +110,9 @@ def sandbox(sandbox_server, settings, receiver, webhook_format) -> QuickBooksSan
 
 
 @pytest.fixture
-def company(sandbox) -> Company:
+def company(sandbox) -> Books:
     realm = sandbox.store.add_realm(f"93{os.getpid():07d}{next(REALMS):05d}", "Acme IT Books")
-    return Company(sandbox, realm)
+    return Books(sandbox, realm)
 
 
 @pytest.fixture

@@ -145,15 +145,20 @@ def create_payments(batch: Batch, changes: list[Change]) -> list[str | None]:
             for invoice_id, amount in sorted(allocations.items())
         ],
     )
-    Invoice.recompute_many(sorted({i for _, _, allocations in created for i in allocations}))
+    paid = sorted({i for _, _, allocations in created for i in allocations})
+    Invoice.recompute_many([invoices[i] for i in paid])
     batch.link_many("payment", [(changes[index], payment.pk) for index, payment, _ in created])
     return outcomes
 
 
 def load_invoices(batch: Batch, ids: set[int]) -> dict[int, Invoice]:
+    """Return the invoices by id, their rows locked as `Payment.allocate` locks one."""
     invoices: dict[int, Invoice] = {}
     for chunk in chunks(sorted(ids)):
-        invoices.update(Invoice.objects.for_partner(batch.partner_id).in_bulk(chunk))
+        rows = Invoice.objects.for_partner(batch.partner_id).filter(pk__in=chunk)
+        invoices.update(
+            (invoice.pk, invoice) for invoice in rows.select_for_update().order_by("pk")
+        )
     return invoices
 
 

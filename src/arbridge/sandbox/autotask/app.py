@@ -36,6 +36,7 @@ from werkzeug.wrappers import Request, Response
 
 from arbridge.sandbox.autotask.limits import Faults, Limiter
 from arbridge.sandbox.autotask.store import INVOICE_WRITABLE, QueryError, Store, validate
+from arbridge.sandbox.common.wire import dumps
 
 # The sandbox's own API user: published, like any sandbox's test keys.
 USERNAME = "arbridge@sandbox.example"
@@ -274,21 +275,8 @@ def parse_json(data: str | bytes) -> Any:
         raise ApiError(500, "the body is not JSON") from None
 
 
-def _number(value: object) -> str:
-    if isinstance(value, Decimal):
-        return f"\0{value}\0"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(data: Any) -> str:
-    """Return JSON with Decimals written as bare numbers (the spec's doubles)."""
-    # The encoder quotes what `default` returns; the NUL fences mark the quotes to drop.
-    text = json.dumps(data, default=_number, separators=(",", ":"))
-    return text.replace('"\\u0000', "").replace('\\u0000"', "")
-
-
 def as_json(status: int, data: Any) -> Response:
-    return Response(dumps(data), status=status, content_type="application/json")
+    return Response(dumps(data, ensure_ascii=True), status=status, content_type="application/json")
 
 
 def errors(status: int, message: str) -> Response:

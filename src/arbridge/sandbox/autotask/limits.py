@@ -7,18 +7,13 @@ answered 429 here. The added latency is off unless asked for, so tests do
 not wait; `stats` says how much was added either way.
 Reference: https://www.autotask.net/help/DeveloperHelp/Content/APIs/General/ThreadLimiting.htm
 
-Faults apply to API calls only:
-
-    latency_ms    added to every call
-    error_rate    the share of calls that fail, from a seeded generator
-    error_kinds   "429", "500", "503" (answered at once, nothing done) or
-                  "timeout" (the call is carried out, then answered 504)
+Faults (../common/faults.py) apply to API calls only; a "timeout" is carried
+out, then answered 504 at once, so there is no timeout_ms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import random
 import threading
 import time
 from collections import deque
@@ -26,37 +21,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ERROR_KINDS = ("429", "500", "503", "timeout")
+from arbridge.sandbox.common.faults import Settings
+from arbridge.sandbox.common.limits import Chaos, slide
+
 HOUR = dt.timedelta(hours=1)
 
 
 @dataclass
-class Faults:
+class Faults(Settings):
     latency_ms: int = 0
     error_rate: float = 0.0
     error_kinds: list[str] = field(default_factory=lambda: ["500"])
     seed: int | None = None
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Faults:
-        """Return faults from the control API's body; raise ValueError if it is wrong."""
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-        faults = cls(
-            latency_ms=int(data.get("latency_ms", 0)),
-            error_rate=float(data.get("error_rate", 0.0)),
-            error_kinds=list(data.get("error_kinds", ["500"])),
-            seed=data.get("seed"),
-        )
-        if not 0 <= faults.error_rate <= 1:
-            raise ValueError("error_rate is between 0 and 1")
-        if not faults.error_kinds or set(faults.error_kinds) - set(ERROR_KINDS):
-            raise ValueError(f"error_kinds are some of {', '.join(ERROR_KINDS)}")
-        return faults
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -77,25 +53,25 @@ class Limiter:
         self.per_hour = per_hour
         self.added_latency = added_latency
         self.sleep: Callable[[float], None] = time.sleep
-        self.faults = Faults()
-        self.random = random.Random()  # noqa: S311 - chaos, not secrets
-        self.window: deque[dt.datetime] = deque()
+        self.chaos = Chaos(Faults())
+        self.window: deque[float] = deque()
         self.stats = Stats()
         self.lock = threading.Lock()
 
+    @property
+    def faults(self) -> Faults:
+        return self.chaos.faults
+
     def configure(self, faults: Faults) -> None:
         with self.lock:
-            self.faults = faults
-            self.random = random.Random(faults.seed)  # noqa: S311
+            self.chaos.configure(faults)
 
     def admit(self) -> bool:
         """Count a call, slowed as the hour fills up; return False if it is blocked."""
         with self.lock:
             self.stats.requests += 1
-            now = self.now()
-            while self.window and self.window[0] <= now - HOUR:
-                self.window.popleft()
-            used = len(self.window) / self.per_hour
+            now = self.now().timestamp()
+            used = len(slide(self.window, now, HOUR.total_seconds())) / self.per_hour
             if used >= 1:
                 self.stats.blocked += 1
                 return False
@@ -110,10 +86,10 @@ class Limiter:
     def draw(self) -> str | None:
         """Return the fault to inject into this call, if any."""
         with self.lock:
-            if self.faults.error_rate and self.random.random() < self.faults.error_rate:
+            kind = self.chaos.pick()
+            if kind:
                 self.stats.failed += 1
-                return self.random.choice(self.faults.error_kinds)
-            return None
+            return kind
 
     def report(self) -> dict[str, Any]:
         with self.lock:

@@ -55,6 +55,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from arbridge.sandbox.common import wire
 from arbridge.sandbox.connectwise import conditions
 from arbridge.sandbox.connectwise.store import ApiError, Store, invalid
 
@@ -70,7 +71,6 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 25
 REQUESTS_PER_MINUTE = 1000
 ERROR_KINDS = ("429", "500", "503", "timeout")
-_MARK = "\0"
 
 URLS = Map(
     [
@@ -102,16 +102,9 @@ URLS = Map(
 OPEN = {"companyinfo", "callback_key", "faults", "stats", "flush"}
 
 
-def _mark(value: object) -> str:
-    if isinstance(value, Decimal):
-        return f"{_MARK}{value}{_MARK}"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def dumps(data: Any) -> bytes:
     """Return JSON with Decimals written as bare numbers, never through float."""
-    text = json.dumps(data, default=_mark, separators=(",", ":"))
-    return text.replace('"\\u0000', "").replace('\\u0000"', "").encode()
+    return wire.dumps(data, ensure_ascii=True).encode()
 
 
 def sign(signing_key: str, body: bytes) -> str:

@@ -39,7 +39,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from arbridge.sandbox.halopsa.limits import REQUESTS_PER_WINDOW, WINDOW_SECONDS, Faults, Limiter
+from arbridge.sandbox.common.faults import Faults
+from arbridge.sandbox.halopsa.limits import REQUESTS_PER_WINDOW, WINDOW_SECONDS, Limiter
 from arbridge.sandbox.halopsa.pdf import render_invoice
 from arbridge.sandbox.halopsa.records import (
     CLIENT,

@@ -35,8 +35,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from arbridge.sandbox.common.faults import Faults
 from arbridge.sandbox.qbo.entities import Entity
-from arbridge.sandbox.qbo.limits import Faults, Limiter
+from arbridge.sandbox.qbo.limits import Limiter
 from arbridge.sandbox.qbo.oauth import SCOPE, OAuthError
 from arbridge.sandbox.qbo.pdf import render_invoice
 from arbridge.sandbox.qbo.seed import seed
@@ -181,7 +182,6 @@ class QuickBooksSandbox:
             if latency:
                 time.sleep(latency)
             if injected == "429":
-                self.limiter.throttle(realm_id)
                 return self._fault(throttled("Injected by the sandbox"))
             if injected in ("500", "503"):
                 return self._fault(system_error(int(injected)))

@@ -13,47 +13,18 @@ request, answers in its own lower-case shape (`{"fault": {"error": [...]}}`).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
+
+# The JSON codec is shared by every sandbox; the rest of this wire format imports it from here.
+from arbridge.sandbox.common.wire import dumps as dumps
+from arbridge.sandbox.common.wire import loads as loads
 
 # QuickBooks reports times in the company's zone; sandbox companies are in California.
 COMPANY_TZ = ZoneInfo("America/Los_Angeles")
 
 CENT = Decimal("0.01")
-
-_MARK = "\0"
-
-
-def _mark(value: object) -> str:
-    if isinstance(value, Decimal):
-        return f"{_MARK}{value}{_MARK}"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(obj: Any) -> str:
-    """Return compact JSON with Decimals written as numbers."""
-    # The C encoder quotes whatever `default` returns, so Decimals go out as
-    # NUL-fenced strings and come back out of their quotes here. Request
-    # bodies are refused if they hold a NUL (see `loads`), so only Decimals have one.
-    text = json.dumps(obj, default=_mark, separators=(",", ":"), ensure_ascii=False)
-    if "\\u0000" not in text:
-        return text
-    return text.replace('"\\u0000', "").replace('\\u0000"', "")
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number")
-
-
-def loads(data: str | bytes) -> Any:
-    """Parse JSON with every non-integer number as a Decimal."""
-    if isinstance(data, bytes):
-        data = data.decode("utf-8")
-    if "\0" in data or "\\u0000" in data:
-        raise ValueError("NUL characters are not allowed")
-    return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
 
 
 def money(value: Any, field: str) -> Decimal:

@@ -24,15 +24,15 @@ class Command(BaseCommand):
         # Nothing may reach stdout before the three lines a user (or a script) reads first.
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
-        self.stderr.write("Seeding the demo partner (first run only)…")
-        login = demo.start()
-
         web = server.bind(host, port, threads=8)
         url = f"http://{web.effective_host}:{web.effective_port}/"
         if "ARBRIDGE_BASE_URL" not in os.environ:
-            # Links the app builds (portal links in emails) must point at this port.
+            # Links the app builds (portal links, the sandboxes' URLs) must point at this port.
             os.environ["ARBRIDGE_BASE_URL"] = settings.BASE_URL = url.rstrip("/")
             settings.CSRF_TRUSTED_ORIGINS = [settings.BASE_URL]
+        self.stderr.write("Seeding the demo partner (first run only)…")
+        login = demo.start()
+
         self.stdout.write(f"Dashboard: {url}")
         self.stdout.write(f"Login: {login.username} {login.password}")
         self.stdout.write(f"API key: {login.api_key}")

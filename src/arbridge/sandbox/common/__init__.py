@@ -1,0 +1,1 @@
+"""What the vendor sandboxes share: JSON with exact amounts, faults, rate windows, PDFs."""
