@@ -23,7 +23,7 @@ from arbridge.sandbox.qbo.app import CLIENT_ID
 REALM = "9130357122045519"
 COMPANY_NAME = "Northwind MSP (QuickBooks sandbox)"
 # Beside the invoices the PSAs bill, a few hundred in all.
-CUSTOMERS, INVOICES = 20, 80
+CUSTOMERS, INVOICES = 40, 240
 RNG_SEED = 20250101
 
 # The sandbox's companies, shared by the app the server mounts and `connect()`.

@@ -39,7 +39,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from arbridge.sandbox.common.faults import Faults
+from arbridge.sandbox.common import control
 from arbridge.sandbox.halopsa.limits import REQUESTS_PER_WINDOW, WINDOW_SECONDS, Limiter
 from arbridge.sandbox.halopsa.pdf import render_invoice
 from arbridge.sandbox.halopsa.records import (
@@ -356,24 +356,13 @@ class HaloSandbox:
 
     # -- the sandbox's control API --------------------------------------------
 
-    def _body(self, request: Request) -> dict[str, Any]:
-        body = request.get_json(silent=True) if request.get_data() else {}
-        if not isinstance(body, dict):
-            raise ValueError("the body must be a JSON object")
-        return body
-
     def on_faults(self, request: Request) -> Response:
         if request.method == "GET":
             return self._json(200, self.limiter.faults.as_json())
         try:
-            body = self._body(request)
-            faults = Faults.from_json(body)
+            answer = control.switch_faults(self.limiter, request, self.store.expire_tokens)
         except (TypeError, ValueError) as error:
             return self._json(400, {"error": str(error)})
-        self.limiter.configure(faults)
-        answer = faults.as_json()
-        if body.get("expire_tokens"):
-            answer["expired_tokens"] = self.store.expire_tokens()
         return self._json(200, answer)
 
     def on_stats(self, request: Request) -> Response:
@@ -393,7 +382,7 @@ class HaloSandbox:
             ]
             return self._json(200, {"tenants": tenants})
         try:
-            body = self._body(request)
+            body = control.body(request)
             tenant = self.store.add_tenant(
                 body.get("tenant", ""),
                 body.get("client_id"),
@@ -408,7 +397,7 @@ class HaloSandbox:
     def on_tenant(self, request: Request, name: str) -> Response:
         """Change a tenant's version, as an upgrade would."""
         try:
-            body = self._body(request)
+            body = control.body(request)
             found = self.store.tenant(name)
         except (ValueError, ApiError) as error:
             return self._json(400, {"error": str(error)})
@@ -419,7 +408,7 @@ class HaloSandbox:
     def on_tokens(self, request: Request) -> Response:
         """Mint a token for a tenant without the token endpoint (ttl null: never expires)."""
         try:
-            body = self._body(request)
+            body = control.body(request)
             token = self.store.issue_token(body.get("tenant", TENANT), ttl=body.get("ttl", 3600))
         except (ValueError, ApiError) as error:
             return self._json(400, {"error": str(error)})
@@ -428,7 +417,7 @@ class HaloSandbox:
     def on_seed(self, request: Request) -> Response:
         """Fill a tenant with an MSP's clients, agreements and billing, straight into the store."""
         try:
-            body = self._body(request)
+            body = control.body(request)
             tenant = body.pop("tenant", TENANT)
             summary = seed(self.store, tenant, **body)
         except (TypeError, ValueError, ApiError) as error:

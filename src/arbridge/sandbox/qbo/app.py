@@ -35,7 +35,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from arbridge.sandbox.common.faults import Faults
+from arbridge.sandbox.common import control
 from arbridge.sandbox.qbo.entities import Entity
 from arbridge.sandbox.qbo.limits import Limiter
 from arbridge.sandbox.qbo.oauth import SCOPE, OAuthError
@@ -353,12 +353,6 @@ class QuickBooksSandbox:
 
     # -- the sandbox's control API --------------------------------------------
 
-    def _body(self, request: Request) -> dict[str, Any]:
-        body = request.get_json(silent=True) if request.get_data() else {}
-        if not isinstance(body, dict):
-            raise ValueError("the body must be a JSON object")
-        return body
-
     def _control(self, status: int, data: Any) -> Response:
         return Response(dumps(data), status=status, content_type=JSON)
 
@@ -366,14 +360,11 @@ class QuickBooksSandbox:
         if request.method == "GET":
             return self._control(200, self.limiter.faults.as_json())
         try:
-            body = self._body(request)
-            faults = Faults.from_json(body)
+            answer = control.switch_faults(
+                self.limiter, request, self.store.auth.expire_access_tokens
+            )
         except (TypeError, ValueError) as error:
             return self._control(400, {"error": str(error)})
-        self.limiter.configure(faults)
-        answer = faults.as_json()
-        if body.get("expire_tokens"):
-            answer["expired_tokens"] = self.store.auth.expire_access_tokens()
         return self._control(200, answer)
 
     def on_stats(self, request: Request) -> Response:
@@ -393,7 +384,7 @@ class QuickBooksSandbox:
             ]
             return self._control(200, {"realms": realms})
         try:
-            body = self._body(request)
+            body = control.body(request)
             realm_id = self.store.add_realm(body.get("realm_id"), body.get("company_name"))
         except ValueError as error:
             return self._control(400, {"error": str(error)})
@@ -402,7 +393,7 @@ class QuickBooksSandbox:
     def on_tokens(self, request: Request) -> Response:
         """Mint tokens for a company without the consent round trip (ttl null: never expire)."""
         try:
-            body = self._body(request)
+            body = control.body(request)
             realm_id = body.get("realm_id") or self.store.default_realm()
             token = self.store.issue_token(realm_id, ttl=body.get("ttl", 3600))
         except (ValueError, Fault) as error:
@@ -412,7 +403,7 @@ class QuickBooksSandbox:
     def on_seed(self, request: Request) -> Response:
         """Fill a company with realistic MSP data, straight into the store."""
         try:
-            body = self._body(request)
+            body = control.body(request)
             realm_id = body.pop("realm_id", None) or self.store.default_realm()
             summary = seed(self.store, realm_id, **body)
         except (TypeError, ValueError, Fault) as error:
