@@ -14,6 +14,12 @@ class Configurable(Protocol):
     def configure(self, faults: Faults) -> None: ...
 
 
+class Notifying(Protocol):
+    delivered: int
+    failed: int
+    pending: dict[Any, list[Any]]
+
+
 def body(request: Request) -> dict[str, Any]:
     """Return a control call's JSON object (empty if there is no body); ValueError if not one."""
     data = request.get_json(silent=True) if request.get_data() else {}
@@ -37,3 +43,12 @@ def switch_faults(
     if settings.get("expire_tokens"):
         answer["expired_tokens"] = expire_tokens()
     return answer
+
+
+def webhook_stats(notifier: Notifying) -> dict[str, int]:
+    """Return how the sandbox's webhook deliveries stand, for /_sandbox/stats."""
+    return {
+        "delivered": notifier.delivered,
+        "failed": notifier.failed,
+        "pending": sum(len(events) for events in notifier.pending.values()),
+    }

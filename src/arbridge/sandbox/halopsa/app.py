@@ -367,11 +367,7 @@ class HaloSandbox:
 
     def on_stats(self, request: Request) -> Response:
         report = self.limiter.report()
-        report["webhooks"] = {
-            "delivered": self.notifier.delivered,
-            "failed": self.notifier.failed,
-            "pending": sum(len(events) for events in self.notifier.pending.values()),
-        }
+        report["webhooks"] = control.webhook_stats(self.notifier)
         return self._json(200, report)
 
     def on_tenants(self, request: Request) -> Response:

@@ -370,11 +370,7 @@ class QuickBooksSandbox:
     def on_stats(self, request: Request) -> Response:
         report = self.limiter.report()
         if self.notifier:
-            report["webhooks"] = {
-                "delivered": self.notifier.delivered,
-                "failed": self.notifier.failed,
-                "pending": sum(len(events) for events in self.notifier.pending.values()),
-            }
+            report["webhooks"] = control.webhook_stats(self.notifier)
         return self._control(200, report)
 
     def on_realms(self, request: Request) -> Response:
