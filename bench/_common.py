@@ -28,7 +28,9 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-REALM = "9341453050001"
+# A company of this run's own: a Redis-wide rate limit remembers a company's last minute.
+REALM = f"93414530{os.getpid():07d}"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def log(bench: str, message: str) -> None:
@@ -127,9 +129,15 @@ def serve_sandbox(port: int, webhook_url: str | None) -> None:
 # -- a fresh arbridge -------------------------------------------------------------------
 
 
-def arbridge_env(data_dir: str, sandbox_url: str) -> dict[str, str]:
-    """Return the environment of an arbridge on SQLite in `data_dir`, using the sandbox."""
+def arbridge_env(data_dir: str, sandbox_url: str, redis: bool = False) -> dict[str, str]:
+    """Return the environment of an arbridge on SQLite in `data_dir`, using the sandbox.
+
+    With `redis`, jobs go through a Redis queue of this run's own, and every
+    process shares one rate limit per QuickBooks company, as in production.
+    """
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    if redis:
+        env.update(REDIS_URL=REDIS_URL, ARBRIDGE_HUEY_NAME=f"arb_bench_{os.getpid()}")
     env.update(
         ARBRIDGE_DATA_DIR=data_dir,
         DJANGO_SETTINGS_MODULE="arbridge.settings",
@@ -142,9 +150,9 @@ def arbridge_env(data_dir: str, sandbox_url: str) -> dict[str, str]:
     return env
 
 
-def start_django(data_dir: str, sandbox_url: str) -> None:
+def start_django(data_dir: str, sandbox_url: str, redis: bool = False) -> None:
     """Point this process at a fresh SQLite arbridge in `data_dir` and migrate it."""
-    os.environ.update(arbridge_env(data_dir, sandbox_url))
+    os.environ.update(arbridge_env(data_dir, sandbox_url, redis))
     import django
 
     django.setup()

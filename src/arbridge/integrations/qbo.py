@@ -51,7 +51,9 @@ INTUIT = {
 }
 
 # Reference: https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features#limits-and-throttles
-LIMITS = Limits(per_window=500, window_s=60.0, concurrency=10)
+# A second's margin on the minute: Intuit counts a request when it arrives,
+# and one sent the instant its slot frees may arrive inside the old minute.
+LIMITS = Limits(per_window=500, window_s=61.0, concurrency=10)
 
 STATE_SALT = "arbridge.integrations.qbo.state"
 STATE_MAX_AGE = 15 * 60  # seconds a person may spend on Intuit's consent screen
