@@ -32,7 +32,7 @@ TRADES = [
     "Dental", "Law", "Logistics", "Accounting", "Architects", "Veterinary", "Realty",
     "Insurance", "Engineering", "Pediatrics", "Construction", "Orthodontics", "Marketing",
     "Property Management", "Chiropractic", "Credit Union", "Title Company", "Manufacturing",
-    "Wealth Advisors", "Physical Therapy", "Family Medicine", "Auto Group", "Brewing",
+    "Wealth Advisors", "Physical Therapy", "Family Medicine", "Auto Sales", "Brewing",
     "Landscaping", "Staffing", "Surveying", "Printing", "Hospitality", "Nonprofit", "Academy",
 ]  # fmt: skip
 SUFFIXES = ["LLC", "Group", "Partners", "Inc.", "Associates", "PLLC"]
