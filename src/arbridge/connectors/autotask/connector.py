@@ -26,7 +26,7 @@ import copy
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -48,6 +48,7 @@ from arbridge.connectors.base import (
     Rejected,
     RemoteRef,
 )
+from arbridge.connectors.ranges import from_ranges, to_ranges
 from arbridge.connectors.ratelimit import Limiter, Limits
 
 HOURLY, DAILY, RT = Frequency.HOURLY, Frequency.DAILY, Frequency.REAL_TIME
@@ -277,21 +278,3 @@ def payment_reference(idempotency_key: str) -> str:
     if len(idempotency_key) <= 40 and " " not in idempotency_key:
         return idempotency_key
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
-
-
-def to_ranges(ids: Iterable[int]) -> list[list[int]]:
-    """Return ids as [first, last] runs: Autotask's ids count up, so a few runs hold many."""
-    runs: list[list[int]] = []
-    for remote_id in sorted(set(ids)):
-        if runs and remote_id == runs[-1][1] + 1:
-            runs[-1][1] = remote_id
-        else:
-            runs.append([remote_id, remote_id])
-    return runs
-
-
-def from_ranges(runs: Iterable[Iterable[int]]) -> set[int]:
-    ids: set[int] = set()
-    for first, last in runs:
-        ids.update(range(first, last + 1))
-    return ids

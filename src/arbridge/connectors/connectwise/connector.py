@@ -54,6 +54,7 @@ from arbridge.connectors.base import (
 )
 from arbridge.connectors.connectwise import callbacks, mapping
 from arbridge.connectors.connectwise.client import LIMITS, ConnectWiseClient, NotFound, loads
+from arbridge.connectors.ranges import from_ranges, to_ranges
 from arbridge.connectors.ratelimit import Limiter, Limits
 
 RT = Frequency.REAL_TIME
@@ -358,21 +359,3 @@ def payment_reference(idempotency_key: str) -> str:
     if len(idempotency_key) <= 40:
         return f"{REFERENCE_PREFIX}{idempotency_key}"
     return f"{REFERENCE_PREFIX}{hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]}"
-
-
-def to_ranges(ids: Iterable[int]) -> list[list[int]]:
-    """Return ids as [first, last] runs: ConnectWise's ids count up, so a few runs hold many."""
-    runs: list[list[int]] = []
-    for remote_id in sorted(set(ids)):
-        if runs and remote_id == runs[-1][1] + 1:
-            runs[-1][1] = remote_id
-        else:
-            runs.append([remote_id, remote_id])
-    return runs
-
-
-def from_ranges(runs: Iterable[Iterable[int]]) -> set[int]:
-    ids: set[int] = set()
-    for first, last in runs:
-        ids.update(range(first, last + 1))
-    return ids

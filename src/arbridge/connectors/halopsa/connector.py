@@ -59,6 +59,7 @@ from arbridge.connectors.halopsa.client import (
     list_of,
 )
 from arbridge.connectors.halopsa.webhooks import WebhookAuth
+from arbridge.connectors.ranges import from_ranges, to_ranges
 from arbridge.connectors.ratelimit import Limiter, Limits
 
 RT, HOURLY = Frequency.REAL_TIME, Frequency.HOURLY
@@ -394,21 +395,3 @@ def halo_time(iso: str) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="seconds")
-
-
-def to_ranges(ids: Iterable[int]) -> list[list[int]]:
-    """Return ids as [first, last] runs: Halo's ids count up, so a few runs hold many."""
-    runs: list[list[int]] = []
-    for remote_id in sorted(set(ids)):
-        if runs and remote_id == runs[-1][1] + 1:
-            runs[-1][1] = remote_id
-        else:
-            runs.append([remote_id, remote_id])
-    return runs
-
-
-def from_ranges(runs: Iterable[Iterable[int]]) -> set[int]:
-    ids: set[int] = set()
-    for first, last in runs:
-        ids.update(range(first, last + 1))
-    return ids
