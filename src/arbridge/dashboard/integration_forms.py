@@ -3,7 +3,11 @@
 from collections.abc import Iterable
 
 from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
+from arbridge.core.models import AuditEntry
 from arbridge.integrations.models import Connection
 
 BANK_NOTE = (
@@ -90,3 +94,23 @@ class PreferencesForm(forms.Form):
             if name in data:
                 data[name] = data[name] or None
         return data
+
+
+def save_preferences(
+    request: HttpRequest, connection: Connection, form: forms.Form
+) -> HttpResponse | None:
+    """Save a bound, valid preferences form; return the redirect, or None with the form's error."""
+    try:
+        connection.set_preferences(form.cleaned_data)
+    except ValueError as e:
+        form.add_error(None, str(e))
+        return None
+    AuditEntry.record(
+        request.partner,
+        "connection.preferences_changed",
+        actor=request.user,
+        target=str(connection),
+        fields=form.changed_data,
+    )
+    messages.success(request, f"Preferences of {connection} saved.")
+    return redirect("dashboard:connection", connection_id=connection.pk)

@@ -21,7 +21,7 @@ from arbridge.connectors.base import ConnectorError
 from arbridge.core.models import AuditEntry, Membership
 from arbridge.dashboard import psa as psa_pages
 from arbridge.dashboard.decorators import member_required
-from arbridge.dashboard.integration_forms import PreferencesForm, RoleForm
+from arbridge.dashboard.integration_forms import PreferencesForm, RoleForm, save_preferences
 from arbridge.integrations import qbo, registry
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import Connection, ExternalRef
@@ -181,21 +181,9 @@ def preferences(request: HttpRequest, connection_id: int) -> HttpResponse:
     form = None
     if accounts is not None:
         form = PreferencesForm(accounts, request.POST or None, initial=obj.preferences)
-        if request.method == "POST" and form.is_valid():
-            try:
-                obj.set_preferences(form.cleaned_data)
-            except ValueError as e:
-                form.add_error(None, str(e))
-            else:
-                AuditEntry.record(
-                    request.partner,
-                    "connection.preferences_changed",
-                    actor=request.user,
-                    target=str(obj),
-                    fields=form.changed_data,
-                )
-                messages.success(request, f"Preferences of {obj} saved.")
-                return redirect("dashboard:connection", connection_id=obj.pk)
+        posted = request.method == "POST" and form.is_valid()
+        if posted and (saved := save_preferences(request, obj, form)):
+            return saved
     ctx = {"page": "connections", "connection": obj, "form": form, "problem": problem}
     status = 400 if form is not None and form.errors else 200
     return render(request, "dashboard/preferences.html", ctx, status=status)

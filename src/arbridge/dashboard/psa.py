@@ -18,6 +18,7 @@ from django.urls import reverse
 from arbridge.connectors.base import Capabilities, Frequency, Item
 from arbridge.core.models import AuditEntry, Membership
 from arbridge.dashboard.decorators import member_required
+from arbridge.dashboard.integration_forms import save_preferences
 from arbridge.integrations import psa, registry
 from arbridge.integrations.models import Connection
 
@@ -230,21 +231,9 @@ def connect(request: HttpRequest, kind: str) -> HttpResponse:
 def preferences(request: HttpRequest, connection: Connection) -> HttpResponse:
     """Choose which HaloPSA agreement types' invoices sync; the caller checked the person."""
     form = HaloPreferencesForm(request.POST or None, initial=connection.preferences)
-    if request.method == "POST" and form.is_valid():
-        try:
-            connection.set_preferences(form.cleaned_data)
-        except ValueError as e:
-            form.add_error(None, str(e))
-        else:
-            AuditEntry.record(
-                request.partner,
-                "connection.preferences_changed",
-                actor=request.user,
-                target=str(connection),
-                fields=form.changed_data,
-            )
-            messages.success(request, f"Preferences of {connection} saved.")
-            return redirect("dashboard:connection", connection_id=connection.pk)
+    posted = request.method == "POST" and form.is_valid()
+    if posted and (saved := save_preferences(request, connection, form)):
+        return saved
     ctx = {"page": "connections", "connection": connection, "form": form}
     status = 400 if form.errors else 200
     return render(request, "dashboard/psa_preferences.html", ctx, status=status)
