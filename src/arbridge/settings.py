@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "arbridge.core",
     "arbridge.ledger",
     "arbridge.integrations",
+    "arbridge.payments",
+    "arbridge.portal",
     "arbridge.dashboard",
     "arbridge.api",
 ]
