@@ -7,6 +7,7 @@ with a key derived from the local row and the connection, so calling twice
 owes nothing twice; the outbox delivers them once the transaction commits.
 
     payment_succeeded(payment)  create_payment on each connection holding its invoices
+                                (a pending ACH payment too, with pending_ok)
     payment_reversed(payment)   delete_payment wherever it was written
     deposit_recorded(deposit)   create_deposit on each accounting connection that wants it
 
@@ -71,9 +72,18 @@ def is_source_of(payment: Payment, connection: Connection) -> bool:
 # -- payments -------------------------------------------------------------------
 
 
-def payment_succeeded(payment: Payment) -> list[OutboundCommand]:
-    """Owe each connection holding any of the payment's invoices a payment applied to them."""
-    if payment.status != Payment.Status.SUCCEEDED:
+def payment_succeeded(payment: Payment, *, pending_ok: bool = False) -> list[OutboundCommand]:
+    """Owe each connection holding any of the payment's invoices a payment applied to them.
+
+    `pending_ok` writes back a pending payment (an ACH debit the partner wants
+    written when it starts); its return later reverses the write.
+    """
+    allowed = (
+        (Payment.Status.SUCCEEDED, Payment.Status.PENDING)
+        if pending_ok
+        else (Payment.Status.SUCCEEDED,)
+    )
+    if payment.status not in allowed:
         raise ValueError(f"payment {payment.pk} is {payment.status}, not succeeded")
     allocations = dict(payment.allocations.values_list("invoice_id", "amount"))
     invoice_refs = (
@@ -244,14 +254,13 @@ def deposit_payload(deposit: Deposit, connection: Connection) -> dict | None:
     """Return the create_deposit payload, or None while (or if) its payments are not there."""
     lines = list(deposit.lines.all())
     payment_lines = [line for line in lines if line.kind == DepositLine.Kind.PAYMENT]
-    others = [
-        line for line in lines if line.kind not in (DepositLine.Kind.PAYMENT, DepositLine.Kind.FEE)
-    ]
-    if any(line.amount for line in others):
+    written_kinds = (DepositLine.Kind.PAYMENT, DepositLine.Kind.FEE, DepositLine.Kind.SURCHARGE)
+    if any(line.amount for line in lines if line.kind not in written_kinds):
         return unwritable(
             deposit,
             connection,
-            "It has lines other than payments and fees, which arbridge does not write yet.",
+            "It has lines other than payments, surcharges and fees (a refund or money "
+            "arbridge could not match), which a person must enter in the books.",
         )
     payment_ids = [line.payment_id for line in payment_lines]
     written = dict(
@@ -275,6 +284,9 @@ def deposit_payload(deposit: Deposit, connection: Connection) -> dict | None:
             "it cannot move them out of Undeposited Funds.",
         )
     fees = -sum((line.amount for line in lines if line.kind == DepositLine.Kind.FEE), ZERO)
+    surcharges = sum(
+        (line.amount for line in lines if line.kind == DepositLine.Kind.SURCHARGE), ZERO
+    )
     preferences = connection.preferences
     return {
         "entity": Entity.DEPOSIT,
@@ -289,6 +301,8 @@ def deposit_payload(deposit: Deposit, connection: Connection) -> dict | None:
             for line in payment_lines
         ],
         "fees": str(quantize(fees, deposit.currency)),
+        "surcharges": str(quantize(surcharges, deposit.currency)),
+        "surcharge_account_id": preferences.get("surcharge_income_account_id"),
         "payout": str(deposit.amount),
     }
 

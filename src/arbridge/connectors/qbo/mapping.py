@@ -301,14 +301,36 @@ def payment_body(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def surcharge_lines(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the deposit line for the surcharges the payout carries, if any.
+
+    A surcharge is not part of the payment written to the invoice, so it never
+    reached Undeposited Funds: it is income, deposited to its own account.
+    """
+    surcharges = decimal(payload.get("surcharges") or "0", "surcharges")
+    if not surcharges:
+        return []
+    if not (account := payload.get("surcharge_account_id")):
+        raise PermanentError("no QuickBooks income account is chosen for surcharges")
+    return [
+        {
+            "Amount": surcharges,
+            "Description": "Card surcharges",
+            "DetailType": "DepositLineDetail",
+            "DepositLineDetail": {"AccountRef": {"value": str(account)}},
+        }
+    ]
+
+
 def deposit_body(
     payload: dict[str, Any], deposit_account_id: str | None, fee_account_id: str | None
 ) -> dict[str, Any]:
     """Return the QuickBooks Deposit of a payout: its payments, less the processor's fees.
 
     Each payment leaves Undeposited Funds on a LinkedTxn line; the fees are one
-    negative line to the fee account. The lines must add up to the payout, or
-    nothing is sent.
+    negative line to the fee account, and card surcharges one line to the
+    surcharge income account. The lines must add up to the payout, or nothing
+    is sent.
     """
     # Reference: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/deposit
     if not deposit_account_id:
@@ -335,6 +357,7 @@ def deposit_body(
                 "DepositLineDetail": {"AccountRef": {"value": str(fee_account_id)}},
             }
         )
+    lines += surcharge_lines(payload)
     total = sum((line["Amount"] for line in lines), ZERO)
     if total != payout:
         raise PermanentError(f"the deposit's lines add up to {total}, not the payout's {payout}")
