@@ -146,7 +146,14 @@ class Checkout(PartnerOwned):
     )
     processor_reference = models.CharField(max_length=255, blank=True, db_index=True)
     action_url = models.URLField(max_length=1000, blank=True)
+    # Where the processor returns the customer after authenticating; kept so a
+    # retried charge sends the same parameters under the same idempotency key.
+    return_url = models.URLField(max_length=1000, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
+    # The customer's address and browser when they confirmed: the evidence of an
+    # ACH mandate accepted online, sent with the charge and kept with it.
+    customer_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
     receipt_email = models.EmailField(blank=True)
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=clock.now)

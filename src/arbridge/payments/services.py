@@ -164,8 +164,18 @@ def _use_method(checkout: Checkout, details: base.MethodDetails, *, save: bool) 
     return checkout
 
 
-def pay(checkout_key: uuid.UUID | str, *, return_url: str = "") -> Checkout:
-    """Charge the checkout once, however often it is submitted."""
+def pay(
+    checkout_key: uuid.UUID | str,
+    *,
+    return_url: str = "",
+    customer_ip: str | None = None,
+    user_agent: str = "",
+) -> Checkout:
+    """Charge the checkout once, however often it is submitted.
+
+    The customer's IP address and browser are kept with the checkout: an ACH
+    debit's mandate accepted online carries them.
+    """
     with transaction.atomic():
         checkout = Checkout.objects.select_for_update().get(key=checkout_key)
         if checkout.status != Status.OPEN:
@@ -177,9 +187,11 @@ def pay(checkout_key: uuid.UUID | str, *, return_url: str = "") -> Checkout:
         except LedgerError as e:
             return _close(checkout, Status.FAILED, f"{e}. Nothing was charged.")
         checkout.status = Status.PROCESSING
+        checkout.customer_ip, checkout.user_agent = customer_ip or None, user_agent[:500]
+        checkout.return_url = return_url
         checkout.updated_at = clock.now()
-        checkout.save(update_fields=["payment", "status", "updated_at"])
-    return charge(checkout, return_url)
+        checkout.save()
+    return charge(checkout)
 
 
 def hold(checkout: Checkout) -> Payment:
@@ -197,7 +209,7 @@ def hold(checkout: Checkout) -> Payment:
     return payment
 
 
-def charge(checkout: Checkout, return_url: str = "") -> Checkout:
+def charge(checkout: Checkout) -> Checkout:
     """Ask the processor for the checkout's charge; a repeat is the same charge."""
     processor = processor_for(checkout.partner_id)
     numbers = ", ".join(checkout.lines.values_list("invoice__number", flat=True))
@@ -208,11 +220,13 @@ def charge(checkout: Checkout, return_url: str = "") -> Checkout:
         method=checkout.method_token,
         description=f"Invoices {numbers}",
         metadata={"checkout": str(checkout.key), "partner": str(checkout.partner_id)},
-        return_url=return_url,
+        return_url=checkout.return_url,
         save_method=checkout.save_method,
         processor_customer=checkout.saved_method.processor_customer
         if checkout.saved_method
         else "",
+        customer_ip=checkout.customer_ip or "",
+        user_agent=checkout.user_agent,
     )
     try:
         result = processor.capture(request)
