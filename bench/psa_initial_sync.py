@@ -13,7 +13,9 @@ success. It prints one JSON line:
 - api_requests, http_429: what the sandbox counted during the run
 - min_api_requests: the fewest requests that carry the data: one list page
   per stream per page size (HaloPSA's and Autotask's answers say whether more
-  follow; ConnectWise's Link header does), plus HaloPSA's token
+  follow; ConnectWise's Link header does), invoice lines counted as a stream
+  where they are a list of their own (ConnectWise products, Autotask
+  BillingItems), plus HaloPSA's token
   (ConnectWise's codebase and Autotask's zone lookups are not API calls)
 - rate_limit_bound: present when the vendor's limit, not arbridge, bounds the
   figure. HaloPSA's 450 requests in 5 minutes do for 50,000 invoices at its
@@ -152,7 +154,9 @@ class ConnectWiseBench(Bench):
 
     def min_requests(self) -> int:
         # The codebase lookup (/login/companyinfo) is not an API call: it is not counted.
-        rows = (len(self.made[name]) for name in ("companies", "contacts", "invoices"))
+        # Invoice lines are products, a list of their own read in pages of 1,000 too.
+        names = ("companies", "contacts", "invoices", "products")
+        rows = (len(self.made[name]) for name in names)
         return sum(max(1, math.ceil(n / self.page_size)) for n in rows)
 
     def invoices(self) -> int:
@@ -170,7 +174,7 @@ class AutotaskBench(Bench):
         seed(self.app.store, invoices_per_company=invoices // len(COMPANIES))
         self.rows = {
             entity: len(self.app.store.records[entity])
-            for entity in ("companies", "contacts", "invoices")
+            for entity in ("companies", "contacts", "invoices", "billingitems")
         }
 
     def connection_fields(self) -> dict[str, Any]:

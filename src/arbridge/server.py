@@ -23,6 +23,7 @@ SANDBOXES: dict[str, str] = {
     "halopsa": "arbridge.integrations.psa_demo.halopsa_sandbox",
     "connectwise": "arbridge.integrations.psa_demo.connectwise_sandbox",
     "autotask": "arbridge.integrations.psa_demo.autotask_sandbox",
+    "processor": "arbridge.payments.processors.sandbox.demo_app",
 }
 
 

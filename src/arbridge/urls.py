@@ -14,6 +14,8 @@ urlpatterns = [
         psa.connectwise_callback,
         name="connectwise_callback",
     ),
+    path("", include("arbridge.payments.urls")),
     path("api/v1/", include("arbridge.api.urls")),
+    path("", include("arbridge.portal.urls")),
     path("", include("arbridge.dashboard.urls")),
 ]

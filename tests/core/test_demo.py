@@ -37,8 +37,8 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
     assert Membership.objects.get(partner=partner).role == Membership.Role.OWNER
     connections = Connection.objects.for_partner(partner)
     assert {(c.role, c.kind, c.status) for c in connections} == {
-        ("primary", "qbo", "pending"),
-        ("secondary", "halopsa", "pending"),
+        ("primary", "halopsa", "pending"),
+        ("secondary", "qbo", "pending"),
         ("tertiary", "connectwise", "pending"),
     }
     # Everything billed arrives through the connectors.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
@@ -82,6 +82,21 @@ class Item(enum.StrEnum):
     PDF_INVOICES = "PDF Invoices"
 
 
+@dataclass(frozen=True)
+class Batching:
+    """How a connector that can `push_many` wants its writes grouped.
+
+    At most `max_commands` commands of `actions` go in one batch. A batch that
+    is not full waits until `spacing_s` after the connection's previous batch
+    left, so that partial batches alone never spend the vendor's batch limit;
+    a full one goes at once.
+    """
+
+    max_commands: int
+    actions: frozenset[str]
+    spacing_s: float = 0.0
+
+
 class ContactScope(enum.StrEnum):
     BILLING = "billing"
     ALL = "all"
@@ -100,6 +115,8 @@ class Capabilities:
     # Below this vendor version, items listed in `fallback_frequencies` use those instead.
     min_version_for_real_time: str | None = None
     fallback_frequencies: Mapping[Item, Frequency] = field(default_factory=dict)
+    # Set when the connector has `push_many` (BatchPusher); None: one `push` per command.
+    batching: Batching | None = None
 
     def frequency(self, item: Item, vendor_version: str | None = None) -> Frequency:
         """Return how often an item syncs for an instance of the given version."""
@@ -289,6 +306,24 @@ class Connector(Protocol):
 
         Raises:
             RetryableError: try again later.
+            PermanentError: a person must look at it.
+        """
+        ...
+
+
+class BatchPusher(Protocol):
+    """A connector that can also carry out several writes in one request (Capabilities.batching)."""
+
+    def push_many(self, commands: Sequence[Command], key: str) -> list[RemoteRef | ConnectorError]:
+        """Carry out several writes in one request; return each one's result, in order.
+
+        `key` is the request's idempotency key: the same key with the same
+        commands must not write twice. A failure of one command is returned in
+        its place (RetryableError only when that command surely was not
+        written); a failure of the whole request is raised.
+
+        Raises:
+            RetryableError: try the whole batch again later, with the same key.
             PermanentError: a person must look at it.
         """
         ...

@@ -9,15 +9,22 @@ generators are seeded: a fresh demo always bills the same customers.
 """
 
 import secrets
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from arbridge import settings as arbridge_settings
 from arbridge.core.models import ApiKey, Membership, Partner
-from arbridge.integrations import psa_demo, qbo_demo
+from arbridge.integrations import psa_demo, qbo_demo, sync_tool_demo
 from arbridge.integrations.models import Connection
+from arbridge.ledger.models import Customer, Invoice
+from arbridge.payments.base import ProcessorError
+from arbridge.payments.models import PaymentSettings
+from arbridge.payments.processors.sandbox import provision
+from arbridge.portal.models import PortalLink
 
 PARTNER_SLUG = "northwind-msp"
 USERNAME = "demo"
@@ -55,6 +62,8 @@ def start() -> DemoLogin:
     quickbooks = qbo_demo.connect(connections["qbo"])
     # After QuickBooks: the PSAs bill some of its invoices too.
     psa_demo.connect(connections["halopsa"], connections["connectwise"])
+    # The Sync Tool in use, closed ConnectWise invoices waiting to go to QuickBooks.
+    sync_tool_demo.prepare(partner)
     return DemoLogin(username=USERNAME, password=password, api_key=raw, quickbooks=quickbooks)
 
 
@@ -74,10 +83,84 @@ def seed() -> Partner:
         user = User.objects.create_user(USERNAME, "demo@northwind.example")
         Membership.objects.create(user=user, partner=partner, role=Membership.Role.OWNER)
         # Not connected until start() gives them the sandboxes' keys.
+        # The typical MSP: its PSA primary, QuickBooks Online secondary holding the
+        # same invoices (several numbers overlap), a second PSA tertiary.
         for kind, role in (
-            ("qbo", Connection.Role.PRIMARY),
-            ("halopsa", Connection.Role.SECONDARY),
+            ("halopsa", Connection.Role.PRIMARY),
+            ("qbo", Connection.Role.SECONDARY),
             ("connectwise", Connection.Role.TERTIARY),
         ):
             Connection.objects.create(partner=partner, kind=kind, role=role)
         return partner
+
+
+# -- payments: the sandbox processor and a portal link, once the server answers -------------
+
+# The first sync brings the customers a portal link is for; it runs on the worker.
+PORTAL_WAIT_S = 120
+
+
+def open_payments() -> str | None:
+    """Collect the demo's payments through the sandbox processor; return a portal link to pay.
+
+    Call once the web server is serving: the account is opened over HTTP at this
+    server's own /sandbox/processor mount, as the dashboard's "Use the sandbox
+    processor" does. The link is None if no customer with an invoice to pay
+    arrived within PORTAL_WAIT_S.
+    """
+    partner = Partner.objects.get(slug=PARTNER_SLUG)
+    use_sandbox_processor(partner)
+    deadline = time.monotonic() + PORTAL_WAIT_S
+    while (link := portal_link(partner)) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return link
+
+
+def use_sandbox_processor(partner: Partner, attempts: int = 5) -> None:
+    """Open a sandbox processor account for the partner; surcharging stays as the partner set it.
+
+    The sandbox keeps its accounts in the server's memory, so each start opens a new one.
+    """
+    for attempt in range(attempts):
+        try:
+            credentials = provision(f"{settings.BASE_URL}/sandbox/processor", partner.display_name)
+            break
+        except ProcessorError:
+            # The server may be a moment from accepting connections.
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+    payment_settings = PaymentSettings.of(partner)
+    payment_settings.processor = PaymentSettings.Processor.SANDBOX
+    payment_settings.credentials = credentials
+    payment_settings.events_cursor = ""
+    payment_settings.save(update_fields=["processor", "credentials", "events_cursor"])
+
+
+def portal_link(partner: Partner) -> str | None:
+    """Return a portal link for the first customer with an invoice to pay, reusing the demo's."""
+    unpaid = Invoice.objects.for_partner(partner).filter(
+        archived=False,
+        status__in=(Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID),
+        balance__gt=0,
+    )
+    customer = (
+        Customer.objects.for_partner(partner)
+        .filter(archived=False, pk__in=unpaid.values("customer_id"))
+        .order_by("name", "pk")
+        .first()
+    )
+    if customer is None:
+        return None
+    owner = User.objects.get(username=USERNAME)
+    link = next(
+        (
+            link
+            for link in PortalLink.objects.for_partner(partner).filter(
+                customer=customer, created_by=owner, revoked_at__isnull=True
+            )
+            if link.is_usable
+        ),
+        None,
+    ) or PortalLink.issue(customer, created_by=owner)
+    return f"{settings.BASE_URL}{link.get_absolute_url()}"

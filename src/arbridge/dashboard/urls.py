@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from arbridge.dashboard import integrations, psa, views
+from arbridge.dashboard import integrations, payments, psa, sync_tool, views
 
 app_name = "dashboard"
 
@@ -22,6 +22,14 @@ urlpatterns = [
     path("integrations/qbo/connect/", integrations.qbo_connect, name="qbo_connect"),
     path("integrations/qbo/callback/", integrations.qbo_callback, name="qbo_callback"),
     path("integrations/differences/", psa.differences, name="differences"),
+    path("integrations/preferences/", sync_tool.preferences, name="integration_preferences"),
+    path("integrations/sync-invoices/", sync_tool.sync_invoices, name="sync_invoices"),
+    path("integrations/sync-invoices/sync/", sync_tool.sync_selected, name="sync_selected"),
+    path(
+        "integrations/sync-invoices/preferences/",
+        sync_tool.tool_preferences,
+        name="sync_tool_preferences",
+    ),
     *[
         path(f"integrations/{kind}/connect/", psa.connect, {"kind": kind}, name=f"{kind}_connect")
         for kind in psa.FORMS
@@ -54,4 +62,13 @@ urlpatterns = [
     path("exceptions/<int:exception_id>/retry/", views.retry_exception, name="retry_exception"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),
+    path("payments/", payments.payments, name="payments"),
+    path("payments/<int:payment_id>/refund/", payments.refund_payment, name="refund_payment"),
+    path("payments/payouts/", payments.payouts, name="payouts"),
+    path("payments/unmatched/", payments.unmatched, name="unmatched"),
+    path("payments/unmatched/badge/", payments.unmatched_badge, name="unmatched_badge"),
+    path("payments/unmatched/<int:funds_id>/", payments.apply_unmatched, name="apply_unmatched"),
+    path("payments/settings/", payments.payment_settings, name="payment_settings"),
+    path("payments/settings/sandbox/", payments.use_sandbox, name="use_sandbox"),
+    path("payments/settings/stripe/", payments.use_stripe, name="use_stripe"),
 ]

@@ -14,6 +14,7 @@ from django.db.models import Q
 from arbridge.core import clock
 from arbridge.core.crypto import EncryptedJSONField
 from arbridge.core.models import Partner, PartnerOwned
+from arbridge.core.money import money_field
 
 
 class Connection(PartnerOwned):
@@ -243,11 +244,19 @@ class OutboundCommand(PartnerOwned):
     locked_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     remote_id = models.CharField(max_length=128, blank=True)
+    # The batch request (its request id) the command went or goes out in, kept
+    # while its outcome is unknown, so that a resend is the same request; and
+    # when that batch goes out (outbox.py).
+    batch_key = models.CharField(max_length=50, blank=True, db_index=True)
+    batched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["connection", "batched_at"]),
+        ]
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -337,3 +346,120 @@ class ExceptionItem(PartnerOwned):
     @property
     def can_retry(self) -> bool:
         return self.command_id is not None or self.connection_id is not None
+
+
+class IntegrationPreferences(PartnerOwned):
+    """A partner's preferences that span connections: external payments and the Sync Tool.
+
+    One row per partner (`for_partner_of`). External payments sync is off by
+    default; turned on, it mirrors QuickBooks Online payments recorded from
+    `external_payments_since` on, so switching it on never replays the past.
+    """
+
+    class Mode(models.TextChoices):
+        DISABLED = "disabled", "Disabled"
+        ALL = "all", "All Invoices"
+        SYNCED_ONLY = "synced_only", "Synced Invoices Only"
+
+    external_payments = models.BooleanField("Enable external payments sync", default=False)
+    external_payments_since = models.DateTimeField(null=True, blank=True)
+    # The sync mode applies only once the Sync Tool is in use; until then every invoice syncs.
+    sync_tool_in_use = models.BooleanField(default=False)
+    sync_mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.ALL)
+    sync_tool_item_id = models.CharField(max_length=32, blank=True)
+    sync_tool_income_account_id = models.CharField(max_length=32, blank=True)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner"], name="one_preferences_per_partner")
+        ]
+        verbose_name_plural = "integration preferences"
+
+    @classmethod
+    def for_partner_of(cls, partner_id: int) -> "IntegrationPreferences":
+        preferences, _ = cls.objects.get_or_create(partner_id=partner_id)
+        return preferences
+
+    @property
+    def effective_mode(self) -> str:
+        """Return the sync mode in force: every invoice while the Sync Tool is not in use."""
+        return self.sync_mode if self.sync_tool_in_use else self.Mode.ALL
+
+
+class SyncedInvoice(PartnerOwned):
+    """An invoice a person copied from a PSA into QuickBooks Online with the Sync Tool."""
+
+    invoice = models.OneToOneField(
+        "ledger.Invoice", on_delete=models.CASCADE, related_name="synced_with_tool"
+    )
+    source = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    source_remote_id = models.CharField(max_length=128)
+    command = models.ForeignKey(
+        OutboundCommand, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    synced_at = models.DateTimeField(default=clock.now)
+    synced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Invoice {self.invoice_id} synced with the Sync Tool"
+
+
+class MirroredPayment(PartnerOwned):
+    """One QuickBooks Online payment's part on one invoice, and its ConnectWise counterpart.
+
+    At most one row per (payment, invoice, target): redeliveries find it. A
+    skipped row says why and is looked at again when something changes. An
+    edit replaces the ConnectWise payment under the next `revision`, so each
+    write has a key of its own.
+    """
+
+    class State(models.TextChoices):
+        OWED = "owed", "Being written"
+        MIRRORED = "mirrored", "Mirrored"
+        LINKED = "linked", "Linked to a payment entered in ConnectWise"
+        REMOVING = "removing", "Being removed"
+        REMOVED = "removed", "Removed"
+        SKIPPED = "skipped"
+
+    class Reason(models.TextChoices):
+        MODE = "mode", "Sync mode is Disabled"
+        NOT_SYNCED_WITH_TOOL = "not_synced", "Invoice not synced with the Sync Tool"
+        INVOICES_DIFFER = "differ", "Invoices differ"
+        NOT_IN_TARGET = "missing", "Invoice not in ConnectWise"
+        DISCONNECTED = "disconnected", "Integration disconnected"
+        FAILED = "failed", "Could not write to ConnectWise"
+
+    payment = models.ForeignKey("ledger.Payment", on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey("ledger.Invoice", on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    source_remote_id = models.CharField(max_length=128)
+    amount = money_field()
+    date = models.DateField()
+    state = models.CharField(max_length=10, choices=State.choices)
+    reason = models.CharField(max_length=12, choices=Reason.choices, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    target_invoice_id = models.CharField(max_length=128, blank=True)
+    # "invoice id/payment id" in ConnectWise, once written or linked.
+    remote_id = models.CharField(max_length=128, blank=True)
+    revision = models.PositiveIntegerField(default=0)
+    command = models.ForeignKey(
+        OutboundCommand, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    checked_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "invoice", "target"], name="one_mirror_per_payment_line"
+            )
+        ]
+        indexes = [models.Index(fields=["partner", "state", "id"])]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of payment {self.payment_id} on invoice {self.invoice_id}"

@@ -228,10 +228,16 @@ def invoice(
     total: Decimal,
     reference: str,
 ) -> None:
-    post(client, "/finance/invoices", {
+    """Bill a company one agreement amount: an invoice with the product line it is for."""
+    created = post(client, "/finance/invoices", {
         "type": "Standard", "invoiceNumber": number, "company": {"id": company_id},
         "date": f"{issued.isoformat()}T00:00:00Z",
         "dueDate": f"{(issued + dt.timedelta(days=30)).isoformat()}T00:00:00Z",
         "billingTerms": {"id": 1, "name": "Net 30"}, "total": total, "reference": reference,
         "currency": {"id": 7, "currencyCode": "USD"},
+    })  # fmt: skip
+    item = "".join(word[0] for word in reference.split()).upper() + "-MONTHLY"
+    post(client, "/procurement/products", {
+        "catalogItem": {"identifier": item}, "description": reference, "quantity": 1,
+        "price": total, "invoice": {"id": created["id"]},
     })  # fmt: skip

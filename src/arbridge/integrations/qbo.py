@@ -162,6 +162,16 @@ def limiter() -> Limiter:
     return InProcessLimiter(LIMITS)
 
 
+@cache
+def batch_limiter() -> Limiter:
+    """Return the one limiter of QuickBooks' batch requests per company (and this app)."""
+    from arbridge.connectors.qbo.connector import BATCH_LIMITS
+
+    if settings.REDIS_URL:
+        return RedisLimiter(settings.REDIS_URL, BATCH_LIMITS)
+    return InProcessLimiter(BATCH_LIMITS)
+
+
 class ClientTransport(httpx.BaseTransport):
     """Send through another client, so that the caller's client (and its `with`) carries ours."""
 
@@ -195,7 +205,7 @@ def build_connector(connection: Connection, connector_class: type, http: httpx.C
         preferences=connection.preferences,
         remote_account=connection.remote_account,
     )
-    return connector_class(config, api_client(connection, http))
+    return connector_class(config, api_client(connection, http), batch_limiter=batch_limiter())
 
 
 # -- connecting -----------------------------------------------------------------

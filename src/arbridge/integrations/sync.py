@@ -28,7 +28,7 @@ from django.db import DataError, IntegrityError, transaction
 
 from arbridge.connectors.base import Capabilities, Change, Cursor, Op, Rejected
 from arbridge.core import clock
-from arbridge.integrations import registry
+from arbridge.integrations import external_payments, registry
 from arbridge.integrations.apply import APPLIERS
 from arbridge.integrations.apply.batch import (
     CREATED,
@@ -143,6 +143,7 @@ def apply_changes(
         for i in retry:
             outcomes[i] = apply_one(batch, items[i], final=True)
         batch.resolve_settled()
+        external_payments.after_sync(connection)
     return outcomes
 
 

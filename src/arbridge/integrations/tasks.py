@@ -251,4 +251,4 @@ def retry_exception(item: ExceptionItem, user=None) -> OutboundCommand | SyncRun
 
 
 # Jobs that live beside the code they run, imported so that every consumer knows them.
-from arbridge.integrations import schedules, webhooks  # noqa: E402, F401
+from arbridge.integrations import external_payments, schedules, webhooks  # noqa: E402, F401

@@ -94,6 +94,10 @@ class Charge:
     save_method: bool = False  # keep the method for later, off-session charges
     processor_customer: str = ""
     off_session: bool = False
+    # The customer's address and browser as they confirmed: an ACH debit's mandate,
+    # accepted online, must carry both (Stripe's mandate_data).
+    customer_ip: str = ""
+    user_agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,8 +182,7 @@ class Processor(Protocol):
         """Re-read a payment, as after the customer authenticated it."""
         ...
 
-    def refund(self, reference: str, amount: Decimal, operation_id: str) -> RefundResult:
-        ...
+    def refund(self, reference: str, amount: Decimal, operation_id: str) -> RefundResult: ...
 
     def cancel(self, reference: str, operation_id: str) -> PaymentResult:
         """Cancel a payment that has not completed (awaiting authentication, say)."""

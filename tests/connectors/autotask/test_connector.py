@@ -47,6 +47,7 @@ def test_capabilities_say_hourly_invoices_daily_customers_and_no_webhooks():
 
     assert caps.category == "psa"
     assert caps.frequency(Item.INVOICE_DETAILS) == Frequency.HOURLY
+    assert caps.frequency(Item.INVOICE_LINES) == Frequency.HOURLY
     assert caps.frequency(Item.CUSTOMERS) == Frequency.DAILY
     assert Frequency.REAL_TIME not in {
         caps.frequency(Item.INVOICE_DETAILS),
@@ -99,6 +100,41 @@ def test_a_full_read_pages_past_500_records(connector, sandbox, person):
     assert len(invoices) == 1101
     # A checkpoint after each page: a run cut short resumes there.
     assert sum(isinstance(i, Cursor) for i in items) >= 3
+
+
+def test_an_invoice_comes_with_its_billing_items_read_in_bulk(connector, sandbox, person):
+    company = person.company("Bluebird Dental")
+    invoices = [person.invoice(company, "270.50") for _ in range(3)]
+    for invoice in invoices:
+        person.billing_item(invoice, "Managed services", "6", "45.00")
+        person.billing_item(invoice, "Backup storage overage", "1", "0.50")
+    before = sandbox.limiter.report()["requests"]
+
+    replica = Replica()
+    replica.sync(connector)
+
+    record = replica.record("invoice", str(invoices[2]["id"]))
+    assert [(line.item, line.quantity, line.unit_price, line.amount) for line in record.lines] == [
+        ("Managed services", 6, Decimal("45.00"), Decimal("270.00")),
+        ("Backup storage overage", 1, Decimal("0.50"), Decimal("0.50")),
+    ]
+    # Companies, contacts, billing items, invoices: one query each, not one per invoice.
+    assert sandbox.limiter.report()["requests"] - before == 4
+
+
+def test_a_new_invoice_comes_hourly_with_its_billing_items(connector, person, clock):
+    company = person.company("Bluebird Dental")
+    person.billing_item(person.invoice(company, "45.00"), "Managed services", "1", "45.00")
+    replica = Replica()
+    replica.sync(connector)
+
+    clock.advance(hours=1)
+    added = person.invoice(company, "250.00")
+    person.billing_item(added, "On-site support", "2", "125.00")
+    hourly = replica.sync(connector)
+
+    [change] = [c for c in hourly if c.entity == "invoice"]
+    assert [line.amount for line in change.record.lines] == [Decimal("250.00")]
 
 
 def test_new_invoices_come_hourly_and_changes_daily(connector, person, clock):

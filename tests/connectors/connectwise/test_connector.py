@@ -54,6 +54,59 @@ def test_a_payment_made_in_connectwise_lowers_the_balance(cw: CW, connector, clo
     assert (record.number, record.total, record.balance) == ("CW-7300", 100, Decimal("70.00"))
 
 
+def test_an_invoice_comes_with_the_products_billed_on_it(cw: CW, sandbox, connector):
+    company = cw.company("Bluebird Dental")
+    invoices = [cw.invoice(company, "297.00") for _ in range(3)]
+    for invoice in invoices:
+        cw.product(invoice, "MANAGED-SVC", 6, "45.00", "Managed services, per device")
+        cw.product(invoice, "BACKUP-365", 6, "4.50")
+    unbilled = cw.post(
+        "/procurement/products",
+        {"catalogItem": {"identifier": "FW-LICENSE"}, "quantity": 1, "price": Decimal("320.00")},
+    )
+    before = sandbox.stats["requests"]
+
+    replica = Replica()
+    replica.sync(connector)
+
+    record = replica.record("invoice", str(invoices[1]["id"]))
+    assert [(line.item, line.description, line.quantity, line.unit_price, line.amount)
+            for line in record.lines] == [
+        ("MANAGED-SVC", "Managed services, per device", 6, Decimal("45.00"), Decimal("270.00")),
+        ("BACKUP-365", "BACKUP-365", 6, Decimal("4.50"), Decimal("27.00")),
+    ]  # fmt: skip
+    assert sum(line.amount for line in record.lines) == record.total
+    assert unbilled["invoice"] is None
+    # Companies, contacts, invoices, and one read of every invoice's products: not one per invoice.
+    assert sandbox.stats["requests"] - before == 4
+
+
+def test_a_changed_invoice_comes_again_with_its_products(cw: CW, connector, clock):
+    company = cw.company("Bluebird Dental")
+    invoice = cw.invoice(company, "45.00")
+    cw.product(invoice, "MANAGED-SVC", 1, "45.00")
+    replica = Replica()
+    replica.sync(connector)
+
+    clock.advance(minutes=5)
+    cw.product(invoice, "ONSITE-HR", 2, "125.00")
+    cw.patch(f"/finance/invoices/{invoice['id']}", total="295.00")
+    replica.sync(connector)
+
+    record = replica.record("invoice", str(invoice["id"]))
+    assert [line.item for line in record.lines] == ["MANAGED-SVC", "ONSITE-HR"]
+    assert record.total == Decimal("295.00")
+
+
+def test_an_invoice_a_callback_names_is_read_with_its_products(cw: CW, connector):
+    invoice = cw.invoice(cw.company("Bluebird Dental"), "320.00")
+    cw.product(invoice, "FW-LICENSE", 1, "320.00")
+
+    [change] = connector.fetch("invoice", [str(invoice["id"])])
+
+    assert [line.amount for line in change.record.lines] == [Decimal("320.00")]
+
+
 def test_the_cursor_never_passes_the_start_of_the_sync(cw: CW, connector):
     company = cw.company("Bluebird Dental")
     replica = Replica()
@@ -156,6 +209,7 @@ def test_it_declares_what_it_syncs():
     assert capabilities.native_pdf and not capabilities.deposits
     assert not capabilities.archive_on_source_delete
     assert capabilities.frequency(Item.PAYMENTS).value == "real_time"
+    assert capabilities.frequency(Item.INVOICE_LINES).value == "real_time"
 
 
 def test_an_unknown_entity_cannot_be_fetched(connector):

@@ -47,7 +47,7 @@ class HaloVendor:
         return httpx.Response(200)
 
     def connector(self) -> HaloPSA:
-        return connect(self.app, webhook_auth=WEBHOOK_AUTH)
+        return connect(self.app)
 
     def create_customer(self, name: str) -> str:
         return str(self.halo.client(name)["id"])

@@ -8,7 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from arbridge.connectors.base import MalformedRecord, Op
-from arbridge.connectors.halopsa import HaloPSA, Preferences, parse_webhook, verify_webhook
+from arbridge.connectors.halopsa import (
+    HaloPSA,
+    Preferences,
+    WebhookAuth,
+    parse_webhook,
+    verify_webhook,
+)
 from arbridge.sandbox.halopsa import create_app
 from tests.connectors.halopsa.conftest import connect
 from tests.sandbox.halopsa.api import Halo
@@ -44,19 +50,19 @@ def test_nothing_is_accepted_when_nothing_is_configured():
     assert not verify_webhook({"X-Halo-Secret": ""}, {"webhook_auth": {"kind": "header"}})
 
 
-def test_the_preferences_model_is_checked_as_its_dict_is():
-    preferences = Preferences.model_validate(HEADER)
-
-    assert verify_webhook({"X-Halo-Secret": "abc123"}, preferences)
-    assert not verify_webhook({"X-Halo-Secret": "nope"}, preferences)
-
-
-def test_preferences_refuse_an_auth_without_its_secret():
+def test_an_auth_without_its_secret_is_refused():
     with pytest.raises(ValidationError):
-        Preferences.model_validate({"webhook_auth": {"kind": "basic", "username": "halo"}})
+        WebhookAuth.model_validate({"kind": "basic", "username": "halo"})
     with pytest.raises(ValidationError):
-        Preferences.model_validate({"webhook_auth": {"kind": "hmac", "value": "x"}})
-    assert Preferences().agreement_subtypes == []
+        WebhookAuth.model_validate({"kind": "hmac", "value": "x"})
+    unfinished = {"webhook_auth": {"kind": "basic", "username": "halo"}}
+    assert not verify_webhook(basic("halo", ""), unfinished)
+
+
+def test_preferences_hold_no_webhook_secret():
+    assert "webhook_auth" not in Preferences.model_fields
+    with pytest.raises(ValidationError):
+        Preferences.model_validate(HEADER)
 
 
 def test_a_delivery_is_read_as_hints():
@@ -114,10 +120,10 @@ def test_a_real_delivery_checks_out_and_leads_to_the_records(clock):
     invoice = halo.invoice(client, ("Labor", 1, "165.00"))
     halo.delete(f"Invoice/{halo.invoice(client)['id']}")
     sandbox.flush_webhooks()
-    connector: HaloPSA = connect(sandbox, **HEADER)
+    connector: HaloPSA = connect(sandbox)
 
     [delivery] = deliveries
-    assert verify_webhook(delivery.headers, connector.preferences)
+    assert verify_webhook(delivery.headers, HEADER)
     hints = parse_webhook(delivery.content)
     changes = [
         change for hint in hints for change in connector.fetch(hint.entity, [hint.remote_id])

@@ -28,16 +28,16 @@ def quickbooks(partner, company) -> Connection:
     )
 
 
-def both_bill(halo, company, halo_amount: str, qbo_amount: str) -> tuple[dict, dict]:
-    """Bill Globex invoice INV-1001 in HaloPSA and in QuickBooks."""
+def both_bill(
+    halo, company, halo_amount: str, qbo_amount: str, qbo_customer: str = "Globex Corporation"
+) -> tuple[dict, dict]:
+    """Bill Globex invoice INV-1001 in HaloPSA, and in QuickBooks to `qbo_customer`."""
     in_halo = halo.invoice(
         halo.client("Globex Corporation"),
         ("Managed services", 1, halo_amount),
         invoicenumber="INV-1001",
     )
-    in_qbo = company.invoice(
-        company.customer("Globex Corporation"), qbo_amount, DocNumber="INV-1001"
-    )
+    in_qbo = company.invoice(company.customer(qbo_customer), qbo_amount, DocNumber="INV-1001")
     return in_halo, in_qbo
 
 
@@ -78,6 +78,60 @@ def test_disagreeing_amounts_are_a_visible_conflict_and_nothing_is_overwritten(
     page = client.get(f"/exceptions/{conflict.pk}/").content.decode()
     assert "INV-1001" in page
     assert "175.00" in page
+
+
+def test_disagreeing_customers_are_a_visible_conflict_and_nothing_is_overwritten(
+    halopsa, quickbooks, halo, company, sync, client, alice
+):
+    both_bill(halo, company, "150.00", "150.00", qbo_customer="Initech")
+
+    sync(halopsa)
+    sync(quickbooks)
+
+    [invoice] = Invoice.objects.for_partner(halopsa.partner)
+    assert invoice.customer.name == "Globex Corporation"
+    assert invoice.connection == halopsa
+    assert refs(invoice) == {"halopsa"}
+    [conflict] = ExceptionItem.objects.filter(status=ExceptionItem.Status.OPEN)
+    assert conflict.connection == quickbooks
+    assert conflict.kind == ExceptionItem.Kind.DUPLICATE_NUMBER
+    client.force_login(alice)
+    page = client.get(f"/exceptions/{conflict.pk}/").content.decode()
+    assert "INV-1001" in page
+    assert "Initech" in page
+
+
+def test_a_customer_changed_later_in_the_secondary_is_a_conflict_too(
+    halopsa, quickbooks, halo, company, sync
+):
+    _, in_qbo = both_bill(halo, company, "150.00", "150.00")
+    sync(halopsa)
+    sync(quickbooks)
+    [invoice] = Invoice.objects.for_partner(halopsa.partner)
+    assert refs(invoice) == {"halopsa", "qbo"}
+
+    initech = company.customer("Initech")
+    company.update("Invoice", in_qbo["Id"], CustomerRef={"value": initech["Id"]})
+    sync(quickbooks)
+
+    invoice.refresh_from_db()
+    assert invoice.customer.name == "Globex Corporation"
+    [conflict] = ExceptionItem.objects.filter(status=ExceptionItem.Status.OPEN)
+    assert conflict.connection == quickbooks
+    assert "Initech" in conflict.reason
+
+
+def test_customers_named_alike_but_for_case_and_spacing_are_one_customer(
+    halopsa, quickbooks, halo, company, sync
+):
+    both_bill(halo, company, "150.00", "150.00", qbo_customer="GLOBEX  Corporation")
+
+    sync(halopsa)
+    sync(quickbooks)
+
+    [invoice] = Invoice.objects.for_partner(halopsa.partner)
+    assert refs(invoice) == {"halopsa", "qbo"}
+    assert not ExceptionItem.objects.filter(status=ExceptionItem.Status.OPEN).exists()
 
 
 def test_a_number_twice_in_one_source_is_flagged_never_matched(halopsa, halo, sync):

@@ -66,6 +66,14 @@ class Autotask:
         response.raise_for_status()
         return parse_json(response.content)
 
+    def billing_item(self, invoice: dict[str, Any], item: str, quantity: str, rate: str) -> dict:
+        """Approve and post work to an invoice: one billing item, one of its lines."""
+        body = {"invoiceID": invoice["id"], "itemName": item, "description": item,
+                "quantity": Decimal(quantity), "rate": Decimal(rate)}  # fmt: skip
+        response = self.http.post("/_sandbox/billingitems", content=dumps(body))
+        response.raise_for_status()
+        return parse_json(response.content)
+
     def change(self, entity: str, id: int, **fields: Any) -> None:
         self.http.patch(
             f"/_sandbox/{entity}/{id}", content=_with_numbers(fields)

@@ -87,6 +87,15 @@ class CW:
         }
         return self.post("/finance/invoices", body)
 
+    def product(self, invoice: dict[str, Any], item: str, quantity: str | int,
+                price: str, description: str = "") -> dict[str, Any]:  # fmt: skip
+        """Bill a product on an invoice: one of its lines."""
+        return self.post("/procurement/products", {
+            "catalogItem": {"identifier": item}, "description": description or item,
+            "quantity": Decimal(str(quantity)), "price": Decimal(price),
+            "invoice": {"id": invoice["id"]},
+        })  # fmt: skip
+
     def pay(self, invoice: dict[str, Any], amount: str, source: str = "") -> dict[str, Any]:
         body = {"type": "Payment", "amount": Decimal(amount),
                 "paymentDate": "2026-03-02T00:00:00Z", "source": source}  # fmt: skip

@@ -92,3 +92,27 @@ def test_it_serves_an_invoice_pdf(cw: CW):
 
     assert response.headers["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
+
+
+def test_products_are_found_by_the_invoices_they_are_billed_on(cw: CW):
+    company = cw.company("Bluebird Dental")
+    first, second, third = (cw.invoice(company, "45.00") for _ in range(3))
+    for invoice in (first, second, third):
+        cw.product(invoice, "MANAGED-SVC", 1, "45.00")
+
+    rows = cw.get("/procurement/products",
+                  conditions=f"invoice/id in ({first['id']}, {third['id']})")  # fmt: skip
+
+    assert [row["invoice"]["id"] for row in rows] == [first["id"], third["id"]]
+    assert rows[0]["invoice"]["identifier"] == first["invoiceNumber"]
+    assert rows[0]["extPrice"] == 45
+
+
+def test_a_deleted_invoice_leaves_its_products_unbilled(cw: CW):
+    invoice = cw.invoice(cw.company("Bluebird Dental"), "250.00")
+    product = cw.product(invoice, "ONSITE-HR", 2, "125.00")
+
+    cw.delete(f"/finance/invoices/{invoice['id']}")
+
+    assert cw.get(f"/procurement/products/{product['id']}")["invoice"] is None
+    assert cw.get("/procurement/products", conditions="invoice/id > 0") == []

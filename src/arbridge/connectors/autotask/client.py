@@ -97,11 +97,18 @@ class AutotaskClient:
         # Reference: spec, PATCH /V1.0/Invoices (InvoiceModel; only the named fields change)
         self.send("PATCH", f"{self.api_url}/{entity}", json=fields, idempotent=True)
 
-    def query(self, entity: str, filters: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        """Yield each page of records matching the filters, following nextPageUrl."""
+    def query(
+        self, entity: str, filters: list[dict[str, Any]], fields: tuple[str, ...] = ()
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield each page of records matching the filters, following nextPageUrl.
+
+        `fields`, if given, are the only ones asked for (IncludeFields; id among them).
+        """
         # Reference: spec, POST /V1.0/Invoices/query (QueryModel -> QueryActionResult, PagingModel)
         first = f"{self.api_url}/{entity}/query"
-        body = {"MaxRecords": PAGE_SIZE, "filter": filters}
+        body: dict[str, Any] = {"MaxRecords": PAGE_SIZE, "filter": filters}
+        if fields:
+            body["IncludeFields"] = list(fields)
         last: list[Any] = []
 
         def fetch(url: str) -> httpx.Response:

@@ -1,8 +1,10 @@
 """Autotask records <-> canonical records; pure functions.
 
-Field names are the spec's (CompanyModel, InvoiceModel) and, for contacts,
-the vendor's Contacts entity page (ContactModel is not in the transcription).
+Field names are the spec's (CompanyModel, InvoiceModel) and, for contacts
+and billing items (an invoice's lines), the vendor's entity pages (neither
+model is in the transcription).
 Reference: https://www.autotask.net/help/developerhelp/Content/APIs/REST/Entities/ContactsEntity.htm
+Reference: https://www.autotask.net/help/developerhelp/Content/APIs/REST/Entities/BillingItemsEntity.htm
 
 Autotask has no payment records: arbridge marks an invoice paid by setting
 its `paidDate`, and notes each payment it wrote in the invoice's `comments`,
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,6 +25,7 @@ from arbridge.connectors.base import (
     Change,
     ContactRecord,
     CustomerRecord,
+    InvoiceLineRecord,
     InvoiceRecord,
     Op,
     Rejected,
@@ -55,13 +59,30 @@ def contact_change(raw: dict[str, Any]) -> Change | Rejected:
     return Change("contact", str(raw["id"]), Op.UPSERT, record, raw=raw)
 
 
-def invoice_change(raw: dict[str, Any]) -> Change | Rejected:
+def line(raw: dict[str, Any]) -> InvoiceLineRecord:
+    """Return a billing item as a line of its invoice; its amount is before tax."""
+    quantity = raw.get("quantity")
+    return InvoiceLineRecord(
+        description=str(raw.get("description") or raw.get("itemName") or ""),
+        item=str(raw.get("itemName") or ""),
+        quantity=Decimal(str(quantity if quantity is not None else 1)),
+        unit_price=Decimal(str(raw.get("rate") or 0)),
+        amount=Decimal(str(raw.get("extendedPrice") or 0)).quantize(CENT),
+    )
+
+
+def invoice_change(raw: dict[str, Any], items: Sequence[dict[str, Any]] = ()) -> Change | Rejected:
+    """Return an invoice read with its billing items as its lines."""
     remote_id = str(raw.get("id", ""))
     try:
         total = Decimal(str(raw["invoiceTotal"])).quantize(CENT)
         issued = parse_date(raw["invoiceDateTime"])
     except (KeyError, TypeError, ValueError, InvalidOperation):
         return Rejected("invoice", remote_id, "an invoice without a total or a date", raw)
+    try:
+        lines = tuple(line(item) for item in items)
+    except (TypeError, ValueError, InvalidOperation):
+        return Rejected("invoice", remote_id, "a billing item without a number", raw)
     settled = bool(raw.get("paidDate")) or bool(raw.get("isVoided"))
     record = InvoiceRecord(
         number=str(raw.get("invoiceNumber") or remote_id),
@@ -72,6 +93,7 @@ def invoice_change(raw: dict[str, Any]) -> Change | Rejected:
         # Autotask keeps no balance: an invoice is paid (paidDate) or it is not.
         balance=Decimal("0.00") if settled else total,
         voided=bool(raw.get("isVoided")),
+        lines=lines,
     )
     return Change("invoice", remote_id, Op.UPSERT, record, raw=raw)
 

@@ -16,6 +16,13 @@ the ids it still holds are compared with those arbridge was given (`ids`,
 kept as runs) and the missing ones are yielded as deletes, which a person
 archives (`archive_on_source_delete` is False).
 
+An invoice's lines are the products billed on it (/procurement/products,
+each naming its `invoice`). They are read in bulk, never one request per
+invoice: before a whole read of invoices, every product of an invoice above
+the last id read (`invoice/id > N`, 1,000 a page); with each page of changed
+invoices, the products of that page's invoices (`invoice/id in (...)`).
+Time entries and expenses billed on an invoice are not read as lines.
+
 Payments are written with POST /finance/invoices/{id}/payments. ConnectWise
 has no idempotency key, so each carries a reference derived from the
 command's key in `source`, and a retry looks for it before writing again.
@@ -62,8 +69,7 @@ CAPABILITIES = Capabilities(
     category="psa",
     frequencies={
         Item.INVOICE_DETAILS: RT,
-        # Lines live in InvoiceInfo (products, time entries), which is not read yet.
-        Item.INVOICE_LINES: Frequency.NONE,
+        Item.INVOICE_LINES: RT,  # the products billed on it (module docstring)
         Item.CUSTOMERS: RT,
         Item.PAYMENTS: RT,
         Item.DEPOSITS: Frequency.NONE,
@@ -83,6 +89,9 @@ STREAM = "connectwise"
 # The callback types registered, one callback each, for every record of the company
 # ("owner" level; objectId is then ignored). Reference: ../shared/specs/connectwise CallbackEntry
 CALLBACK_TYPES = ("company", "contact", "invoice")
+# What a line needs of a product, so 100,000 of them stay small.
+# Reference: ProductItem (Jetbuilt/connect_wise docs/ProductItem.md)
+PRODUCT_FIELDS = "id,invoice,catalogItem,description,quantity,price,extPrice"
 
 
 class Preferences(base.Preferences):
@@ -182,7 +191,8 @@ class ConnectWise:
             except NotFound:
                 yield mapping.deleted(entity, remote_id)
                 continue
-            yield _read(stream, raw)
+            products = self._products(stream, f"invoice/id = {int(remote_id)}")
+            yield _read(stream, raw, products)
 
     def pdf(self, invoice_remote_id: str) -> bytes:
         """Return ConnectWise's own PDF of an invoice."""
@@ -253,12 +263,16 @@ class ConnectWise:
         """Read a whole list page by page from where `state` says, checkpointing after each."""
         started = state.get("started")
         size = state.get("page_size", self.page_size)
+        # The pages still to read hold the records above the last id read (orderBy id).
+        products = self._products(stream, f"invoice/id > {max(ids, default=0)}")
+        if stream.entity == "invoice":
+            started = started or self._high_water()
         pages = self.client.records(stream.path, page_size=size, start=state["page"],
                                     orderBy="id asc", **stream.where())  # fmt: skip
         for number, rows in pages:
             started = started or self._high_water()
             for raw in rows:
-                item = _read(stream, raw)
+                item = _read(stream, raw, products)
                 # A full read yields only records arbridge should hold.
                 if isinstance(item, Change) and item.op == Op.UPSERT:
                     ids.add(int(item.remote_id))
@@ -278,8 +292,11 @@ class ConnectWise:
                                     orderBy="id asc", **stream.where(since))  # fmt: skip
         for _, rows in pages:
             started = started or self._high_water()
+            page_ids = ",".join(str(raw["id"]) for raw in rows if isinstance(raw, dict) and
+                           isinstance(raw.get("id"), int))  # fmt: skip
+            products = self._products(stream, f"invoice/id in ({page_ids})") if page_ids else {}
             for raw in rows:
-                item = _read(stream, raw)
+                item = _read(stream, raw, products)
                 if isinstance(item, Change):
                     remote_id = int(item.remote_id)
                     if item.op == Op.DELETE:
@@ -293,6 +310,25 @@ class ConnectWise:
         for remote_id in sorted(known - present):
             yield mapping.deleted(stream.entity, remote_id)
         yield Cursor(stream.name, {"since": started, "ids": to_ranges(known & present)})
+
+    def _products(self, stream: Stream, condition: str) -> dict[int, list[dict[str, Any]]]:
+        """Return the products billed on the invoices a condition names, by invoice id.
+
+        Nothing is asked for a list other than invoices.
+        """
+        found: dict[int, list[dict[str, Any]]] = {}
+        if stream.entity != "invoice":
+            return found
+        # Reference: ProductItem.invoice (Jetbuilt/connect_wise docs/ProductItem.md);
+        # GET /procurement/products with conditions, as ConnectWise's ProductsApi has it.
+        pages = self.client.records("procurement/products", orderBy="id asc",
+                                    conditions=condition, fields=PRODUCT_FIELDS)  # fmt: skip
+        for _, rows in pages:
+            for row in rows:
+                invoice_id = (row.get("invoice") or {}).get("id") if isinstance(row, dict) else None
+                if isinstance(invoice_id, int):
+                    found.setdefault(invoice_id, []).append(row)
+        return found
 
     def _high_water(self) -> str:
         """Return where the next incremental read starts: the server's time less the overlap."""
@@ -348,9 +384,13 @@ class ConnectWise:
         return RemoteRef(remote_id)
 
 
-def _read(stream: Stream, raw: Any) -> Change | Rejected:
+def _read(
+    stream: Stream, raw: Any, products: Mapping[int, list[dict[str, Any]]] | None = None
+) -> Change | Rejected:
     if not isinstance(raw, dict):
         return Rejected(stream.entity, "", "not a ConnectWise record", raw)
+    if stream.entity == "invoice":
+        return mapping.invoice_change(raw, (products or {}).get(raw.get("id"), ()))
     return stream.read(raw)
 
 

@@ -4,11 +4,15 @@ Field names follow ../shared/specs/connectwise (Invoice, CompanyInfo). The
 Contact schema was not transcribed; its fields (firstName, lastName,
 communicationItems, defaultBillingFlag, inactiveFlag) are those of
 ConnectWise's Contact model (spinen/laravel-connectwise-client, Company/Contact.php).
+Neither was ProductItem, an invoice's product line (InvoiceInfo.products);
+its fields (catalogItem, description, quantity, price, extPrice, invoice)
+are those of ConnectWise's model (Jetbuilt/connect_wise docs/ProductItem.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +22,7 @@ from arbridge.connectors.base import (
     Change,
     ContactRecord,
     CustomerRecord,
+    InvoiceLineRecord,
     InvoiceRecord,
     Op,
     Rejected,
@@ -95,7 +100,18 @@ def _contact(raw: dict[str, Any]) -> ContactRecord | None:
     )
 
 
-def _invoice(raw: dict[str, Any]) -> InvoiceRecord:
+def line(raw: dict[str, Any]) -> InvoiceLineRecord:
+    """Return a product billed on an invoice as one of its lines."""
+    return InvoiceLineRecord(
+        description=str(raw.get("description") or ""),
+        item=str((raw.get("catalogItem") or {}).get("identifier") or ""),
+        quantity=Decimal(str(raw.get("quantity") if raw.get("quantity") is not None else 1)),
+        unit_price=Decimal(str(raw.get("price") or 0)),
+        amount=amount(raw.get("extPrice")),
+    )
+
+
+def _invoice(raw: dict[str, Any], products: Sequence[dict[str, Any]] = ()) -> InvoiceRecord:
     company = raw.get("company") or {}
     currency = raw.get("currency") or {}
     status = str((raw.get("status") or {}).get("name") or "")
@@ -111,6 +127,7 @@ def _invoice(raw: dict[str, Any]) -> InvoiceRecord:
         total=amount(raw.get("total")),
         balance=amount(raw.get("balance")),
         voided=status.lower() in ("void", "voided"),
+        lines=tuple(line(product) for product in products),
         has_pdf=True,
     )
 
@@ -123,8 +140,11 @@ def contact_change(raw: dict[str, Any]) -> Change | Rejected:
     return _change("contact", raw, _contact)
 
 
-def invoice_change(raw: dict[str, Any]) -> Change | Rejected:
-    return _change("invoice", raw, _invoice)
+def invoice_change(
+    raw: dict[str, Any], products: Sequence[dict[str, Any]] = ()
+) -> Change | Rejected:
+    """Return an invoice read with the products billed on it, in their order."""
+    return _change("invoice", raw, lambda raw: _invoice(raw, products))
 
 
 def payment_body(amount_paid: Any, date: str, reference: str) -> dict[str, Any]:

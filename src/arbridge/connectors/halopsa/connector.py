@@ -5,7 +5,7 @@ stream, "halopsa", keeps each list's place, so a run resumes every list
 from its last checkpoint:
 
     {"clients": {"since": T, "ids": [[1, 40]]},      read what changed since T
-     "invoices": {"page": 7, "page_size": 100,       a full read under way: resume
+     "invoices": {"page": 7, "page_size": 1000,      a full read under way: resume
                   "started": T, "ids": [[1, 600]]}}  at page 7
 
 A list with no place yet is read whole, in pages ordered by id, with a
@@ -58,7 +58,6 @@ from arbridge.connectors.halopsa.client import (
     NotFound,
     list_of,
 )
-from arbridge.connectors.halopsa.webhooks import WebhookAuth
 from arbridge.connectors.ranges import from_ranges, to_ranges
 from arbridge.connectors.ratelimit import Limiter, Limits
 
@@ -104,7 +103,6 @@ class Preferences(base.Preferences):
     # spec's ContractHeader.subtype is an undocumented number no one could choose by.
     # Reference: https://usehalo.com/guide/contract-agreement-types/
     agreement_subtypes: list[str] = []
-    webhook_auth: WebhookAuth | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,9 @@ class HaloPSA:
     Preferences: ClassVar[type[Preferences]] = Preferences
     # What a limiter shared by this instance's connections should enforce.
     limits: ClassVar[Limits] = LIMITS
-    page_size = 100
+    # The spec sets no upper bound on page_size, and integrations in use read 1,000 a
+    # page: ten times fewer of the 450 requests in 5 minutes than pages of 100.
+    page_size = 1000
 
     def __init__(
         self,

@@ -3,7 +3,7 @@
 Halo signs nothing; a webhook carries the credentials its owner configured
 in HaloPSA (Configuration > Integrations > Webhooks): HTTP Basic, or a header
 of their choosing with a secret value. Every delivery is checked against
-the connection's preferences, in constant time; with nothing configured,
+the connection's credentials, in constant time; with nothing configured,
 nothing is accepted.
 Reference: https://kb.dtctoday.com/books/halopsa-api-reference/page/automation-endpoints-part-3
 
@@ -62,21 +62,15 @@ class Hint:
     occurred_at: dt.datetime | None = None
 
 
-def verify_webhook(headers: Mapping[str, str], preferences: Any) -> bool:
+def verify_webhook(headers: Mapping[str, str], credentials: Mapping[str, Any]) -> bool:
     """Return True if a delivery carries the credentials configured for the connection.
 
-    `preferences` is the connection's HaloPSA preferences, as the model or
-    its dict; their `webhook_auth` says how HaloPSA was set up.
+    `credentials` are the connection's (encrypted at rest, as every secret is);
+    their `webhook_auth` says how HaloPSA was set up.
     """
-    if isinstance(preferences, Mapping):
-        auth = preferences.get("webhook_auth")
-    else:
-        auth = getattr(preferences, "webhook_auth", None)
     try:
-        auth = WebhookAuth.model_validate(auth) if isinstance(auth, Mapping) else auth
+        auth = WebhookAuth.model_validate(credentials.get("webhook_auth"))
     except ValidationError:
-        return False
-    if not isinstance(auth, WebhookAuth):
         return False
     lowered = {name.lower(): value for name, value in headers.items()}
     if auth.kind == "basic":

@@ -13,7 +13,9 @@ the status mapping in connectors.http:
 
 A write is sent with `?requestid=`: QuickBooks answers a repeated id with the
 first answer and does nothing more, so a POST whose response was lost is safe
-to send again.
+to send again. A batch request is one such POST carrying up to 30 items; each
+item's answer is its object or its own Fault, read by `batch_result` into the
+same errors.
 Reference: https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
 """
 
@@ -29,8 +31,15 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from arbridge.connectors.base import PermanentError
+from arbridge.connectors.base import (
+    AuthError,
+    ConnectorError,
+    PermanentError,
+    RemoteRef,
+    RetryableError,
+)
 from arbridge.connectors.http import request
+from arbridge.connectors.ratelimit import Limiter
 
 MINOR_VERSION = "75"
 PAGE_SIZE = 1000  # the most a query answers (MAXRESULTS)
@@ -47,6 +56,9 @@ class NotFound(PermanentError):
 
 
 FAULT_CODES: dict[str, type[PermanentError]] = {"5010": StaleObject, "610": NotFound}
+# Fault types: https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
+RETRYABLE_FAULTS = frozenset({"SystemFault", "SERVICE"})
+AUTH_FAULTS = frozenset({"AuthenticationFault", "AuthorizationFault"})
 
 
 class Page(NamedTuple):
@@ -176,6 +188,63 @@ class QuickBooksClient:
             headers={**ACCEPT_JSON, "Content-Type": "application/json"},
         )
         return loads(response.content)[entity]
+
+    def batch(
+        self,
+        items: list[dict[str, Any]],
+        *,
+        request_id: str,
+        limiter: Limiter | None = None,
+        key: str = "",
+    ) -> dict[str, dict[str, Any]]:
+        """Send BatchItemRequests in one request; return each answer by its bId.
+
+        `limiter` holds the batch endpoint's own limit under `key`; the request
+        also spends one of the company's requests, like any other.
+        """
+        # Reference: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/batch
+        response = self.send(
+            "POST",
+            "batch",
+            idempotent=True,
+            limiter=limiter,
+            key=key,
+            params={"requestid": request_id_for(request_id)},
+            content=dumps({"BatchItemRequest": items}),
+            headers={**ACCEPT_JSON, "Content-Type": "application/json"},
+        )
+        answers = loads(response.content).get("BatchItemResponse") or []
+        return {str(answer.get("bId")): answer for answer in answers if isinstance(answer, dict)}
+
+
+def batch_result(answer: dict[str, Any] | None, entity: str) -> RemoteRef | ConnectorError:
+    """Return what one batch item produced, or the error its Fault means.
+
+    A SystemFault (or the gateway's SERVICE fault) on an item is QuickBooks
+    failing to do it, so it may be tried again; an item with no answer at all
+    is not, since nothing says whether it was written.
+    """
+    if answer is None:
+        return PermanentError(f"QuickBooks answered nothing for this {entity} in its batch")
+    if isinstance(created := answer.get(entity), dict) and created.get("Id") is not None:
+        return RemoteRef(str(created["Id"]), str(created.get("SyncToken", "")))
+    fault = answer.get("Fault")
+    if not isinstance(fault, dict):
+        return PermanentError(f"QuickBooks answered this {entity} with neither it nor a Fault")
+    errors = [e for e in fault.get("Error") or [] if isinstance(e, dict)]
+    words = "; ".join(
+        filter(None, (w for e in errors for w in (e.get("Message"), e.get("Detail"))))
+    )
+    message = f"{fault.get('type', 'Fault')} {words}".strip()
+    for error in errors:
+        if error_class := FAULT_CODES.get(str(error.get("code", ""))):
+            return error_class(message)
+    kind = str(fault.get("type", ""))
+    if kind in RETRYABLE_FAULTS:
+        return RetryableError(message)
+    if kind in AUTH_FAULTS:
+        return AuthError(message)
+    return PermanentError(message)
 
 
 class FaultReader:

@@ -6,9 +6,10 @@ the balance it reports go through the ledger (`Invoice.set_total`,
 already holds and lets a source balance lower ours but never raise it.
 
 The same number arriving from a second connection is the same invoice when the
-two agree on currency and total: the second connection's ref points at it, and
-the connection it came from first stays its system of record. When they
-disagree, nothing is written and a duplicate-number exception says why.
+two agree on currency, total and customer (matched by name, as each
+connection has customers of its own): the second connection's ref points at
+it, and the connection it came from first stays its system of record. When
+they disagree, nothing is written and a duplicate-number exception says why.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from arbridge.integrations.apply.batch import (
 )
 from arbridge.integrations.apply.insert import insert, insert_objects
 from arbridge.integrations.models import ExternalRef
-from arbridge.ledger.models import Invoice, InvoiceLine, LedgerError
+from arbridge.ledger.models import Customer, Invoice, InvoiceLine, LedgerError
 
 Line = tuple[str, str, Decimal, Decimal, Decimal]  # description, item, quantity, unit price, amount
 
@@ -266,13 +267,42 @@ def check_agreement(batch: Batch, change: Change, source: Source, invoice: Invoi
     )
     if invoice.connection_id == batch.connection.pk or elsewhere_in_source:
         raise Duplicate(f"another {batch.vendor} invoice already has the number {number}")
+    origin = invoice.connection or "arbridge"
     if (source.fields["currency"], source.total) != (invoice.currency, invoice.total):
-        origin = invoice.connection or "arbridge"
         raise Duplicate(
             f"{batch.vendor} has invoice {number} for "
             f"{source.total} {source.fields['currency']}; the invoice with that number "
             f"from {origin} is for {invoice.total} {invoice.currency}"
         )
+    ours, theirs = customer_names(batch, source, invoice)
+    if ours is not None:
+        raise Duplicate(
+            f"{batch.vendor} has invoice {number} for {ours}; the invoice with that "
+            f"number from {origin} is for {theirs}"
+        )
+
+
+def customer_names(batch: Batch, source: Source, invoice: Invoice) -> tuple[str | None, str]:
+    """Return the two customers' names if they are not the same customer, else (None, "").
+
+    Each connection keeps customers of its own, so the same company arrives
+    as two rows: they are one customer when one row is linked to both, or
+    when their names match, ignoring case and spacing.
+    """
+    customer_id = batch.customer_id(source.customer_remote_id)
+    if customer_id == invoice.customer_id:
+        return None, ""
+    names = dict(
+        Customer.objects.filter(pk__in=(customer_id, invoice.customer_id)).values_list("pk", "name")
+    )
+    ours, theirs = names.get(customer_id, ""), names.get(invoice.customer_id, "")
+    if comparable_name(ours) == comparable_name(theirs):
+        return None, ""
+    return ours, theirs
+
+
+def comparable_name(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 def delete_invoice(batch: Batch, change: Change, ref: ExternalRef | None) -> str:

@@ -9,17 +9,21 @@ Routes (mounted at /sandbox/autotask/ in the demo; paths are case-insensitive, a
     GET|POST     <Entity>/query/count      GET <Entity>/<id>
     POST|PATCH   Companies, Contacts       PATCH Invoices (paidDate, comments)
     GET|POST     /_sandbox/faults   GET /_sandbox/stats
-    POST         /_sandbox/invoices        PATCH|DELETE /_sandbox/<entity>/<id>
+    POST         /_sandbox/invoices, /_sandbox/billingitems
+    PATCH|DELETE /_sandbox/<entity>/<id>
 
-<Entity> is Companies, Contacts or Invoices. Queries answer {"items": [...],
+<Entity> is Companies, Contacts, Invoices or BillingItems (an invoice's lines,
+each naming its invoiceID). Queries answer {"items": [...],
 "pageDetails": {"count", "requestCount", "prevPageUrl", "nextPageUrl"}},
 at most 500 items a page (MaxRecords lowers it); a query that names
-IncludeFields must name id, since later pages are found by id. Invoices are
-made by Autotask's billing, not its API, so /_sandbox/ stands in for the
-person who runs billing (and who deletes records in Autotask's screens).
+IncludeFields must name id, since later pages are found by id. Invoices and
+billing items are made by Autotask's billing (approve and post, then
+invoicing), not its API, so /_sandbox/ stands in for the person who runs
+billing (and who deletes records in Autotask's screens).
 Reference: ../shared/specs/autotask/autotask-rest-v1-invoices-partial-transcription.json
 Reference: https://www.autotask.net/help/developerhelp/Content/APIs/REST/General_Topics/REST_Zones.htm
 Reference: https://www.autotask.net/help/developerhelp/Content/APIs/REST/API_Calls/REST_Paging.htm
+Reference: https://www.autotask.net/help/developerhelp/Content/APIs/REST/Entities/BillingItemsEntity.htm
 """
 
 from __future__ import annotations
@@ -44,7 +48,10 @@ SECRET = "sandbox-secret"  # noqa: S105
 INTEGRATION_CODE = "SANDBOXINTEGRATIONCODE"
 ZONE = "zone1/atservicesrest/"
 PAGE_SIZE = 500
-ENTITY_NAMES = {"companies": "Companies", "contacts": "Contacts", "invoices": "Invoices"}
+ENTITY_NAMES = {"companies": "Companies", "contacts": "Contacts", "invoices": "Invoices",
+                "billingitems": "BillingItems"}  # fmt: skip
+# Made by Autotask's billing, never through the API.
+BILLED = {"invoices", "billingitems"}
 
 URLS = Map(
     [
@@ -57,6 +64,7 @@ URLS = Map(
         Rule("/_sandbox/faults", endpoint="faults", methods=["GET", "POST"]),
         Rule("/_sandbox/stats", endpoint="stats", methods=["GET"]),
         Rule("/_sandbox/invoices", endpoint="new_invoice", methods=["POST"]),
+        Rule("/_sandbox/billingitems", endpoint="new_billing_item", methods=["POST"]),
         Rule("/_sandbox/<entity>/<int:id>", endpoint="person", methods=["PATCH", "DELETE"]),
     ]
 )
@@ -220,13 +228,15 @@ class AutotaskSandbox:
         if not isinstance(body, dict):
             raise ApiError(500, "the body is a JSON object")
         if request.method == "POST":
-            if entity == "invoices":
-                raise ApiError(405, "invoices are made by Autotask's billing, not the API")
+            if entity in BILLED:
+                raise ApiError(405, f"{entity} are made by Autotask's billing, not the API")
             return as_json(200, {"itemId": self.store.create(entity, body)["id"]})
         record_id = body.get("id")
         if not isinstance(record_id, int) or self.store.get(entity, record_id) is None:
             raise ApiError(404, f"no {ENTITY_NAMES[entity]} record with id {record_id!r}")
         changes = {k: v for k, v in body.items() if k != "id"}
+        if entity == "billingitems":
+            raise ApiError(405, "billing items are made by Autotask's billing, not the API")
         if entity == "invoices" and set(changes) - INVOICE_WRITABLE:
             refused = ", ".join(sorted(set(changes) - INVOICE_WRITABLE))
             raise ApiError(500, f"read-only invoice fields: {refused}")
@@ -252,6 +262,20 @@ class AutotaskSandbox:
         if not isinstance(body, dict) or not self.store.get("companies", body.get("companyID")):
             raise ApiError(400, "an invoice needs the id of a company")
         return as_json(201, self.store.create("invoices", body))
+
+    def on_new_billing_item(self, request: Request) -> Response:
+        """Post a billing item to an invoice, as approving and invoicing work does."""
+        body = parse_json(request.get_data())
+        if not isinstance(body, dict) or not self.store.get("invoices", body.get("invoiceID")):
+            raise ApiError(400, "a billing item here needs the id of an invoice")
+        quantity, rate = Decimal(str(body.get("quantity", 1))), Decimal(str(body.get("rate", 0)))
+        price = (quantity * rate).quantize(Decimal("0.01"))
+        tax = Decimal(str(body.get("taxDollars", "0.00")))
+        invoice = self.store.get("invoices", body["invoiceID"])
+        fields = {**body, "companyID": invoice["companyID"], "quantity": quantity,
+                  "rate": rate, "extendedPrice": price, "taxDollars": tax,
+                  "totalAmount": price + tax}  # fmt: skip
+        return as_json(201, self.store.create("billingitems", fields))
 
     def on_person(self, request: Request, entity: str, id: int) -> Response:
         """Change or delete a record as a person does in Autotask's screens."""

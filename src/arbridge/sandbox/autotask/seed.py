@@ -22,7 +22,7 @@ def seed(store: Store, invoices_per_company: int = 3) -> None:
         })  # fmt: skip
         for month in range(invoices_per_company):
             issued = today - dt.timedelta(days=30 * (invoices_per_company - month))
-            store.create("invoices", {
+            invoice = store.create("invoices", {
                 "companyID": company["id"],
                 "invoiceNumber": f"AT-{company['id']:03}{month + 1:02}",
                 "invoiceTotal": Decimal(150 * n) + Decimal("0.50"),
@@ -30,3 +30,13 @@ def seed(store: Store, invoices_per_company: int = 3) -> None:
                 "dueDate": iso(issued + dt.timedelta(days=30)),
                 "paymentTerm": 30,
             })  # fmt: skip
+            # Billing items (an invoice's lines) that add up to its total.
+            lines = (("Managed services", Decimal(n), Decimal("150.00")),
+                     ("Backup storage overage", Decimal(1), Decimal("0.50")))  # fmt: skip
+            for item, quantity, rate in lines:
+                price = quantity * rate
+                store.create("billingitems", {
+                    "companyID": company["id"], "invoiceID": invoice["id"], "itemName": item,
+                    "description": item, "quantity": quantity, "rate": rate,
+                    "extendedPrice": price, "totalAmount": price, "itemDate": iso(issued),
+                })  # fmt: skip

@@ -1,10 +1,11 @@
-"""One Autotask database in memory: companies, contacts and invoices, and query filters.
+"""One Autotask database in memory: companies, contacts, invoices and billing items.
 
 Records are dicts with the spec's field names (CompanyModel, InvoiceModel;
-ContactModel is not in the transcription, so its fields follow the vendor's
-Contacts entity page). Amounts are Decimal. Ids count up from 1 per entity,
-and query results come back in id order, which is what lets a reader resume
-a long query from the last id it saw.
+ContactModel and BillingItemModel are not in the transcription, so their
+fields follow the vendor's Contacts and BillingItems entity pages). A
+billing item is one line of the invoice its `invoiceID` names. Amounts are
+Decimal. Ids count up from 1 per entity, and query results come back in id
+order, which is what lets a reader resume a long query from the last id it saw.
 
 Filters are the JSON query language of POST .../query:
 {"op": "gte", "field": "id", "value": 10}, or {"op": "and"|"or", "items": [...]};
@@ -12,17 +13,19 @@ a query's top-level list is ANDed.
 Reference: https://www.autotask.net/help/developerhelp/Content/APIs/REST/API_Calls/REST_Basic_Query_Calls.htm
 Reference: https://www.autotask.net/help/developerhelp/Content/APIs/REST/API_Calls/REST_Advanced_Query_Features.htm
 Reference (Contacts fields): https://www.autotask.net/help/developerhelp/Content/APIs/REST/Entities/ContactsEntity.htm
+Reference (BillingItems fields): https://www.autotask.net/help/developerhelp/Content/APIs/REST/Entities/BillingItemsEntity.htm
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-ENTITIES = ("companies", "contacts", "invoices")
+ENTITIES = ("companies", "contacts", "invoices", "billingitems")
 # The fields a PATCH of an invoice may change; the rest are written by Autotask's billing.
 INVOICE_WRITABLE = frozenset({"paidDate", "comments", "webServiceDate", "invoiceEditorTemplateID"})
 
@@ -92,13 +95,17 @@ class Store:
         self, entity: str, filters: list[dict[str, Any]], *, after: int = 0, limit: int = 500
     ) -> tuple[list[dict[str, Any]], bool]:
         """Return up to `limit` matching records with ids above `after`, and whether more match."""
+        found: list[dict[str, Any]] = []
         with self.lock:
-            found = [
-                dict(record)
-                for record_id, record in sorted(self.records[entity].items())
-                if record_id > after and all(matches(record, f) for f in filters)
-            ]
-        return found[:limit], len(found) > limit
+            records = self.records[entity]
+            ids = list(records)  # in id order: ids count up and records are kept as made
+            for record_id in ids[bisect.bisect_right(ids, after) :]:
+                record = records[record_id]
+                if all(matches(record, f) for f in filters):
+                    if len(found) == limit:
+                        return found, True
+                    found.append(dict(record))
+        return found, False
 
     def count(self, entity: str, filters: list[dict[str, Any]]) -> int:
         with self.lock:
@@ -115,6 +122,12 @@ def defaults(entity: str, now: dt.datetime) -> dict[str, Any]:
         return {"companyID": None, "firstName": "", "lastName": "", "emailAddress": "",
                 "phone": "", "isActive": 1, "primaryContact": False,
                 "createDate": stamp, "lastModifiedDate": stamp}  # fmt: skip
+    if entity == "billingitems":
+        return {"companyID": None, "invoiceID": None, "itemName": "", "description": "",
+                "quantity": Decimal(1), "rate": Decimal("0.00"), "extendedPrice": Decimal("0.00"),
+                "taxDollars": Decimal("0.00"), "totalAmount": Decimal("0.00"), "itemDate": stamp,
+                "billingItemType": 1, "nonBillable": False, "postedDate": stamp,
+                "sortOrderID": None}  # fmt: skip
     return {"companyID": None, "invoiceNumber": "", "invoiceTotal": Decimal("0.00"),
             "totalTaxValue": Decimal("0.00"), "invoiceDateTime": stamp, "dueDate": stamp,
             "createDateTime": stamp, "isVoided": False, "paidDate": None, "comments": "",

@@ -6,6 +6,7 @@
     GET|POST   {api}/finance/invoices/<id>/payments  DELETE .../payments/<paymentId>
     GET|POST   {api}/company/companies               GET|PATCH|DELETE .../<id>
     GET|POST   {api}/company/contacts                GET|PATCH|DELETE .../<id>
+    GET|POST   {api}/procurement/products            GET|PATCH|DELETE .../<id>
     GET|POST   {api}/system/callbacks                GET|DELETE .../<id>
     GET        /callback-keys/<id>                   the key callbacks are signed with
     GET|POST   /_sandbox/faults   GET /_sandbox/stats   POST /_sandbox/callbacks/flush
@@ -89,6 +90,9 @@ URLS = Map(
         Rule(f"{API}/company/contacts", endpoint="list_contacts", methods=["GET", "POST"]),
         Rule(f"{API}/company/contacts/<int:id>", endpoint="contact",
              methods=["GET", "PUT", "PATCH", "DELETE"]),
+        Rule(f"{API}/procurement/products", endpoint="list_products", methods=["GET", "POST"]),
+        Rule(f"{API}/procurement/products/<int:id>", endpoint="product",
+             methods=["GET", "PATCH", "DELETE"]),
         Rule(f"{API}/system/callbacks", endpoint="list_callbacks", methods=["GET", "POST"]),
         Rule(f"{API}/system/callbacks/<int:id>", endpoint="callback",
              methods=["GET", "DELETE"]),
@@ -321,6 +325,18 @@ class ConnectWiseSandbox:
         store = self.store
         return self._record(request, method, "contacts", id, store.save_contact,
                             store.delete_contact)  # fmt: skip
+
+    def on_list_products(self, request: Request, method: str) -> Response:
+        # Reference: ProductItem (Jetbuilt/connect_wise docs/ProductItem.md);
+        # GET|POST /procurement/products, as ConnectWise's ProductsApi has them.
+        if method == "post":
+            return self._json(self.store.save_product(_body(request)), 201)
+        return self._list(request, self.store.rows("products"))
+
+    def on_product(self, request: Request, method: str, id: int) -> Response:
+        store = self.store
+        return self._record(request, method, "products", id, store.save_product,
+                            store.delete_product)  # fmt: skip
 
     def on_list_callbacks(self, request: Request, method: str) -> Response:
         if method == "post":

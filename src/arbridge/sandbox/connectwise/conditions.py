@@ -117,7 +117,9 @@ class Parser:
         if negate and op != "in":
             raise ConditionError("only `in` may follow `not`")
         value = self.values() if op == "in" else self.value()
-        test = COMPARE[op]
+        test = _member_of if op == "in" else COMPARE[op]
+        if op == "in":
+            value = {_key(item) for item in value}  # a set: an id list may hold a thousand
         path = field.split("/")
 
         def predicate(row: dict[str, Any]) -> bool:
@@ -182,6 +184,19 @@ def _like(found: Any, pattern: Any) -> bool:
     return isinstance(found, str) and fnmatch.fnmatch(found.lower(), str(pattern).lower())
 
 
+def _key(value: Any) -> Any:
+    """Return what `in` compares: text without case, numbers by value."""
+    if isinstance(value, str):
+        return value.lower()
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return value
+
+
+def _member_of(found: Any, keys: set[Any]) -> bool:
+    return _key(found) in keys
+
+
 COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": _equal,
     "!=": lambda found, value: not _equal(found, value),
@@ -191,7 +206,6 @@ COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": lambda found, value: found >= value,
     "like": _like,
     "contains": lambda found, value: isinstance(found, str) and value.lower() in found.lower(),
-    "in": lambda found, values: any(_equal(found, value) for value in values),
 }
 
 

@@ -22,6 +22,13 @@ from arbridge.sandbox.connectwise.app import (
     dumps,
 )
 
+# What an MSP bills: (catalog item, description, unit price).
+PRODUCTS = (
+    ("MANAGED-SVC", "Managed services, per device", Decimal("45.00")),
+    ("BACKUP-365", "Microsoft 365 backup, per user", Decimal("4.50")),
+    ("FW-LICENSE", "Firewall licence renewal", Decimal("320.00")),
+    ("ONSITE-HR", "On-site support, hourly", Decimal("125.00")),
+)
 NAMES = (
     "Bluebird Dental", "Harbor Logistics", "Cedar Law Group", "Summit Physical Therapy",
     "Lakeside Veterinary", "Northwind Traders", "Granite Accounting", "Maple Street Clinic",
@@ -50,10 +57,10 @@ def post(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any
 def seed(
     app: ConnectWiseSandbox, *, companies: int = 5, invoices_per_company: int = 3, rng: int = 0
 ) -> dict[str, list[int]]:
-    """Create companies, a billing contact each, and invoices; return the ids made."""
+    """Create companies, a billing contact each, and invoices of product lines; return the ids."""
     pick = random.Random(rng)  # noqa: S311 - sample data
     client = api_client(app)
-    made: dict[str, list[int]] = {"companies": [], "contacts": [], "invoices": []}
+    made: dict[str, list[int]] = {"companies": [], "contacts": [], "invoices": [], "products": []}
     today = dt.date(2026, 3, 2)
     for number in range(companies):
         name = NAMES[number % len(NAMES)] + ("" if number < len(NAMES) else f" {number}")
@@ -69,7 +76,10 @@ def seed(
         made["contacts"].append(contact["id"])
         for _ in range(invoices_per_company):
             issued = today - dt.timedelta(days=pick.randint(0, 60))
-            total = Decimal(pick.randint(5_000, 250_000)) / 100
+            lines = [
+                (*pick.choice(PRODUCTS), pick.randint(1, 20)) for _ in range(pick.randint(1, 2))
+            ]
+            total = sum(price * quantity for _, _, price, quantity in lines)
             invoice = post(client, "/finance/invoices", {
                 "type": "Standard", "company": {"id": company["id"]},
                 "date": f"{issued.isoformat()}T00:00:00Z",
@@ -78,4 +88,10 @@ def seed(
                 "currency": {"id": 7, "currencyCode": "USD"},
             })  # fmt: skip
             made["invoices"].append(invoice["id"])
+            for item, description, price, quantity in lines:
+                product = post(client, "/procurement/products", {
+                    "catalogItem": {"identifier": item}, "description": description,
+                    "quantity": quantity, "price": price, "invoice": {"id": invoice["id"]},
+                })  # fmt: skip
+                made["products"].append(product["id"])
     return made

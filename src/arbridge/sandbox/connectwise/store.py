@@ -1,4 +1,4 @@
-"""The sandbox's records: companies, contacts, invoices, invoice payments, callbacks.
+"""The sandbox's records: companies, contacts, invoices, invoice payments, products, callbacks.
 
 Records are kept as the API shows them (the spec's field names), each with
 `_info.lastUpdated` stamped from the sandbox clock, so `conditions` on
@@ -8,6 +8,14 @@ Deleting a company marks it `deletedFlag` (ConnectWise keeps deleted
 companies); deleting a contact, an invoice or a payment removes it.
 An invoice's `payments` and `balance` follow its payments: a payment lowers
 the balance, deleting it restores the balance.
+
+Products (ProductItem, /procurement/products) are an invoice's product lines:
+one billed names its invoice in `invoice` (an InvoiceReference), and
+deleting the invoice returns its products to unbilled (`invoice` null).
+ProductItem is not in the spec's transcription; its fields are those of
+ConnectWise's model as its generated clients publish it
+(Jetbuilt/connect_wise docs/ProductItem.md: catalogItem, description,
+quantity, price, extPrice, invoice, billableOption).
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 CENT = Decimal("0.01")
-TABLES = ("companies", "contacts", "invoices", "payments", "callbacks")
+TABLES = ("companies", "contacts", "invoices", "payments", "products", "callbacks")
 # Which callback `type` a table's changes are announced under.
 CALLBACK_TYPES = {"companies": "company", "contacts": "contact", "invoices": "invoice"}
 
@@ -53,6 +61,16 @@ def money(value: Any, field: str) -> Decimal:
     if not amount.is_finite():
         raise invalid(f"{field} must be a number")
     return amount.quantize(CENT)
+
+
+def number(value: Any, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise invalid(f"{field} must be a number") from None
+    if not amount.is_finite():
+        raise invalid(f"{field} must be a number")
+    return amount
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -161,6 +179,9 @@ class Store:
             row = self.tables["invoices"].pop(self.get("invoices", id)["id"])
             for payment in self.payments_of(id):
                 del self.tables["payments"][payment["id"]]
+            for product in self.rows("products"):
+                if (product.get("invoice") or {}).get("id") == id:
+                    self._save("products", {**product, "invoice": None}, "updated")
             self.changes.append(("invoice", "deleted", row))
 
     def payments_of(self, invoice_id: int) -> list[dict[str, Any]]:
@@ -205,6 +226,40 @@ class Store:
             invoice["balance"] += payment["amount"]
             del self.tables["payments"][id]
             self._save("invoices", invoice, "updated")
+
+    # -- products --------------------------------------------------------------
+
+    def save_product(self, body: dict[str, Any], id: int | None = None) -> dict[str, Any]:
+        """Save a product line; its extPrice is quantity times price, as ConnectWise figures it."""
+        with self.lock:
+            row = dict(self.get("products", id)) if id else {
+                "billableOption": "Billable", "description": "", "quantity": Decimal(1),
+                "price": Decimal("0.00"), "invoice": None,
+            }  # fmt: skip
+            row.update({k: v for k, v in body.items() if k not in ("id", "_info", "extPrice")})
+            catalog = row.get("catalogItem") or {}
+            if not isinstance(catalog, dict) or not (
+                catalog.get("id") or catalog.get("identifier")
+            ):
+                raise invalid("catalogItem is required")
+            row["catalogItem"] = {"id": catalog.get("id"), "identifier": catalog.get("identifier"),
+                                  "_info": {}}  # fmt: skip
+            row["quantity"] = number(row["quantity"], "quantity")
+            row["price"] = number(row["price"], "price")
+            row["extPrice"] = (row["quantity"] * row["price"]).quantize(CENT)
+            invoice_id = (row.get("invoice") or {}).get("id")
+            if invoice_id is not None:
+                invoice = self.get("invoices", int(invoice_id))
+                row["invoice"] = {
+                    "id": invoice["id"], "identifier": invoice["invoiceNumber"],
+                    "billingType": invoice["type"], "applyToType": invoice.get("applyToType"),
+                    "invoiceDate": invoice.get("date"), "_info": {},
+                }  # fmt: skip
+            return self._save("products", row, "updated" if id else "added")
+
+    def delete_product(self, id: int) -> None:
+        with self.lock:
+            del self.tables["products"][self.get("products", id)["id"]]
 
     # -- callbacks -----------------------------------------------------------
 

@@ -91,6 +91,10 @@ class Tenant:
         self.version = version
         self.tables: dict[str, dict[int, dict[str, Any]]] = {table: {} for table in TABLES}
         self.lines: dict[int, list[dict[str, Any]]] = {}
+        # Per invoice: its payments and the credit notes crediting it, by id, so that
+        # settling one invoice never reads every other (`put` and `remove` keep them).
+        self.payments: dict[int, dict[int, dict[str, Any]]] = {}
+        self.credit_notes: dict[int, dict[int, dict[str, Any]]] = {}
         self.last_ids: dict[str, int] = {table: 0 for table in (*TABLES, "InvoiceDetail")}
         self.contract_types = dict(CONTRACT_TYPES)
         self.webhooks: dict[str, dict[str, Any]] = {}
@@ -109,6 +113,28 @@ class Tenant:
         if record is None:
             raise not_found(EVENT_NAMES.get(table, table), id)
         return record
+
+    def put(self, table: str, record: dict[str, Any]) -> None:
+        """Store a new or changed record, and keep the per-invoice indexes."""
+        old = self.tables[table].get(record["id"])
+        if old is not None:
+            self._unindex(table, old)
+        # A changed record keeps its place: lists are served in id order, as stored.
+        self.tables[table][record["id"]] = record
+        if table == PAYMENT:
+            self.payments.setdefault(record["invoice_id"], {})[record["id"]] = record
+        elif table == INVOICE and record.get(LINK):
+            self.credit_notes.setdefault(record[LINK], {})[record["id"]] = record
+
+    def remove(self, table: str, id: int) -> None:
+        """Forget a record, in its table and in the indexes."""
+        self._unindex(table, self.tables[table].pop(id))
+
+    def _unindex(self, table: str, record: dict[str, Any]) -> None:
+        if table == PAYMENT:
+            self.payments.get(record["invoice_id"], {}).pop(record["id"], None)
+        elif table == INVOICE and record.get(LINK):
+            self.credit_notes.get(record[LINK], {}).pop(record["id"], None)
 
     def find(self, table: str, id: Any) -> dict[str, Any] | None:
         try:
@@ -261,7 +287,7 @@ def _lines(tenant: Tenant, invoice_id: int, lines: Any) -> list[dict[str, Any]]:
 
 
 def payments_of(tenant: Tenant, invoice_id: int) -> list[dict[str, Any]]:
-    return [p for p in tenant.tables[PAYMENT].values() if p["invoice_id"] == invoice_id]
+    return list(tenant.payments.get(invoice_id, {}).values())
 
 
 def settle_invoice(tenant: Tenant, invoice: dict) -> None:
@@ -271,7 +297,7 @@ def settle_invoice(tenant: Tenant, invoice: dict) -> None:
     tax = sum((line["tax_amount"] for line in lines), ZERO)
     invoice["tax_total"], invoice["total"] = tax, net + tax
     paid = sum((p["amount"] for p in payments_of(tenant, invoice["id"])), ZERO)
-    credits = [c for c in tenant.tables[INVOICE].values() if c.get(LINK) == invoice["id"]]
+    credits = tenant.credit_notes.get(invoice["id"], {}).values()
     credited = sum((c["total"] for c in credits), ZERO)
     invoice["amountpaid"], invoice["credit_used"] = paid, credited
     remaining = ZERO if invoice.get("voided") else max(invoice["total"] - paid - credited, ZERO)
@@ -329,7 +355,7 @@ def _check_client_delete(tenant: Tenant, client: dict) -> None:
 def _check_invoice_delete(tenant: Tenant, invoice: dict) -> None:
     if payments_of(tenant, invoice["id"]):
         raise bad_request(f"Invoice {invoice['id']} has payments; remove them first")
-    if any(i.get(LINK) == invoice["id"] for i in tenant.tables[INVOICE].values()):
+    if tenant.credit_notes.get(invoice["id"]):
         raise bad_request(f"Invoice {invoice['id']} has credit notes; remove them first")
 
 

@@ -181,7 +181,7 @@ class Store:
                 if table in CREATED:
                     record[CREATED[table]] = timestamp(self.clock())
             PREPARE[table](self.clock(), tenant, record, body)
-            tenant.tables[table][record["id"]] = record
+            tenant.put(table, record)
             self._stamp(tenant, table, record)
             if table == PAYMENT:
                 self._settle(tenant, record["invoice_id"])
@@ -205,7 +205,7 @@ class Store:
             tenant = self.tenant(tenant_name)
             record = tenant.get(table, id)
             CHECK_DELETE[table](tenant, record)
-            del tenant.tables[table][record["id"]]
+            tenant.remove(table, record["id"])
             if table == PAYMENT:
                 self._settle(tenant, record["invoice_id"])
                 return

@@ -3,6 +3,7 @@
 Routes (mounted at /sandbox/qbo/ in the demo):
 
     GET|POST /v3/company/<realm>/query            ?query=... or a text/plain body
+    POST     /v3/company/<realm>/batch            up to 30 items (batch.py)
     GET      /v3/company/<realm>/cdc              ?entities=Invoice,Customer&changedSince=...
     POST     /v3/company/<realm>/<entity>         create; update (Id + SyncToken, sparse or
                                                   full); ?operation=delete; ?operation=void
@@ -36,6 +37,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from arbridge.sandbox.common import control
+from arbridge.sandbox.qbo import batch
 from arbridge.sandbox.qbo.entities import Entity
 from arbridge.sandbox.qbo.limits import Limiter
 from arbridge.sandbox.qbo.oauth import SCOPE, OAuthError
@@ -68,6 +70,7 @@ URLS = Map(
     [
         Rule("/v3/company/<realm>/query", endpoint="query", methods=["GET", "POST"]),
         Rule("/v3/company/<realm>/cdc", endpoint="cdc", methods=["GET"]),
+        Rule("/v3/company/<realm>/batch", endpoint="batch", methods=["POST"]),
         Rule("/v3/company/<realm>/companyinfo/<id>", endpoint="companyinfo", methods=["GET"]),
         Rule("/v3/company/<realm>/invoice/<id>/pdf", endpoint="pdf", methods=["GET"]),
         Rule("/v3/company/<realm>/<entity>", endpoint="write", methods=["POST"]),
@@ -83,7 +86,7 @@ URLS = Map(
         Rule("/_sandbox/webhooks/flush", endpoint="flush", methods=["POST"]),
     ]
 )
-API = {"query", "cdc", "companyinfo", "pdf", "write", "read"}
+API = {"query", "cdc", "companyinfo", "pdf", "write", "read", "batch"}
 
 
 def create_app(
@@ -99,6 +102,8 @@ def create_app(
     client_secret: str = CLIENT_SECRET,
     requests_per_minute: int = 500,
     concurrent_requests: int = 10,
+    batches_per_minute: int = 40,
+    batches_per_realm_minute: int = 120,
 ) -> QuickBooksSandbox:
     """Return a sandbox app; without a store, a new one (companies appear on first consent)."""
     store = store or Store(clock=clock)
@@ -114,7 +119,13 @@ def create_app(
             source=f"intuit.{uuid.uuid5(uuid.NAMESPACE_URL, client_id).hex}",
         )
         store.listeners.append(notifier.add)
-    limiter = Limiter(store.now, per_minute=requests_per_minute, concurrent=concurrent_requests)
+    limiter = Limiter(
+        store.now,
+        per_minute=requests_per_minute,
+        concurrent=concurrent_requests,
+        batches_per_minute=batches_per_minute,
+        batches_per_realm_minute=batches_per_realm_minute,
+    )
     return QuickBooksSandbox(store, limiter, notifier)
 
 
@@ -169,15 +180,19 @@ class QuickBooksSandbox:
         token = request.headers.get("Authorization", "")
         if not token.lower().startswith("bearer "):
             return self._fault(unauthenticated("Authorization header is missing or not Bearer"))
-        granted = self.store.auth.realm_of(token[7:].strip())
-        if granted is None:
+        grant = self.store.auth.grant_of(token[7:].strip())
+        if grant is None:
             return self._fault(unauthenticated("Token expired or invalid"))
-        if granted != realm_id:
+        if grant.realm_id != realm_id:
             return self._fault(forbidden(f"The token is not authorized for company {realm_id}"))
         reason = self.limiter.enter(realm_id)
         if reason:
             return self._fault(throttled(reason))
         try:
+            if endpoint == "batch" and (
+                reason := self.limiter.enter_batch(realm_id, grant.client_id)
+            ):
+                return self._fault(throttled(reason))
             latency, injected = self.limiter.draw(realm_id)
             if latency:
                 time.sleep(latency)
@@ -255,6 +270,24 @@ class QuickBooksSandbox:
                 return self._json(*kept)
             try:
                 status, text = 200, self._wrap(kind.name, self._write(request, realm, kind.name))
+            except Fault as fault:
+                status, text = fault.status, dumps({**fault.body(), "time": self.now_text()})
+            if request_id:
+                self.store.remember(realm, request_id, status, text)
+        return self._json(status, text)
+
+    def on_batch(self, request: Request, realm: str) -> Response:
+        """Carry out a batch's items; replay the first answer for a repeated requestid."""
+        request_id = request.args.get("requestid")
+        if request_id is not None and not 0 < len(request_id) <= MAX_REQUEST_ID:
+            raise invalid("requestid", request_id)
+        with self.store.lock:  # The check and the writes are one step for a repeated id.
+            kept = self.store.replayed(realm, request_id) if request_id else None
+            if kept:
+                return self._json(*kept)
+            try:
+                items = batch.answer(self.store, realm, request.get_data())
+                status, text = 200, self._wrap("BatchItemResponse", items)
             except Fault as fault:
                 status, text = fault.status, dumps({**fault.body(), "time": self.now_text()})
             if request_id:

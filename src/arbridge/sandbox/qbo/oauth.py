@@ -123,13 +123,18 @@ class Authority:
 
     def realm_of(self, access_token: str) -> str | None:
         """Return the company an access token is good for, or None if it is not good."""
+        grant = self.grant_of(access_token)
+        return grant.realm_id if grant else None
+
+    def grant_of(self, access_token: str) -> Grant | None:
+        """Return the company and app an access token is good for, or None if it is not good."""
         with self.lock:
             found = self.access.get(access_token)
             if found is None or found.grant.revoked:
                 return None
             if found.expires_at is not None and found.expires_at <= self.now():
                 return None
-            return found.grant.realm_id
+            return found.grant
 
     def expire_access_tokens(self) -> int:
         """Expire every access token now (refresh tokens still work); return how many."""

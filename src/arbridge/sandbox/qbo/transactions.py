@@ -50,7 +50,9 @@ if TYPE_CHECKING:
     from arbridge.sandbox.qbo.store import Realm, Record
 
 SALES_LINE_KEYS = {"Id", "LineNum", "Description", "Amount", "DetailType", "LinkedTxn"}
-SALES_DETAIL_KEYS = {"ItemRef", "ClassRef", "UnitPrice", "Qty", "TaxCodeRef", "ServiceDate"}
+SALES_DETAIL_KEYS = {
+    "ItemRef", "ItemAccountRef", "ClassRef", "UnitPrice", "Qty", "TaxCodeRef", "ServiceDate",
+}  # fmt: skip
 VOIDED = "Voided"
 
 
@@ -98,6 +100,8 @@ def _sales_amount(realm: Realm, line: dict, out: dict[str, Any]) -> Decimal:
     if "ItemRef" not in detail and realm.services_item is not None:
         detail["ItemRef"] = {"value": str(realm.services_item)}  # QuickBooks' default item
     detail["ItemRef"] = ref(realm, detail, "ItemRef", "Item", needed=True)
+    if "ItemAccountRef" in detail:  # this line's income account, other than the item's
+        detail["ItemAccountRef"] = ref(realm, detail, "ItemAccountRef", "Account")
     quantity = decimal(detail["Qty"], "Qty") if "Qty" in detail else None
     price = decimal(detail["UnitPrice"], "UnitPrice") if "UnitPrice" in detail else None
     extended = None

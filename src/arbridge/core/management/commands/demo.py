@@ -1,10 +1,13 @@
 """Run the demo: migrate, seed Northwind MSP, serve it with a worker beside it."""
 
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 
+from django import db
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -40,6 +43,8 @@ class Command(BaseCommand):
         self.stdout.write(f"QuickBooks sandbox token: {login.quickbooks.access_token}")
         self.stdout.write(f"QuickBooks webhook verifier token: {login.quickbooks.verifier_token}")
         self.stdout.flush()
+        # Payments need the server answering, and a portal link needs the first sync.
+        threading.Thread(target=self.open_payments, daemon=True).start()
 
         worker = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "arbridge.cli", "worker"], stdout=sys.stderr
@@ -48,6 +53,19 @@ class Command(BaseCommand):
             server.run(web)
         finally:
             self.stop(worker)
+
+    def open_payments(self) -> None:
+        """Set up the sandbox processor and print a portal link a customer would get."""
+        try:
+            link = demo.open_payments()
+        except Exception:  # the demo still serves without payments; say why on stderr
+            logging.getLogger(__name__).exception("The demo could not set up payments")
+            return
+        finally:
+            db.connection.close()
+        if link:
+            self.stdout.write(f"Portal link (pay as a customer): {link}")
+            self.stdout.flush()
 
     def stop(self, worker: subprocess.Popen) -> None:
         """Stop the consumer, letting it finish the tasks it is running."""

@@ -1,0 +1,36 @@
+"""The portal's URLs under /portal/, and the dashboard's portal-link actions beside the customer."""
+
+from django.urls import path
+
+from arbridge.portal import checkout, manage, views
+
+app_name = "portal"
+
+checkout_path = "portal/<slug:slug>/checkout/<uuid:key>/"
+
+urlpatterns = [
+    path("portal/l/<str:token>/", views.open_link, name="open_link"),
+    path("portal/<slug:slug>/", views.billing_link, name="billing_link"),
+    path("portal/<slug:slug>/logo/", views.logo, name="logo"),
+    path("portal/<slug:slug>/sign-out/", views.sign_out, name="sign_out"),
+    path("portal/<slug:slug>/invoices/", views.invoices, name="invoices"),
+    path("portal/<slug:slug>/invoices/<int:invoice_id>/", views.invoice, name="invoice"),
+    path(
+        "portal/<slug:slug>/invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"
+    ),
+    path("portal/<slug:slug>/pay/", checkout.start, name="start_checkout"),
+    path(checkout_path, checkout.choose_method, name="checkout"),
+    path(checkout_path + "tokenized/", checkout.tokenized, name="tokenized"),
+    path(checkout_path + "review/", checkout.review, name="review"),
+    path(checkout_path + "pay/", checkout.pay, name="pay"),
+    path(checkout_path + "resume/", checkout.resume, name="resume"),
+    path(checkout_path + "status/", checkout.checkout_status, name="checkout_status"),
+    path(checkout_path + "receipt/", checkout.receipt, name="receipt"),
+    # The dashboard's side: a customer's portal links, made and revoked by the partner.
+    path("customers/<int:customer_id>/portal-links/", manage.create_link, name="create_link"),
+    path(
+        "customers/<int:customer_id>/portal-links/<int:link_id>/revoke/",
+        manage.revoke_link,
+        name="revoke_link",
+    ),
+]
