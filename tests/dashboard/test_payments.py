@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures imported from tests.payments.fixtures are parameters here)
 """The partner's payment pages: settings, payments and refunds, payouts, the Unmatched queue.
 
 Money moves through arbridge.payments.services and, for refunds and the
@@ -6,17 +7,32 @@ sandbox account, through the sandbox processor served over loopback HTTP.
 
 import datetime as dt
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from arbridge.core.models import AuditEntry, Membership
 from arbridge.integrations.models import ExternalRef, OutboundCommand
 from arbridge.ledger.models import Invoice, Payment
 from arbridge.payments import base, services
-from arbridge.payments.models import PaymentSettings, UnmatchedFunds
+from arbridge.payments.models import Checkout, PaymentSettings, UnmatchedFunds
 from tests.dashboard.conftest import make_invoice
+from tests.payments.fixtures import (  # noqa: F401 (fixtures)
+    BANK,
+    RETURN_URL,
+    processor_credentials,
+    processor_receiver,
+    processor_sandbox,
+    processor_server,
+    processor_settings,
+    processor_webhook_url,
+    tokenize,
+)
 
 SETTINGS = reverse("dashboard:payment_settings")
 UNMATCHED = reverse("dashboard:unmatched")
@@ -27,6 +43,13 @@ def viewer(partner) -> User:
     user = User.objects.create_user("vera", "vera@acme.example")
     Membership.objects.create(user=user, partner=partner, role=Membership.Role.VIEWER)
     return user
+
+
+STRIPE_KEYS = {
+    "secret_key": "sk_test_51Secret0000000000abcd",
+    "publishable_key": "pk_test_51Public",
+    "webhook_secret": "whsec_Signing9876",
+}
 
 
 def collecting(**changes) -> dict:
@@ -339,3 +362,123 @@ def test_an_invoice_shows_a_pending_ach_payment(client, alice, partner, customer
     page = client.get(url).content.decode()
     assert "Payment pending (ACH)" in page
     assert "200.00 USD is held" in page
+
+
+# -- with the sandbox processor --------------------------------------------------------
+
+
+def mount_processor(processor_server, processor_sandbox, settings) -> str:
+    """Serve the sandbox processor where this server mounts it: BASE_URL/sandbox/processor."""
+    processor_server.app = DispatcherMiddleware(
+        NotFound(), {"/sandbox/processor": processor_sandbox}
+    )
+    settings.BASE_URL = processor_server.url
+    return f"{processor_server.url}/sandbox/processor"
+
+
+def tokenize_at(credentials: dict, **fields: str) -> str:
+    """Type a test bank account into the processor's hosted page; return its token."""
+    page = f"{credentials['base_url']}/tokenize/{credentials['account_id']}"
+    form = {"kind": "ach", **BANK, "mandate": "accepted", "return_url": RETURN_URL, **fields}
+    answer = httpx.post(page, data=form)
+    assert answer.status_code == 303, answer.text
+    return parse_qs(urlsplit(answer.headers["Location"]).query)["token"][0]
+
+
+def pay(customer, invoice: Invoice, amount: str, token: str) -> Checkout:
+    checkout = services.open_checkout(customer, {invoice: Decimal(amount)})
+    services.choose_method(checkout, token)
+    return services.pay(checkout.key, return_url="http://testserver/back")
+
+
+def test_the_owner_opens_a_sandbox_processor_account(
+    client, alice, partner, processor_server, processor_sandbox, settings
+):
+    base_url = mount_processor(processor_server, processor_sandbox, settings)
+    client.force_login(alice)
+    response = client.post(reverse("dashboard:use_sandbox"), follow=True)
+    assert "Payments now go to the sandbox processor" in response.content.decode()
+    saved = PaymentSettings.of(partner)
+    assert saved.processor == "sandbox"
+    assert saved.credentials["base_url"] == base_url
+    # The account is real: the processor answers with its key.
+    assert services.processor_for(partner).client_config()["kind"] == "sandbox"
+    assert "Your customers pay through <strong>Sandbox" in client.get(SETTINGS).content.decode()
+    assert AuditEntry.objects.filter(partner=partner, action="payments.processor_changed").exists()
+
+
+def test_it_keeps_the_processor_while_an_ach_debit_is_pending(
+    client, alice, partner, customer, processor_server, processor_sandbox, settings
+):
+    mount_processor(processor_server, processor_sandbox, settings)
+    client.force_login(alice)
+    client.post(reverse("dashboard:use_sandbox"))
+    credentials = PaymentSettings.of(partner).credentials
+    invoice = make_invoice(customer, "INV-6001", "500.00")
+    token = tokenize_at(credentials, account_number="000123456789")
+    assert pay(customer, invoice, "500.00", token).status == Checkout.Status.PENDING
+    for switch in (
+        client.post(reverse("dashboard:use_sandbox"), follow=True),
+        client.post(reverse("dashboard:use_stripe"), STRIPE_KEYS, follow=True),
+    ):
+        assert "1 payment(s) are still in progress" in switch.content.decode()
+    assert PaymentSettings.of(partner).credentials == credentials
+    # The invoice and the payments list show the money held.
+    page = client.get(reverse("dashboard:invoice", args=[invoice.pk])).content.decode()
+    assert "500.00 USD is held" in page
+    assert "Pending (ACH)" in client.get(reverse("dashboard:payments")).content.decode()
+
+
+def test_finance_refunds_a_card_payment(
+    client, bob, viewer, charlie, partner, customer, connection, processor_settings, tokenize
+):
+    invoice = linked(make_invoice(customer, "INV-7001", "300.00"), connection, "7001")
+    checkout = pay(customer, invoice, "300.00", tokenize())
+    assert checkout.status == Checkout.Status.SUCCEEDED
+    payment = checkout.payment
+    # Its write-back was delivered: QuickBooks holds it as payment 88.
+    ExternalRef.objects.create(
+        partner=partner,
+        connection=connection,
+        entity=ExternalRef.Entity.PAYMENT,
+        remote_id="88",
+        local_id=payment.pk,
+    )
+    refund = reverse("dashboard:refund_payment", args=[payment.pk])
+    client.force_login(bob)
+    page = client.get(reverse("dashboard:payments")).content.decode()
+    assert "Visa ending 4242" in page
+    assert refund in page
+    # Outsiders and viewers cannot refund.
+    client.force_login(charlie)
+    assert client.post(refund).status_code == 404
+    assert "INV-7001" not in client.get(reverse("dashboard:payments")).content.decode()
+    client.force_login(viewer)
+    assert client.post(refund).status_code == 403
+    assert refund not in client.get(reverse("dashboard:payments")).content.decode()
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+
+    client.force_login(bob)
+    response = client.post(refund, follow=True)
+    assert f"Payment {payment.pk} refunded: 300.00 USD." in response.content.decode()
+    payment.refresh_from_db()
+    invoice.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert invoice.balance == Decimal("300.00")
+    # QuickBooks is owed the payment's delete.
+    delete = OutboundCommand.objects.get(action="delete_payment")
+    assert delete.payload["remote_id"] == "88"
+    assert AuditEntry.objects.filter(partner=partner, action="payment.refunded").exists()
+    again = client.post(refund, follow=True).content.decode()
+    assert "A refunded payment cannot be refunded." in again
+
+
+def test_money_from_the_unmatched_queue_is_not_refunded_here(client, bob, funds, invoices):
+    amounts = {invoices[0]: Decimal("300.00"), invoices[1]: Decimal("150.00")}
+    payment = services.apply_unmatched(funds, amounts, actor=bob)
+    client.force_login(bob)
+    response = client.post(reverse("dashboard:refund_payment", args=[payment.pk]), follow=True)
+    assert "Only payments made in the portal can be refunded here." in response.content.decode()
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED

@@ -103,3 +103,14 @@ def test_a_partner_not_on_stripe_has_no_endpoint(client, partner):
 
 def test_only_post_is_accepted(client, acme):
     assert client.get(f"/webhooks/stripe/{acme.slug}/").status_code == 405
+
+
+def test_a_payout_that_cannot_be_read_yet_is_delivered_again(client, acme):
+    # Stripe is unreachable (api_base points nowhere), so the payout's items are unknown.
+    payout = fixture("payout", id="po_1", status="paid")
+    body = json.dumps(fixture("event", id="evt_po", type="payout.paid", data={"object": payout}))
+
+    response = post(client, acme, body.encode(), sign(body.encode(), ACME_SECRET))
+
+    assert response.status_code == 503
+    assert not ProcessorEvent.objects.exists()

@@ -6,26 +6,14 @@ processor are in tests/portal/fixtures.py.
 """
 
 import datetime as dt
-import email
-import socket
-import threading
 from decimal import Decimal
-from email import policy
-from email.message import EmailMessage
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from django.test import Client
-from werkzeug.serving import make_server
 
 from arbridge.core import clock
 from arbridge.ledger.models import Contact, Customer, Invoice, InvoiceLine
-from arbridge.payments.models import PaymentSettings
-from arbridge.payments.processors.sandbox import provision
 from arbridge.portal.models import PortalLink
-from arbridge.sandbox.processor import create_app
 
 
 def make_invoice(customer: Customer, number: str, total: str, due_in_days: int) -> Invoice:

@@ -12,6 +12,8 @@ from arbridge.portal.access import SESSION_HOURS
 from arbridge.portal.models import SIGN_IN_LINK_MINUTES, PortalLink
 from arbridge.portal.views import SIGN_IN_LIMIT
 
+pytest_plugins = ["tests.portal.fixtures"]
+
 
 def invoices_url(partner) -> str:
     return reverse("portal:invoices", args=[partner.slug])

@@ -12,7 +12,9 @@ from django.urls import reverse
 
 from arbridge.ledger.models import Invoice, Payment
 from arbridge.payments.models import Checkout, SavedMethod
-from tests.portal.conftest import enter_method, local
+from tests.portal.fixtures import enter_method, local
+
+pytest_plugins = ["tests.portal.fixtures"]
 
 VISA = "4242424242424242"
 VISA_DEBIT = "4000056655665556"

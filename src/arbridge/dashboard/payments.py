@@ -338,6 +338,10 @@ def payments(request: HttpRequest) -> HttpResponse:
 def refund_payment(request: HttpRequest, payment_id: int) -> HttpResponse:
     """Refund a payment in full at the processor; its write-backs are reversed."""
     payment = get_object_or_404(Payment.objects.for_partner(request.partner), pk=payment_id)
+    if not Checkout.objects.filter(payment=payment).exists():
+        # Money applied from the Unmatched queue came by bank transfer: it goes back the same way.
+        messages.error(request, "Only payments made in the portal can be refunded here.")
+        return redirect("dashboard:payments")
     try:
         result = services.refund(payment, actor=request.user)
     except services.CheckoutError as e:

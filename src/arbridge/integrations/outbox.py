@@ -266,7 +266,7 @@ def deliver_batch(command_id: int, batching: Batching) -> OutboundCommand | None
     key, send_at, is_new = batch
     if is_new:
         while (wait := (send_at - clock.now()).total_seconds()) > 0:
-            if batch_would_fill(key, batching):
+            if OutboundCommand.objects.filter(batch_key=key).count() >= batching.max_commands:
                 break  # full before its time: it goes now
             time.sleep(min(wait, 0.05))
         close_batch(key, batching)
@@ -320,17 +320,6 @@ def form_batch(command_id: int, batching: Batching) -> tuple[str, dt.datetime, b
             send_at = max(now, last_went + dt.timedelta(seconds=batching.spacing_s))
         gather(connection_id, key, send_at, batching, first=command.pk)
         return key, send_at, True
-
-
-def batch_would_fill(key: str, batching: Batching) -> bool:
-    """Return True if the batch and the commands waiting to join it would fill it."""
-    members = OutboundCommand.objects.filter(batch_key=key)
-    size = members.count()
-    if size >= batching.max_commands:
-        return True
-    connection_id = members.values_list("connection_id", flat=True).first()
-    waiting = unbatched(connection_id, clock.now(), batching)[: batching.max_commands].count()
-    return size + waiting >= batching.max_commands
 
 
 def unbatched(connection_id: int, now: dt.datetime, batching: Batching):

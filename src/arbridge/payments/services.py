@@ -87,7 +87,7 @@ def open_checkout(customer: Customer, amounts: Mapping[Invoice, Decimal]) -> Che
         if invoice.customer_id != customer.pk or invoice.partner_id != customer.partner_id:
             raise CheckoutError(f"Invoice {invoice.number} is not yours to pay.")
         amount = quantize(amount, invoice.currency)
-        payable = invoice.payable()
+        payable = invoice.payable
         if amount <= 0:
             raise CheckoutError(f"Enter an amount above zero for invoice {invoice.number}.")
         if amount > payable:
@@ -600,7 +600,7 @@ def receive_funds(
         for invoice in Invoice.objects.for_partner(partner_id).filter(
             number__in=numbers, currency=currency or "USD", archived=False
         )
-        if invoice.payable() == amount and not invoice.is_void
+        if invoice.payable == amount and not invoice.is_void
     ]
     if len(candidates) == 1:
         return take_external(

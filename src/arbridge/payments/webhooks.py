@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from arbridge.core.models import Partner
 from arbridge.payments import services
-from arbridge.payments.base import InvalidSignature
+from arbridge.payments.base import InvalidSignature, ProcessorError
 from arbridge.payments.models import PaymentSettings
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ def stripe_webhook(request: HttpRequest, partner_slug: str) -> HttpResponse:
     except InvalidSignature:
         logger.warning("Refused a Stripe webhook for %s whose signature does not verify", partner)
         return HttpResponse("The Stripe-Signature does not verify.", status=401)
+    except ProcessorError:
+        # A payout's balance transactions could not be read: Stripe delivers it again.
+        logger.warning("Stripe could not be asked about a webhook for %s", partner, exc_info=True)
+        return HttpResponse("Stripe could not be reached; deliver again later.", status=503)
     for event in events:
         services.apply_event(partner, event)
     return HttpResponse(status=200)

@@ -112,7 +112,7 @@ def choose_method(request: HttpRequest, key) -> HttpResponse:
             return tokenize(request, checkout, choice)
         if choice.startswith("saved-") and (method := saved.filter(pk=choice[6:]).first()):
             try:
-                services.choose_saved_method(checkout, method)
+                checkout = services.choose_saved_method(checkout, method)
             except services.CheckoutError as e:
                 messages.error(request, str(e))
             return redirect(step_url(checkout))

@@ -312,10 +312,11 @@ class SandboxProcessor:
 
     def process_data(self, request: Any) -> list[Event]:
         body = request.body
+        headers = {name.lower(): value for name, value in request.headers.items()}
         verify(
             self.webhook_secret,
             body,
-            request.headers.get(SIGNATURE_HEADER, ""),
+            headers.get(SIGNATURE_HEADER.lower(), ""),
             dt.datetime.now(dt.UTC).timestamp(),
         )
         try:

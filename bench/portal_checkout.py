@@ -1,0 +1,384 @@
+"""Time customers paying invoices in the portal, by card, through the sandbox processor.
+
+    .venv/bin/python bench/portal_checkout.py --checkouts 500 --concurrency 20
+
+Four processes besides this one, as in production: `arbridge serve` (the
+portal), an `arbridge worker` (Huey on Redis) delivering the write-backs, the
+QuickBooks sandbox and the sandbox processor, each serving loopback HTTP
+(bench/_common.py). The QuickBooks company is seeded with one open invoice a
+checkout and synced into a fresh SQLite arbridge first (not timed).
+
+`--concurrency` clients then each pay invoices as a browser would: open the
+customer's portal link, tick one invoice, choose card, enter a test card on
+the processor's hosted page (so the number never reaches arbridge), and POST
+Pay. Every `--double-every`th checkout posts Pay twice at once, as a double
+click does. It prints one JSON line:
+
+- checkouts_per_s: checkouts over the time from the first link opened to the last receipt;
+- p95_ms: the 95th percentile of the Pay request, double submits included;
+- double_charges: checkouts the processor charged more than once (must be 0),
+  counted from the processor's own records;
+- writeback_p99_s: from a checkout's success (stamped by arbridge) to the
+  linked payment created in the sandbox QuickBooks (its write-back command
+  done); the target is under 2 s. written_in_quickbooks counts the payments
+  the sandbox holds.
+
+Run as `portal_checkout.py processor --port N`, this module is the sandbox
+processor's process, with one extra route the benchmark reads its charges from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from _common import (
+    REALM,
+    add_company,
+    arbridge_env,
+    connect_company,
+    free_port,
+    log,
+    percentile,
+    sandbox_process,
+    start_django,
+    wait_until_serving,
+)
+
+NAME = "portal_checkout"
+TARGET_WRITEBACK_P99_S = 2.0
+CARD = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123", "postal_code": "10001"}
+TIMEOUT_S = 600
+BIN = Path(sys.executable).parent
+
+
+# -- the sandbox processor in its own process ----------------------------------------------
+
+
+def serve_processor(port: int) -> None:
+    """Serve the sandbox processor, and its charges per checkout at /_bench/charges."""
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    from arbridge.sandbox.processor import Store, create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    store = Store()
+    app = create_app(store, webhook_interval=None)
+
+    def with_charges(environ, start_response):
+        if Request(environ).path != "/_bench/charges":
+            return app(environ, start_response)
+        with store.lock:
+            charges = [
+                {"checkout": p.metadata.get("checkout", ""), "status": p.status}
+                for account in store.accounts.values()
+                for p in account.payments.values()
+            ]
+        return Response(json.dumps(charges), mimetype="application/json")(environ, start_response)
+
+    make_server("127.0.0.1", port, with_charges, threaded=True).serve_forever()
+
+
+@contextmanager
+def processor_process() -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    command = [sys.executable, __file__, "processor", "--port", str(port)]
+    child = subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(f"{url}/_sandbox/stats", child)
+        yield url
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+
+
+# -- arbridge -------------------------------------------------------------------------------
+
+
+def prepare(connection, processor_url: str, count: int) -> list[tuple[str, int]]:
+    """Collect through the sandbox processor; return (portal link, invoice id) per checkout."""
+    from arbridge.ledger.models import Invoice
+    from arbridge.payments.models import PaymentSettings
+    from arbridge.payments.processors.sandbox import provision
+    from arbridge.portal.models import PortalLink
+
+    partner = connection.partner
+    PaymentSettings.objects.update_or_create(
+        partner=partner,
+        defaults={"processor": "sandbox", "credentials": provision(processor_url, partner.name)},
+    )
+    invoices = list(
+        Invoice.objects.for_partner(partner)
+        .filter(status=Invoice.Status.OPEN, balance__gt=0)
+        .order_by("pk")[:count]
+    )
+    if len(invoices) < count:
+        raise RuntimeError(f"only {len(invoices)} open invoices to pay")
+    links = {}
+    for invoice in invoices:
+        if invoice.customer_id not in links:
+            links[invoice.customer_id] = PortalLink.issue(invoice.customer).get_absolute_url()
+    return [(links[invoice.customer_id], invoice.pk) for invoice in invoices]
+
+
+@contextmanager
+def arbridge_processes(data_dir: str, qbo_url: str, threads: int) -> Iterator[str]:
+    """Run `arbridge serve` and `arbridge worker` on the benchmark's database; yield the URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = arbridge_env(data_dir, qbo_url, redis=True) | {"ARBRIDGE_BASE_URL": url}
+    web = subprocess.Popen(
+        [BIN / "arbridge", "serve", "--port", str(port), "--threads", str(threads)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
+    )
+    worker = subprocess.Popen(
+        [BIN / "arbridge", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr
+    )
+    try:
+        wait_until_serving(f"{url}/login/", web)
+        yield url
+    finally:
+        for process in (web, worker):
+            process.terminate()
+        for process in (web, worker):
+            process.wait(timeout=60)
+
+
+# -- the customers --------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    pay_ms: list[float]
+    receipt: bool
+    error: str = ""
+
+
+def csrf(client: httpx.Client) -> str:
+    return client.cookies["csrftoken"]
+
+
+def checkout(url: str, link: str, invoice_id: int, double: bool) -> Outcome:
+    """Pay one invoice in full as a customer's browser would; Pay twice at once if `double`."""
+    with httpx.Client(base_url=url, timeout=60) as browser:
+        invoices = browser.get(link, follow_redirects=True)
+        invoices.raise_for_status()
+        page = str(invoices.url)
+        start = browser.post(
+            re.sub(r"invoices/$", "pay/", page),
+            data={"invoice": str(invoice_id), "csrfmiddlewaretoken": csrf(browser)},
+        )
+        if start.status_code != 302:
+            return Outcome([], False, f"start: {start.status_code}")
+        method = browser.get(start.headers["location"])
+        method.raise_for_status()
+        to_processor = browser.post(
+            start.headers["location"], data={"method": "card", "csrfmiddlewaretoken": csrf(browser)}
+        )
+        if to_processor.status_code != 302:
+            return Outcome([], False, f"method: {to_processor.status_code}")
+        # The card goes to the processor's own page, never to arbridge.
+        hosted = to_processor.headers["location"]
+        form = httpx.get(hosted, timeout=60)
+        form.raise_for_status()
+        query = dict(form.url.params)
+        tokenized = httpx.post(hosted.split("?")[0], data=CARD | query, timeout=60)
+        if tokenized.status_code != 303:
+            return Outcome([], False, f"tokenize: {tokenized.status_code}")
+        review = browser.get(tokenized.headers["location"], follow_redirects=True)
+        review.raise_for_status()
+        pay_url = str(review.url).replace("/review/", "/pay/")
+        data = {"csrfmiddlewaretoken": csrf(browser)}
+        times: list[float] = []
+        answers: list[httpx.Response] = []
+
+        def press() -> None:
+            started = time.perf_counter()
+            # A second browser tab: the same session, its own connection.
+            with httpx.Client(base_url=url, cookies=browser.cookies, timeout=60) as tab:
+                answers.append(tab.post(pay_url, data=data))
+            times.append((time.perf_counter() - started) * 1000)
+
+        presses = [threading.Thread(target=press) for _ in range(2 if double else 1)]
+        for thread in presses:
+            thread.start()
+        for thread in presses:
+            thread.join()
+        # A second press finds the charge under way and is sent to wait for it.
+        receipt = any("/receipt/" in a.headers.get("location", "") for a in answers)
+        ok = receipt and all(a.status_code == 302 for a in answers)
+        error = (
+            "" if ok else f"pay: {[(a.status_code, a.headers.get('location')) for a in answers]}"
+        )
+        return Outcome(times, receipt, error)
+
+
+def run_customers(
+    url: str, checkouts: list[tuple[str, int]], concurrency: int, double_every: int
+) -> tuple[list[Outcome], float]:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        outcomes = list(
+            pool.map(
+                lambda n: checkout(url, *checkouts[n], double_every and n % double_every == 0),
+                range(len(checkouts)),
+            )
+        )
+    return outcomes, time.perf_counter() - started
+
+
+# -- figures --------------------------------------------------------------------------------
+
+
+def wait_for_writebacks(count: int) -> None:
+    from arbridge.integrations.models import OutboundCommand
+
+    deadline = time.monotonic() + TIMEOUT_S
+    finished = (OutboundCommand.Status.DONE, OutboundCommand.Status.DEAD)
+    while time.monotonic() < deadline:
+        if OutboundCommand.objects.filter(status__in=finished).count() >= count:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the write-backs were not delivered within {TIMEOUT_S}s")
+
+
+def writeback_latencies(connection) -> list[float]:
+    """Return, per succeeded checkout, seconds from its success to its payment in QuickBooks."""
+    from arbridge.integrations import writeback
+    from arbridge.integrations.models import OutboundCommand
+    from arbridge.payments.models import Checkout
+
+    succeeded = Checkout.objects.filter(status=Checkout.Status.SUCCEEDED)
+    done = dict(
+        OutboundCommand.objects.filter(status=OutboundCommand.Status.DONE).values_list(
+            "idempotency_key", "updated_at"
+        )
+    )
+    latencies = []
+    for paid_at, payment_id in succeeded.values_list("updated_at", "payment_id"):
+        if (written := done.get(writeback.create_key(payment_id, connection))) is not None:
+            latencies.append((written - paid_at).total_seconds())
+    return latencies
+
+
+def count_quickbooks_payments(qbo_url: str, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    while True:
+        response = httpx.get(
+            f"{qbo_url}/v3/company/{REALM}/query",
+            params={"query": "select count(*) from Payment"},
+            headers=headers,
+        )
+        if response.status_code != 429:  # arbridge may have used the minute up
+            break
+        time.sleep(1)
+    response.raise_for_status()
+    return response.json()["QueryResponse"]["totalCount"]
+
+
+def double_charges(processor_url: str) -> tuple[int, int]:
+    """Return the checkouts charged more than once at the processor, and all charges made."""
+    charges = httpx.get(f"{processor_url}/_bench/charges", timeout=60).json()
+    per_checkout = Counter(c["checkout"] for c in charges if c["status"] != "failed")
+    return sum(1 for n in per_checkout.values() if n > 1), len(charges)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkouts", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--double-every", type=int, default=5, help="every Nth checkout posts Pay twice at once"
+    )
+    parser.add_argument("--threads", type=int, default=16, help="the web server's threads")
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory(prefix="arb_bench_portal_") as data_dir,
+        sandbox_process() as qbo_url,
+        processor_process() as processor_url,
+    ):
+        company = add_company(
+            qbo_url, customers=50, invoices=args.checkouts, payments=0, credit_memos=0
+        )
+        start_django(data_dir, qbo_url, redis=True)
+
+        from arbridge.integrations.models import SyncRun
+        from arbridge.integrations.tasks import perform_sync
+        from arbridge.payments.models import Checkout
+
+        connection = connect_company(company)
+        run = perform_sync(
+            SyncRun.objects.create(partner=connection.partner, connection=connection).pk
+        )
+        log(NAME, f"synced: {run.status} {run.error_message}")
+        checkouts = prepare(connection, processor_url, args.checkouts)
+        with arbridge_processes(data_dir, qbo_url, args.threads) as url:
+            log(NAME, f"{args.checkouts} checkouts by {args.concurrency} customers at once")
+            outcomes, seconds = run_customers(url, checkouts, args.concurrency, args.double_every)
+            paid = Checkout.objects.filter(status=Checkout.Status.SUCCEEDED).count()
+            wait_for_writebacks(paid)
+        doubles, charges = double_charges(processor_url)
+        written = count_quickbooks_payments(qbo_url, company["token"]["access_token"])
+        latencies = writeback_latencies(connection)
+
+    errors = Counter(o.error.split(":")[0] for o in outcomes if o.error)
+    pay_ms = [ms for o in outcomes for ms in o.pay_ms]
+    report = {
+        "bench": NAME,
+        "transport": "loopback HTTP: arbridge serve, QuickBooks and processor sandboxes apart",
+        "consumer": "arbridge worker (Huey, Redis queue)",
+        "checkouts": args.checkouts,
+        "concurrency": args.concurrency,
+        "double_submits": sum(1 for o in outcomes if len(o.pay_ms) == 2),
+        "receipts": sum(o.receipt for o in outcomes),
+        "succeeded": paid,
+        "errors": dict(errors),
+        "seconds": round(seconds, 1),
+        "checkouts_per_s": round(args.checkouts / seconds, 2),
+        "p50_ms": round(percentile(pay_ms, 50), 1),
+        "p95_ms": round(percentile(pay_ms, 95), 1),
+        "processor_charges": charges,
+        "double_charges": doubles,
+        "written_in_quickbooks": written,
+        "writeback_p50_s": round(percentile(latencies, 50), 2),
+        "writeback_p99_s": round(percentile(latencies, 99), 2),
+    }
+    report["meets_target"] = (
+        doubles == 0
+        and paid == args.checkouts
+        and written == paid
+        and report["writeback_p99_s"] < TARGET_WRITEBACK_P99_S
+    )
+    print(json.dumps(report, default=str))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["processor"]:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("role", choices=["processor"])
+        parser.add_argument("--port", type=int, required=True)
+        serve_processor(parser.parse_args().port)
+    else:
+        main()
