@@ -265,28 +265,29 @@ class HaloSandbox:
         args = request.args
         tests = self._filters(args, table)
         order = (args.get("order") or "id").lower()
-        rows = self.store.select(
+        answer: dict[str, Any] = {}
+        window = slice(None)
+        idonly = flag(args.get("idonly"))  # not compatible with pagination, the spec says
+        if flag(args.get("pageinate")) and not idonly:
+            size = _positive(args.get("page_size"), DEFAULT_PAGE_SIZE, "page_size")
+            page = _positive(args.get("page_no"), 1, "page_no")
+            size = min(size, MAX_PAGE_SIZE)
+            window = slice((page - 1) * size, page * size)
+            answer.update(page_no=page, page_size=size)
+        elif args.get("count") and not idonly:
+            window = slice(_positive(args.get("count"), 0, "count"))
+        count, rows = self.store.select(
             tenant,
             table,
             lambda row: all(test(row) for test in tests),
             order=order,
             descending=flag(args.get("orderdesc")),
-            lines=table == INVOICE and flag(args.get("includelines")),
+            lines=table == INVOICE and flag(args.get("includelines")) and not idonly,
+            window=window,
         )
-        if flag(args.get("idonly")):
-            # Not compatible with pagination, the spec says.
-            return {"record_count": len(rows), key: [{"id": row["id"]} for row in rows]}
-        answer: dict[str, Any] = {"record_count": len(rows)}
-        if flag(args.get("pageinate")):
-            size = _positive(args.get("page_size"), DEFAULT_PAGE_SIZE, "page_size")
-            page = _positive(args.get("page_no"), 1, "page_no")
-            size = min(size, MAX_PAGE_SIZE)
-            rows = rows[(page - 1) * size : page * size]
-            answer.update(page_no=page, page_size=size)
-        elif args.get("count"):
-            rows = rows[: _positive(args.get("count"), 0, "count")]
-        answer[key] = rows
-        return answer
+        if idonly:
+            return {"record_count": count, key: [{"id": row["id"]} for row in rows]}
+        return {"record_count": count, **answer, key: rows}
 
     def _filters(self, args, table: str) -> list[Callable[[dict], bool]]:
         tests: list[Callable[[dict], bool]] = []

@@ -309,20 +309,24 @@ class Store:
         order: str = "id",
         descending: bool = False,
         lines: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Return the records passing `test`, ordered, as a list GET serves them."""
+        window: slice = slice(None),
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Return how many records pass `test`, and those in `window` as a list GET serves them.
+
+        Only the window is copied and given its lines: a page of a large table costs a page.
+        """
         with self.lock:
             tenant = self.tenant(tenant_name)
-            rows: Iterable[dict[str, Any]] = filter(test, tenant.tables[table].values())
+            rows: list[dict[str, Any]] = list(filter(test, tenant.tables[table].values()))
             if order != "id" or descending:
-                rows = sorted(rows, key=lambda r: _sort_key(r.get(order)), reverse=descending)
+                rows.sort(key=lambda r: _sort_key(r.get(order)), reverse=descending)
             result = []
-            for row in rows:
+            for row in rows[window]:
                 row = dict(row)
                 if table == INVOICE and lines:
                     row["lines"] = [dict(line) for line in tenant.lines.get(row["id"], [])]
                 result.append(row)
-            return result
+            return len(rows), result
 
 
 def public_webhook(webhook: dict[str, Any]) -> dict[str, Any]:
