@@ -200,10 +200,10 @@ def checkout(url: str, link: str, invoice_id: int, double: bool) -> Outcome:
             return Outcome([], False, f"method: {to_processor.status_code}")
         # The card goes to the processor's own page, never to arbridge.
         hosted = to_processor.headers["location"]
-        form = httpx.get(hosted, timeout=60)
+        form = browser.get(hosted)
         form.raise_for_status()
         query = dict(form.url.params)
-        tokenized = httpx.post(hosted.split("?")[0], data=CARD | query, timeout=60)
+        tokenized = browser.post(hosted.split("?")[0], data=CARD | query)
         if tokenized.status_code != 303:
             return Outcome([], False, f"tokenize: {tokenized.status_code}")
         review = browser.get(tokenized.headers["location"], follow_redirects=True)
@@ -213,18 +213,22 @@ def checkout(url: str, link: str, invoice_id: int, double: bool) -> Outcome:
         times: list[float] = []
         answers: list[httpx.Response] = []
 
-        def press() -> None:
+        def press(tab: httpx.Client) -> None:
             started = time.perf_counter()
-            # A second browser tab: the same session, its own connection.
-            with httpx.Client(base_url=url, cookies=browser.cookies, timeout=60) as tab:
-                answers.append(tab.post(pay_url, data=data))
+            answers.append(tab.post(pay_url, data=data))
             times.append((time.perf_counter() - started) * 1000)
 
-        presses = [threading.Thread(target=press) for _ in range(2 if double else 1)]
+        # A second tab for a double click: the same session, its own connection.
+        tabs = [browser] + (
+            [httpx.Client(base_url=url, cookies=browser.cookies, timeout=60)] if double else []
+        )
+        presses = [threading.Thread(target=press, args=[tab]) for tab in tabs]
         for thread in presses:
             thread.start()
         for thread in presses:
             thread.join()
+        for tab in tabs[1:]:
+            tab.close()
         # A second press finds the charge under way and is sent to wait for it.
         receipt = any("/receipt/" in a.headers.get("location", "") for a in answers)
         ok = receipt and all(a.status_code == 302 for a in answers)

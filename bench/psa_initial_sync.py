@@ -18,8 +18,9 @@ success. It prints one JSON line:
   BillingItems), plus HaloPSA's token
   (ConnectWise's codebase and Autotask's zone lookups are not API calls)
 - rate_limit_bound: present when the vendor's limit, not arbridge, bounds the
-  figure. HaloPSA's 450 requests in 5 minutes do for 50,000 invoices at its
-  100-row pages. arbridge's limiter then waits on a virtual clock shared with
+  figure. ConnectWise's cautious 60 requests a minute do for 50,000 invoices
+  and their lines; HaloPSA's 450 in 5 minutes no longer do, at its 1,000-row
+  pages (they did at 100). arbridge's limiter then waits on a virtual clock shared with
   the sandbox instead of sleeping for minutes: the time waited is added to the
   elapsed time, and the sandbox enforces its limit on the same clock, so its
   429 count still shows whether the limit was kept.

@@ -18,7 +18,7 @@ from arbridge.portal.models import PortalLink
 from tests.e2e.test_invoice_list import screenshot
 
 pytestmark = pytest.mark.browser
-pytest_plugins = ["tests.portal.fixtures"]
+pytest_plugins = ["tests.payments.fixtures", "tests.portal.fixtures"]
 
 
 def make_invoice(customer: Customer, number: str, total: str, due_in_days: int) -> Invoice:

@@ -222,6 +222,9 @@ def test_an_old_version_arriving_after_the_delete_does_not_undo_it(halo):
 
 
 def test_the_same_number_from_two_connections_is_one_invoice(qbo, halo):
+    # The same customer in each: each connection keeps its own, matched by name.
+    apply(halo, "customer", customer("c9"))
+    apply(qbo, "customer", customer("1"))
     apply(halo, "invoice", invoice("H-1", "1001", 150, customer="c9"))
 
     assert apply(qbo, "invoice", invoice("10", "1001", 150)) == "updated"

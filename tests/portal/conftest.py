@@ -15,6 +15,11 @@ from arbridge.core import clock
 from arbridge.ledger.models import Contact, Customer, Invoice, InvoiceLine
 from arbridge.portal.models import PortalLink
 
+# Their asserts read as pytest's do, where test modules load them as plugins.
+pytest.register_assert_rewrite(
+    "tests.integrations.qbo.fixtures", "tests.payments.fixtures", "tests.portal.fixtures"
+)
+
 
 def make_invoice(customer: Customer, number: str, total: str, due_in_days: int) -> Invoice:
     invoice = Invoice.objects.create(

@@ -1,14 +1,14 @@
 """Things outside arbridge that the portal talks to: an SMTP server and the sandbox processor.
 
-Test modules that need them name this module in `pytest_plugins`. Emails go
-through a real SMTP server on loopback (aiosmtpd); the sandbox processor is
-served over HTTP on loopback, and the customer's browser types card and
-account numbers on its own page (`enter_method`), never on arbridge's.
+Test modules that need them name this module in `pytest_plugins`, after
+tests.payments.fixtures (the sandbox processor served over HTTP on loopback).
+Emails go through a real SMTP server on loopback (aiosmtpd); the customer's
+browser types card and account numbers on the processor's own page
+(`enter_method`), never on arbridge's.
 """
 
 import email
 import socket
-import threading
 from email import policy
 from email.message import EmailMessage
 from urllib.parse import parse_qs, urlsplit
@@ -16,11 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from werkzeug.serving import make_server
 
 from arbridge.payments.models import PaymentSettings
-from arbridge.payments.processors.sandbox import provision
-from arbridge.sandbox.processor import create_app
+from tests.payments.fixtures import BANK, CARD
 
 
 class Inbox:
@@ -61,28 +59,10 @@ def inbox(settings) -> Inbox:
 # -- the sandbox processor on loopback, and the customer's steps on its pages --------------
 
 
-@pytest.fixture(scope="session")
-def processor_url():
-    """A sandbox processor served over HTTP on 127.0.0.1, as the demo serves it."""
-    server = make_server("127.0.0.1", 0, create_app(webhook_interval=None), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-
-
 @pytest.fixture
-def processor(partner, processor_url) -> PaymentSettings:
-    """Acme collects through its own account at the sandbox processor."""
-    settings = PaymentSettings.of(partner)
-    settings.processor = PaymentSettings.Processor.SANDBOX
-    settings.credentials = provision(processor_url, partner.name)
-    settings.save()
-    return settings
-
-
-CARD = {"expiry": "12/39", "cvc": "123", "postal_code": "94105"}
-BANK = {"account_holder_name": "Globex Corporation", "routing_number": "110000000"}
+def processor(processor_settings) -> PaymentSettings:
+    """Acme collects through its account at the sandbox processor (tests.payments.fixtures)."""
+    return processor_settings
 
 
 def enter_method(tokenize_url: str, number: str) -> str:

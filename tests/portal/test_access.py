@@ -12,7 +12,7 @@ from arbridge.portal.access import SESSION_HOURS
 from arbridge.portal.models import SIGN_IN_LINK_MINUTES, PortalLink
 from arbridge.portal.views import SIGN_IN_LIMIT
 
-pytest_plugins = ["tests.portal.fixtures"]
+pytest_plugins = ["tests.payments.fixtures", "tests.portal.fixtures"]
 
 
 def invoices_url(partner) -> str:

@@ -1,6 +1,7 @@
-"""Stripe's webhooks: one endpoint per partner, verified with that partner's secret.
+"""Processor webhooks: one endpoint per partner, verified with that partner's secret.
 
-POST /webhooks/stripe/<partner_slug>/ is the URL a partner gives Stripe. The
+POST /webhooks/stripe/<partner_slug>/ is the URL a partner gives Stripe
+(/webhooks/sandbox-processor/<partner_slug>/ the sandbox processor's). The
 partner's processor checks the Stripe-Signature against the partner's own
 webhook secret, so one partner's events cannot be posted to another's URL; a
 delivery that does not verify is refused with 401 and nothing is stored.
@@ -28,22 +29,22 @@ logger = logging.getLogger(__name__)
 
 @csrf_exempt
 @require_POST
-def stripe_webhook(request: HttpRequest, partner_slug: str) -> HttpResponse:
-    """Take a Stripe delivery for one partner: verify it, apply its event, answer."""
+def processor_webhook(request: HttpRequest, partner_slug: str, kind: str) -> HttpResponse:
+    """Take a processor's delivery for one partner: verify it, apply its events, answer."""
     partner = get_object_or_404(Partner, slug=partner_slug)
     settings = PaymentSettings.objects.filter(partner=partner).first()
-    if settings is None or settings.processor != PaymentSettings.Processor.STRIPE:
-        raise Http404("This partner does not collect through Stripe.")
+    if settings is None or settings.processor != kind:
+        raise Http404(f"This partner does not collect through {kind}.")
     processor = services.processor_for(partner)
     try:
         events = processor.process_data(request)
     except InvalidSignature:
-        logger.warning("Refused a Stripe webhook for %s whose signature does not verify", partner)
-        return HttpResponse("The Stripe-Signature does not verify.", status=401)
+        logger.warning("Refused a %s webhook for %s whose signature does not verify", kind, partner)
+        return HttpResponse("The signature does not verify.", status=401)
     except ProcessorError:
-        # A payout's balance transactions could not be read: Stripe delivers it again.
-        logger.warning("Stripe could not be asked about a webhook for %s", partner, exc_info=True)
-        return HttpResponse("Stripe could not be reached; deliver again later.", status=503)
+        # A payout's balance transactions could not be read: the processor delivers it again.
+        logger.warning("%s could not be asked about a webhook for %s", kind, partner, exc_info=True)
+        return HttpResponse("The processor could not be reached; deliver again later.", status=503)
     for event in events:
         services.apply_event(partner, event)
     return HttpResponse(status=200)

@@ -199,6 +199,18 @@ def test_a_credit_note_reduces_the_invoice_it_credits(halo):
     assert halo.get(f"Invoice/{invoice['id']}")["amount_remaining"] == Decimal("330.00")
 
 
+def test_a_credit_note_moved_to_another_invoice_credits_that_one_instead(halo):
+    client = halo.client("Bluebird Dental")
+    first, second = (halo.invoice(client, ("Labor", 2, "165.00")) for _ in range(2))
+    credit = halo.credit(first, "30.00")
+
+    halo.post("Invoice", {"id": credit["id"], "creditlinkedtoinvoiceid": second["id"]})
+
+    assert halo.get(f"Invoice/{first['id']}")["amount_remaining"] == Decimal("330.00")
+    assert halo.get(f"Invoice/{second['id']}")["amount_remaining"] == Decimal("300.00")
+    assert halo.delete(f"Invoice/{first['id']}").status_code == 200  # no credit note left on it
+
+
 def test_voiding_leaves_the_invoice_owing_nothing(halo):
     invoice = halo.invoice(halo.client("Bluebird Dental"))
 
