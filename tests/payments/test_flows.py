@@ -16,17 +16,7 @@ from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCom
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
 from arbridge.payments import services
 from arbridge.payments.models import Checkout, PaymentSettings, UnmatchedFunds
-from tests.integrations.qbo.fixtures import (  # noqa: F401
-    company,
-    deliver,
-    qbo,
-    receiver,
-    sandbox,
-    sandbox_server,
-    sync,
-    webhook_format,
-)
-from tests.portal.fixtures import Inbox, inbox  # noqa: F401
+from tests.portal.fixtures import Inbox
 
 # A Monday morning, so business days are plain to count.
 MONDAY = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
