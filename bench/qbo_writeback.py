@@ -54,8 +54,11 @@ BATCHES_PER_MINUTE = 40
 TIMEOUT_S = 900
 
 
-def record_payments(connection, count: int, rate: float) -> None:
-    """Take `count` card payments in arbridge, each paying one open invoice, at `rate` a second."""
+def record_payments(connection, count: int, rate: float) -> float:
+    """Take `count` card payments in arbridge, each paying one open invoice, at `rate` a second.
+
+    Return the seconds it took: on a busy machine this process may not keep up with `rate`.
+    """
     from django.db import transaction
 
     from arbridge.integrations import writeback
@@ -82,6 +85,21 @@ def record_payments(connection, count: int, rate: float) -> None:
             payment.allocate(invoice, invoice.balance)
             payment.set_status(Payment.Status.SUCCEEDED)
             writeback.payment_succeeded(payment)
+    return time.perf_counter() - started
+
+
+def wait_for_worker(worker: subprocess.Popen) -> None:
+    """Return once the worker takes jobs, so that its start-up is not timed as write-back."""
+    from huey.contrib.djhuey import HUEY
+
+    from arbridge.integrations.tasks import deliver_command
+
+    deliver_command(0)  # no such command: a job that does nothing
+    deadline = time.monotonic() + 60
+    while HUEY.pending_count():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the worker did not start")
+        time.sleep(0.05)
 
 
 def wait_for_commands(count: int, worker: subprocess.Popen) -> None:
@@ -141,8 +159,9 @@ def main() -> None:
             stderr=sys.stderr,
         )
         try:
+            wait_for_worker(worker)
             log(NAME, f"recording {args.payments} payments at {args.rate}/s")
-            record_payments(connection, args.payments, args.rate)
+            recording_s = record_payments(connection, args.payments, args.rate)
             wait_for_commands(args.payments, worker)
         finally:
             worker.terminate()
@@ -163,6 +182,8 @@ def main() -> None:
         "consumer": "arbridge worker (Huey, Redis queue; rate limit shared through Redis)",
         "payments": args.payments,
         "recorded_per_s": args.rate,
+        # What this process managed: the write-back cannot finish sooner than the recording.
+        "recorded_actual_per_s": round(args.payments / recording_s, 2),
         "succeeded": len(succeeded),
         "written_in_sandbox": written,
         "seconds": round(span, 1),

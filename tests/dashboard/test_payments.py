@@ -401,7 +401,10 @@ def test_the_owner_opens_a_sandbox_processor_account(
     saved = PaymentSettings.of(partner)
     assert saved.processor == "sandbox"
     assert saved.credentials["base_url"] == base_url
-    # The account is real: the processor answers with its key.
+    # The account is real, and sends its events to the partner's webhook.
+    account = httpx.get(f"{base_url}/_sandbox/accounts").json()["data"][0]
+    assert account["id"] == saved.credentials["account_id"]
+    assert account["webhook_url"] == f"{processor_server.url}/webhooks/sandbox-processor/acme-it/"
     assert services.processor_for(partner).client_config()["kind"] == "sandbox"
     assert "Your customers pay through <strong>Sandbox" in client.get(SETTINGS).content.decode()
     assert AuditEntry.objects.filter(partner=partner, action="payments.processor_changed").exists()

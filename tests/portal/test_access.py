@@ -51,10 +51,10 @@ def test_an_expired_link_says_so_with_the_support_email(client, link):
     page = response.content.decode()
     assert "This link has expired" in page
     assert "billing@acme.example" in page
-    assert SESSION_KEY_ABSENT(client)
+    assert has_no_portal_session(client)
 
 
-def SESSION_KEY_ABSENT(client: Client) -> bool:
+def has_no_portal_session(client: Client) -> bool:
     return "portal" not in client.session
 
 
@@ -169,3 +169,9 @@ def test_forms_refuse_a_post_without_the_csrf_token(partner, globex, inbox):
 
     assert response.status_code == 403
     assert inbox.messages == []
+
+
+def test_the_billing_link_takes_a_signed_in_customer_to_their_invoices(portal, partner):
+    response = portal.get(billing_url(partner))
+
+    assert response["Location"] == invoices_url(partner)

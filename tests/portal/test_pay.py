@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from arbridge.ledger.models import Invoice, Payment
-from arbridge.payments.models import Checkout, SavedMethod
+from arbridge.payments.models import Checkout, PaymentSettings, SavedMethod
 from tests.portal.fixtures import enter_method, local
 
 pytest_plugins = ["tests.payments.fixtures", "tests.portal.fixtures"]
@@ -224,3 +224,21 @@ def test_an_amount_above_the_balance_is_refused(portal, partner, current):
     assert "left to pay" in response.content.decode()
     assert 'value="451.00"' in response.content.decode()
     assert not Checkout.objects.exists()
+
+
+def test_with_stripe_the_card_goes_into_stripes_own_element(portal, partner, overdue, processor):
+    processor.processor = PaymentSettings.Processor.STRIPE
+    processor.credentials = {"secret_key": "sk_test_portal", "publishable_key": "pk_test_portal"}
+    processor.save()
+    checkout = choose(portal, partner, {overdue: "100.00"})
+
+    response = portal.post(
+        reverse("portal:checkout", args=[partner.slug, checkout.key]), {"method": "card"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "pk_test_portal" in page and "sk_test_portal" not in page
+    tokenized = reverse("portal:tokenized", args=[partner.slug, checkout.key])
+    assert f'action="http://testserver{tokenized}"' in page
+    assert 'name="csrfmiddlewaretoken"' in page

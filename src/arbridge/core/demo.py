@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.urls import reverse
 
 from arbridge import settings as arbridge_settings
 from arbridge.core.models import ApiKey, Membership, Partner
@@ -123,7 +124,12 @@ def use_sandbox_processor(partner: Partner, attempts: int = 5) -> None:
     """
     for attempt in range(attempts):
         try:
-            credentials = provision(f"{settings.BASE_URL}/sandbox/processor", partner.display_name)
+            credentials = provision(
+                f"{settings.BASE_URL}/sandbox/processor",
+                partner.display_name,
+                webhook_url=settings.BASE_URL
+                + reverse("sandbox_processor_webhook", args=[partner.slug]),
+            )
             break
         except ProcessorError:
             # The server may be a moment from accepting connections.

@@ -37,6 +37,7 @@ from arbridge.payments.models import (
     Payout,
     UnmatchedFunds,
 )
+from arbridge.payments.processors.sandbox import provision
 
 # Checkouts whose outcome the current processor still owes: switching would orphan them.
 IN_FLIGHT = (Checkout.Status.PROCESSING, Checkout.Status.REQUIRES_ACTION, Checkout.Status.PENDING)
@@ -251,14 +252,18 @@ def payment_settings(request: HttpRequest) -> HttpResponse:
 @member_required(Membership.can_manage)
 def use_sandbox(request: HttpRequest) -> HttpResponse:
     """Open an account at the sandbox processor served beside arbridge, and collect through it."""
-    from arbridge.payments.processors.sandbox import provision
-
     current = PaymentSettings.of(request.partner)
     # Every press opens a new account, so it is a switch even from the sandbox.
     if refuse_switch(request, current):
         return redirect("dashboard:payment_settings")
     try:
-        credentials = provision(sandbox_base_url(), request.partner.display_name)
+        credentials = provision(
+            sandbox_base_url(),
+            request.partner.display_name,
+            # Events arrive at once this way; the poll every minute is the safety net.
+            webhook_url=settings.BASE_URL
+            + reverse("sandbox_processor_webhook", args=[request.partner.slug]),
+        )
     except base.ProcessorError as e:
         messages.error(request, f"The sandbox processor could not be reached: {e}")
         return redirect("dashboard:payment_settings")

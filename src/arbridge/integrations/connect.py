@@ -1,5 +1,8 @@
 """Build a connection's connector: the one place a Connection becomes a Config."""
 
+import ssl
+from functools import cache
+
 import httpx
 
 from arbridge.connectors.base import Config, Connector
@@ -11,9 +14,15 @@ from arbridge.integrations.registry import load
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """Return the one TLS context of vendor clients: loading the CA bundle takes tens of ms."""
+    return httpx.create_ssl_context()
+
+
 def http_client() -> httpx.Client:
     """Return a new HTTP client for talking to vendors; close it when done."""
-    return httpx.Client(timeout=TIMEOUT, headers={"User-Agent": "arbridge"})
+    return httpx.Client(verify=tls_context(), timeout=TIMEOUT, headers={"User-Agent": "arbridge"})
 
 
 def build_connector(connection: Connection, http: httpx.Client | None = None) -> Connector:

@@ -17,12 +17,17 @@ request whose idempotency key is the batch's `batch_key`. Membership is
 written to the commands before the request is sent, so after a crash or a
 failure of the whole request the same commands go again under the same key,
 and the vendor answers a batch it already did with its first answer. Each
-command's own answer is recorded as a single push's would be; one whose
-outcome is known leaves its batch, so that a retry of it is a new request.
-A batch goes at once when it is full, or when nothing went to the connection
-for the connector's spacing; otherwise it waits out the spacing (holding its
-worker that long, at most), gathering what arrives meanwhile. So a lone
-payment goes out at once and batching happens only when commands pile up.
+command's own answer is recorded as a single push's would be, all in one
+transaction; one whose outcome is known leaves its batch, so that a retry of
+it is a new request.
+
+A batch is formed by the claim itself: a worker takes what of the connection
+is due now, up to the batch size, and sends it. It is due when it is full,
+or when nothing went to the connection for the connector's spacing;
+otherwise the connection is woken at the end of the spacing (a timer, not a
+waiting worker), and what arrived meanwhile goes then. Commands that arrive
+while a batch is in flight form the next one. So a lone payment goes out at
+once, and batching happens only when commands pile up.
 
 A command's payload may name the local row it writes, as `entity` (an
 ExternalRef entity) and `local_id`; its remote id is then stored as an
@@ -32,12 +37,15 @@ names the removed record's `remote_id`; its ExternalRef is marked deleted.
 
 import datetime as dt
 import logging
-import time
+import operator
+import threading
 import uuid
+from functools import reduce
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from huey.contrib.djhuey import HUEY
 
 from arbridge.connectors.base import (
     Batching,
@@ -97,10 +105,19 @@ def claim(command_id: int) -> OutboundCommand | None:
 def deliver(command_id: int) -> OutboundCommand | None:
     """Push one command to its connection if it is due; return it, or None if not claimed.
 
-    A command its connector batches goes in a batch (deliver_batch).
+    A command its connector batches goes in a batch (deliver_batches).
     """
-    if batching := batching_for(command_id):
-        return deliver_batch(command_id, batching)
+    due = (
+        OutboundCommand.objects.filter(claimable(clock.now()), pk=command_id)
+        .values_list("action", "connection_id", "connection__kind")
+        .first()
+    )
+    if due is None:
+        return None  # not due, or taken: most tasks of a busy connection, whose batch went
+    action, connection_id, kind = due
+    batching = connector_batching(kind)
+    if batching and action in batching.actions:
+        return deliver_batches(connection_id, batching, command_id)
     command = claim(command_id)
     if command is None:
         return None
@@ -133,34 +150,51 @@ def deliver(command_id: int) -> OutboundCommand | None:
 
 def succeed(command: OutboundCommand, remote_id: str, remote_version: str = "") -> None:
     """Mark the command done and link the local row it wrote to the remote record."""
+    succeed_all([(command, RemoteRef(remote_id, remote_version))])
+
+
+def succeed_all(answers: list[tuple[OutboundCommand, RemoteRef]]) -> None:
+    """Mark commands done and link the rows they wrote, in one transaction and few queries."""
     now = clock.now()
-    command.status, command.remote_id, command.last_error = Status.DONE, remote_id, ""
-    command.locked_until, command.updated_at = None, now
-    with transaction.atomic():
-        # Whatever another worker decided meanwhile, the write happened: done wins.
-        command.save(
-            update_fields=["status", "remote_id", "last_error", "locked_until", "updated_at"]
-        )
+    links, deletes = [], []
+    for command, ref in answers:
+        command.status, command.remote_id, command.last_error = Status.DONE, ref.remote_id, ""
+        command.locked_until, command.updated_at = None, now
         entity, local_id = command.payload.get("entity"), command.payload.get("local_id")
         if command.payload.get("deletes"):
             # A delete keeps the link to what it removed, marked deleted there.
-            ExternalRef.objects.filter(
-                connection=command.connection,
-                entity=entity,
-                remote_id=command.payload.get("remote_id", remote_id),
-            ).update(deleted_at=now, updated_at=now)
-        elif remote_id and entity in ExternalRef.Entity.values and local_id is not None:
-            ExternalRef.objects.update_or_create(
-                connection=command.connection,
-                entity=entity,
-                remote_id=remote_id,
-                defaults={
-                    "partner_id": command.partner_id,
-                    "local_id": local_id,
-                    "remote_version": remote_version,
-                    "updated_at": now,
-                },
+            remote_id = command.payload.get("remote_id", ref.remote_id)
+            deletes.append(
+                Q(connection_id=command.connection_id, entity=entity, remote_id=remote_id)
             )
+        elif ref.remote_id and entity in ExternalRef.Entity.values and local_id is not None:
+            links.append(
+                ExternalRef(
+                    partner_id=command.partner_id,
+                    connection_id=command.connection_id,
+                    entity=entity,
+                    remote_id=ref.remote_id,
+                    local_id=local_id,
+                    remote_version=ref.remote_version,
+                    updated_at=now,
+                )
+            )
+    with transaction.atomic():
+        # Whatever another worker decided meanwhile, the write happened: done wins.
+        OutboundCommand.objects.bulk_update(
+            [command for command, _ in answers],
+            ["status", "remote_id", "last_error", "locked_until", "updated_at"],
+        )
+        if deletes:
+            ExternalRef.objects.filter(reduce(operator.or_, deletes)).update(
+                deleted_at=now, updated_at=now
+            )
+        ExternalRef.objects.bulk_create(
+            links,
+            update_conflicts=True,
+            unique_fields=["connection", "entity", "remote_id"],
+            update_fields=["partner", "local_id", "remote_version", "updated_at"],
+        )
 
 
 def retry_later(command: OutboundCommand, error: str, retry_after: float | None = None) -> None:
@@ -237,122 +271,91 @@ def enqueue_on_commit(command: OutboundCommand) -> None:
 # -- batches --------------------------------------------------------------------
 
 
-def batching_for(command_id: int) -> Batching | None:
-    """Return how the command's connector batches it, or None if it goes alone."""
-    row = (
-        OutboundCommand.objects.filter(pk=command_id)
-        .values_list("action", "connection__kind")
-        .first()
-    )
-    if row is None:
-        return None
-    action, kind = row
+def connector_batching(kind: str) -> Batching | None:
+    """Return how a kind's connector batches its writes, or None if it sends each alone."""
     try:
-        batching = load(kind).capabilities.batching
+        return load(kind).capabilities.batching
     except (ImportError, LookupError, AttributeError):
         return None  # deliver() records why the connector is not available
-    return batching if batching and action in batching.actions else None
 
 
-def deliver_batch(command_id: int, batching: Batching) -> OutboundCommand | None:
-    """Send the command's batch, once it is due; return the command, or None if not ours.
+def deliver_due_batches(connection_id: int) -> None:
+    """Send what of the connection has become due (the job a wake-up enqueues)."""
+    kind = Connection.objects.filter(pk=connection_id).values_list("kind", flat=True).first()
+    if kind and (batching := connector_batching(kind)):
+        deliver_batches(connection_id, batching)
 
-    A command whose task finds it already in a batch, or adds it to one that is
-    waiting, leaves the sending to that batch's worker.
+
+def deliver_batches(
+    connection_id: int, batching: Batching, command_id: int | None = None
+) -> OutboundCommand | None:
+    """Send the connection's due batches one after another; have it woken for the rest.
+
+    Return the command `command_id` if it went in a batch sent here, else None.
+    A worker never waits for a batch to fill: what is not due yet goes when
+    the connection is woken, or with the batch that the command filling it forms.
     """
-    batch = form_batch(command_id, batching)
-    if batch is None:
-        return None
-    key, send_at, is_new = batch
-    if is_new:
-        while (wait := (send_at - clock.now()).total_seconds()) > 0:
-            if OutboundCommand.objects.filter(batch_key=key).count() >= batching.max_commands:
-                break  # full before its time: it goes now
-            time.sleep(min(wait, 0.05))
-        close_batch(key, batching)
-    members = list(
-        OutboundCommand.objects.select_related("connection").filter(batch_key=key).order_by("pk")
-    )
-    send_batch(key, members)
-    return next((m for m in members if m.pk == command_id), None)
-
-
-def form_batch(command_id: int, batching: Batching) -> tuple[str, dt.datetime, bool] | None:
-    """Claim the command in a batch; return (key, when it goes, is new) if this worker sends it.
-
-    Return None if the command is not due, is being sent, or joined a batch
-    that another worker is waiting to send.
-    """
-    if not OutboundCommand.objects.filter(claimable(clock.now()), pk=command_id).exists():
-        return None  # most tasks of a busy connection: their command went with another's batch
-    with transaction.atomic():
-        connection_id = (
-            OutboundCommand.objects.filter(pk=command_id)
-            .values_list("connection_id", flat=True)
-            .first()
+    sent = None
+    while True:
+        batch = next_batch(connection_id, batching)
+        if batch is None:
+            return sent
+        if isinstance(batch, dt.datetime):
+            wake_at(connection_id, batch)
+            return sent
+        members = list(
+            OutboundCommand.objects.select_related("connection")
+            .filter(batch_key=batch)
+            .order_by("pk")
         )
-        if connection_id is None:
-            return None
+        send_batch(batch, members)
+        sent = next((m for m in members if m.pk == command_id), sent)
+
+
+def next_batch(connection_id: int, batching: Batching) -> str | dt.datetime | None:
+    """Claim the connection's next due batch and return its key.
+
+    A batch sent before with no answer goes again first, as it was. Return
+    when the next batch will be due if what is pending must wait for the
+    spacing, or None if nothing is pending.
+    """
+    with transaction.atomic():
         # Batches of one connection are formed one at a time: they queue on its row.
         Connection.objects.select_for_update().filter(pk=connection_id).exists()
         now = clock.now()
-        command = OutboundCommand.objects.filter(claimable(now), pk=command_id).first()
-        if command is None:
-            return None
-        if command.batch_key:
-            # Sent before, with no answer: the same batch again, under the same key.
-            resend(command.batch_key, now)
-            return command.batch_key, now, False
-        batches = OutboundCommand.objects.filter(connection_id=connection_id).exclude(
-            batched_at=None
+        commands = OutboundCommand.objects.filter(claimable(now), connection_id=connection_id)
+        owed = commands.exclude(batch_key="").values_list("batch_key", flat=True).first()
+        if owed:
+            resend(owed, now)
+            return owed
+        pending = list(
+            commands.filter(action__in=batching.actions, batch_key="")
+            .order_by("pk")
+            .values_list("pk", flat=True)[: batching.max_commands]
         )
-        latest = batches.order_by("-batched_at").values_list("batch_key", "batched_at").first()
-        last_went = latest[1] if latest else None
-        if latest and last_went > now:  # a batch is waiting to go
-            size = batches.filter(batch_key=latest[0]).count()
-            if size < batching.max_commands:
-                gather(connection_id, latest[0], last_went, batching, first=command.pk)
-                return None
-            last_went = now  # it is full, so it goes now
+        if not pending:
+            return None
+        if len(pending) < batching.max_commands:
+            last_went = (
+                OutboundCommand.objects.filter(connection_id=connection_id)
+                .exclude(batched_at=None)
+                .order_by("-batched_at")
+                .values_list("batched_at", flat=True)
+                .first()
+            )
+            due_at = last_went + dt.timedelta(seconds=batching.spacing_s) if last_went else now
+            if due_at > now:
+                return due_at
         key = f"arbridge-batch-{uuid.uuid4().hex}"
-        send_at = now
-        if last_went and unbatched(connection_id, now, batching).count() < batching.max_commands:
-            send_at = max(now, last_went + dt.timedelta(seconds=batching.spacing_s))
-        gather(connection_id, key, send_at, batching, first=command.pk)
-        return key, send_at, True
-
-
-def unbatched(connection_id: int, now: dt.datetime, batching: Batching):
-    """Return the connection's due commands that may join a new batch, oldest first."""
-    return OutboundCommand.objects.filter(
-        claimable(now),
-        connection_id=connection_id,
-        action__in=batching.actions,
-        batch_key="",
-    ).order_by("pk")
-
-
-def gather(
-    connection_id: int,
-    key: str,
-    send_at: dt.datetime,
-    batching: Batching,
-    first: int | None = None,
-) -> None:
-    """Claim due commands of the connection into the batch (`first` first), up to its size."""
-    now = clock.now()
-    room = batching.max_commands - OutboundCommand.objects.filter(batch_key=key).count()
-    ids = [first] if first is not None else []
-    others = unbatched(connection_id, now, batching).exclude(pk__in=ids)
-    ids += list(others.values_list("pk", flat=True)[: max(0, room - len(ids))])
-    OutboundCommand.objects.filter(claimable(now), pk__in=ids, batch_key="").update(
-        status=Status.IN_FLIGHT,
-        locked_until=max(now, send_at) + lease(),
-        attempts=F("attempts") + 1,
-        batch_key=key,
-        batched_at=send_at,
-        updated_at=now,
-    )
+        commands.filter(pk__in=pending, batch_key="").update(
+            status=Status.IN_FLIGHT,
+            locked_until=now + lease(),
+            attempts=F("attempts") + 1,
+            batch_key=key,
+            batched_at=now,
+            updated_at=now,
+        )
+        return key
 
 
 def resend(key: str, now: dt.datetime) -> None:
@@ -369,19 +372,46 @@ def resend(key: str, now: dt.datetime) -> None:
     )
 
 
-def close_batch(key: str, batching: Batching) -> None:
-    """Fill a new batch with what arrived while it waited, and mark it gone from now on."""
-    with transaction.atomic():
-        connection_id = (
-            OutboundCommand.objects.filter(batch_key=key)
-            .values_list("connection_id", flat=True)
-            .first()
-        )
-        if connection_id is None:
-            return
-        Connection.objects.select_for_update().filter(pk=connection_id).exists()
-        gather(connection_id, key, clock.now(), batching)
-        OutboundCommand.objects.filter(batch_key=key).update(batched_at=clock.now())
+# Connections this process will wake, and when: one timer each is enough.
+_wakes: dict[int, dt.datetime] = {}
+_wakes_lock = threading.Lock()
+
+
+def wake_at(connection_id: int, when: dt.datetime) -> None:
+    """Send the connection's due batches at `when`, holding no worker until then.
+
+    A consumer arms a timer that enqueues the job at that moment (Huey's
+    scheduler would add up to its one-second tick). With jobs run inline
+    (HUEY.immediate, no consumer) the job is only scheduled. A wake-up lost
+    with its process leaves commands pending, and the sweeper finds them.
+    """
+    from arbridge.integrations.tasks import deliver_connection_batches
+
+    if HUEY.immediate:
+        deliver_connection_batches.schedule((connection_id,), eta=when)
+        return
+    with _wakes_lock:
+        armed = _wakes.get(connection_id)
+        if armed is not None and armed <= when:
+            return  # that timer finds these commands too
+        _wakes[connection_id] = when
+    delay = max(0.0, (when - clock.now()).total_seconds())
+    timer = threading.Timer(delay, woken, (connection_id, when))
+    timer.daemon = True
+    timer.start()
+
+
+def woken(connection_id: int, when: dt.datetime) -> None:
+    from arbridge.integrations.tasks import deliver_connection_batches
+
+    with _wakes_lock:
+        if _wakes.get(connection_id) == when:
+            del _wakes[connection_id]
+    try:
+        deliver_connection_batches(connection_id)
+    except Exception:
+        # The queue is down: the commands are pending in the database, and the sweeper has them.
+        logger.exception("Waking connection %s's batches failed", connection_id)
 
 
 def send_batch(key: str, members: list[OutboundCommand]) -> None:
@@ -423,23 +453,20 @@ def record_results(
     members: list[OutboundCommand],
     results: list[RemoteRef | ConnectorError],
 ) -> None:
-    """Record each claimed member's own answer, as a single push's would be."""
+    """Record each claimed member's own answer, as a single push's would be, in one commit."""
     answered = dict(zip((m.pk for m in members), results, strict=True))
-    with transaction.atomic():  # one commit for the batch's answers, not one each
-        for member in mine:
-            record_result(member, answered[member.pk])
-
-
-def record_result(member: OutboundCommand, result: RemoteRef | ConnectorError) -> None:
-    """Record one member's own answer; one that failed leaves its batch."""
-    if not isinstance(result, ConnectorError):
-        succeed(member, result.remote_id, result.remote_version)
-        return
-    leave_batch([member])
-    if isinstance(result, RetryableError):
-        retry_later(member, str(result), result.retry_after)
-    else:
-        kill(member, str(result))
+    succeeded = [(m, r) for m in mine if isinstance(r := answered[m.pk], RemoteRef)]
+    failed = [(m, r) for m in mine if isinstance(r := answered[m.pk], ConnectorError)]
+    with transaction.atomic():
+        succeed_all(succeeded)
+        if failed:
+            # Their outcome is known: a retry is a new request.
+            leave_batch([m for m, _ in failed])
+        for member, error in failed:
+            if isinstance(error, RetryableError):
+                retry_later(member, str(error), error.retry_after)
+            else:
+                kill(member, str(error))
 
 
 def leave_batch(commands: list[OutboundCommand]) -> None:

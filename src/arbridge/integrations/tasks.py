@@ -189,6 +189,12 @@ def deliver_command(command_id: int) -> None:
     outbox.deliver(command_id)
 
 
+@db_task()
+def deliver_connection_batches(connection_id: int) -> None:
+    """Send a connection's batches that have become due: its wake-up (outbox.wake_at)."""
+    outbox.deliver_due_batches(connection_id)
+
+
 # -- the sweeper --------------------------------------------------------------
 
 

@@ -134,10 +134,11 @@ def tokenize(request: HttpRequest, checkout: Checkout, kind: str) -> HttpRespons
     if config.get("tokenize_url"):
         query = urlencode({"kind": kind, "return_url": return_url})
         return redirect(f"{config['tokenize_url']}?{query}")
+    # The processor's own element (Stripe's), posting its token back to `submit_url`.
     ctx = page_context(request, checkout) | {
-        "client_config": config,
+        "client_config": config | {"currency": checkout.currency},
         "kind": kind,
-        "return_url": return_url,
+        "submit_url": return_url,
         "mandate": ach_mandate(checkout),
     }
     return render(request, "portal/tokenize.html", ctx)

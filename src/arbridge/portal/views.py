@@ -20,7 +20,7 @@ from arbridge.core.money import ZERO
 from arbridge.dashboard.integrations import cached_pdf, native_pdf_ref, safe
 from arbridge.ledger.models import Customer, Invoice
 from arbridge.portal import pdf, tasks
-from arbridge.portal.access import end_session, start_session, visitor_required
+from arbridge.portal.access import current_visitor, end_session, start_session, visitor_required
 from arbridge.portal.forms import SignInForm
 from arbridge.portal.models import PortalLink
 
@@ -50,6 +50,8 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
 def billing_link(request: HttpRequest, slug: str) -> HttpResponse:
     """Email a sign-in link to a billing contact who asks; the same answer for any address."""
     partner = get_object_or_404(Partner, slug=slug)
+    if request.method == "GET" and current_visitor(request, partner) is not None:
+        return redirect("portal:invoices", slug=partner.slug)
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]

@@ -1,10 +1,12 @@
 """Payments written back in QuickBooks batch requests: together when they pile up, once each."""
 
+import datetime as dt
 import time
 
 import httpx
 import pytest
 from django.db import transaction
+from huey.contrib.djhuey import HUEY
 
 from arbridge.connectors.qbo.connector import BATCHING
 from arbridge.core import clock
@@ -66,23 +68,58 @@ def test_commands_piled_up_go_in_one_batch_request_and_each_is_linked(qbo, compa
     assert len({c.batch_key for c in OutboundCommand.objects.all()}) == 1
 
 
-def test_a_lone_payment_goes_at_once_and_the_next_waits_to_gather_more(qbo, company, invoices):
+def test_a_lone_payment_goes_at_once_and_the_next_is_woken_with_what_gathered(
+    qbo, company, invoices
+):
     lone = owe(invoices[0])
     started = time.monotonic()
     outbox.deliver(lone.pk)
     assert time.monotonic() - started < BATCHING.spacing_s / 2
     lone.refresh_from_db()
     assert lone.status == Status.DONE
+    HUEY.flush()
 
-    # Right after it, a partial batch waits out the spacing, gathering what arrives.
+    # Right after it, a partial batch is not due: no worker waits for it; the connection is woken.
     second, third = owe(invoices[1]), owe(invoices[2])
     started = time.monotonic()
-    outbox.deliver(second.pk)
-    assert time.monotonic() - started > BATCHING.spacing_s / 2
+    assert outbox.deliver(second.pk) is None
+    assert time.monotonic() - started < BATCHING.spacing_s / 2
+    [wake] = HUEY.scheduled()
+    assert wake.name.endswith("deliver_connection_batches") and wake.args == (qbo.pk,)
+    due = lone.batched_at + dt.timedelta(seconds=BATCHING.spacing_s)
+    assert abs(wake.eta.replace(tzinfo=dt.UTC) - due) < dt.timedelta(milliseconds=1)
+    second.refresh_from_db()
+    assert second.status == Status.PENDING and second.batch_key == ""
+
+    # The spacing has passed (as if), and the wake-up sends what gathered, together.
+    OutboundCommand.objects.filter(pk=lone.pk).update(
+        batched_at=clock.now() - (due - lone.batched_at)
+    )
+    HUEY.execute(wake, timestamp=wake.eta)
     second.refresh_from_db()
     third.refresh_from_db()
     assert second.status == third.status == Status.DONE
     assert second.batch_key == third.batch_key != lone.batch_key
+
+
+def test_a_full_batch_goes_at_once_however_recently_the_last_went(qbo, company, sync):
+    globex = company.customer("Globex", "ap@globex.example")
+    remote = [company.invoice(globex, f"{10 + n}.00") for n in range(BATCHING.max_commands + 2)]
+    sync(qbo)
+    lone = owe(remote[0])
+    outbox.deliver(lone.pk)
+    piled = [owe(r) for r in remote[1:]]
+    before = api_requests(company)
+
+    outbox.deliver(piled[-1].pk)
+
+    # The oldest 30 go now; the last one waits for the spacing.
+    assert api_requests(company) == before + 1
+    statuses = [
+        c.status
+        for c in OutboundCommand.objects.filter(pk__in=[c.pk for c in piled]).order_by("pk")
+    ]
+    assert statuses == [Status.DONE] * BATCHING.max_commands + [Status.PENDING]
 
 
 def test_a_batch_whose_answer_was_lost_is_sent_again_as_it_was_and_written_once(
