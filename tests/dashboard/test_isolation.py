@@ -4,11 +4,14 @@ The pages are read from the URLconf, so a new page is covered as soon as it
 is routed: one with an id must be given one of Acme's rows in `acme_ids`.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from arbridge.dashboard import urls
 from arbridge.integrations.models import ExceptionItem, SyncRun
+from arbridge.payments.models import UnmatchedFunds
 
 PAGES_WITH_IDS = {
     p.name: sorted(p.pattern.converters) for p in urls.urlpatterns if p.pattern.converters
@@ -20,13 +23,21 @@ LIST_PAGES = [
     for p in urls.urlpatterns
     if not p.pattern.converters and p.name not in ("login", "logout", *OAUTH_STEPS)
 ]
+# Pages that only take a form (POST) and fragments htmx loads into a page.
+ACTIONS = ("sync_selected", "use_sandbox", "use_stripe")
+FRAGMENTS = ("unmatched_badge",)
 # Acme's data as it appears on its pages; none of it may reach charlie.
 ACME_MARKERS = ["Acme IT", "INV-1001", "Globex", "Customer 77", "Reporting", "1337"]
 
 
 @pytest.fixture
 def acme_ids(partner, connection, customer, invoice, exception_item, api_key) -> dict[str, int]:
+    funds = UnmatchedFunds.objects.create(
+        partner=partner, reference="fu_1337", amount=Decimal("1337.00"), memo="Globex wire"
+    )
     return {
+        "payment_id": invoice.allocations.get().payment_id,
+        "funds_id": funds.pk,
         "partner_id": partner.pk,
         "connection_id": connection.pk,
         "customer_id": customer.pk,
@@ -90,10 +101,14 @@ def test_list_pages_show_none_of_another_partners_rows(client, charlie, acme_ids
         "sync_runs": {"connection": acme_ids["connection_id"]},
     }
     client.force_login(charlie)
-    response = client.get(reverse(f"dashboard:{name}"), queries.get(name, {}))
-    assert response.status_code == 200
+    if name in ACTIONS:
+        response = client.post(reverse(f"dashboard:{name}"), {"invoice": acme_ids["invoice_id"]})
+    else:
+        response = client.get(reverse(f"dashboard:{name}"), queries.get(name, {}))
+        assert response.status_code == 200
     page = response.content.decode()
-    assert "Other MSP" in page
+    if name not in ACTIONS + FRAGMENTS:
+        assert "Other MSP" in page
     for marker in ACME_MARKERS:
         assert marker not in page
 

@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 
 from arbridge.core import clock
 from arbridge.ledger.models import Contact, Customer, Invoice, InvoiceLine
@@ -99,10 +99,22 @@ def link(globex) -> PortalLink:
     return PortalLink.issue(globex)
 
 
+class CommittingClient(Client):
+    """A browser whose every request ends as a committed request does in production.
+
+    The test's transaction never commits, so the jobs a request enqueues on
+    commit (the receipt email, write-backs) run as the response returns.
+    """
+
+    def request(self, **request):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return super().request(**request)
+
+
 @pytest.fixture
 def portal(link) -> Client:
     """A browser that opened Globex's portal link."""
-    client = Client()
+    client = CommittingClient()
     response = client.get(link.get_absolute_url())
     assert response.status_code == 302
     return client

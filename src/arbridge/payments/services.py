@@ -43,7 +43,7 @@ from arbridge.core.money import ZERO, format_money, quantize
 from arbridge.integrations import writeback
 from arbridge.integrations.models import ExceptionItem
 from arbridge.ledger.models import Customer, Deposit, DepositLine, Invoice, LedgerError, Payment
-from arbridge.payments import base, processors, surcharge
+from arbridge.payments import base, processors, signals, surcharge
 from arbridge.payments.models import (
     Checkout,
     CheckoutLine,
@@ -280,6 +280,9 @@ def _close(checkout: Checkout, status: str, error: str = "") -> Checkout:
     checkout.error_message = error[:500]
     checkout.updated_at = clock.now()
     checkout.save()
+    if status in (Status.SUCCEEDED, Status.PENDING):
+        # However it got here: the customer's request, a webhook, the minute poll.
+        transaction.on_commit(lambda: signals.checkout_paid.send(Checkout, checkout_id=checkout.pk))
     return checkout
 
 

@@ -24,7 +24,6 @@ from django.views.decorators.http import require_POST
 
 from arbridge.payments import base, services, surcharge
 from arbridge.payments.models import Checkout, SavedMethod
-from arbridge.portal import tasks
 from arbridge.portal.access import visitor_required
 from arbridge.portal.emails import RECEIPT_STATUSES, receipt_address
 from arbridge.portal.forms import PaymentSelectionError, chosen_amounts
@@ -227,9 +226,10 @@ def resume(request: HttpRequest, key) -> HttpResponse:
 
 
 def after_charge(request: HttpRequest, checkout: Checkout) -> HttpResponse:
-    """Send the customer on by the charge's outcome; a failure starts a fresh checkout."""
-    if checkout.status in RECEIPT_STATUSES:
-        tasks.send_receipt(checkout.pk)
+    """Send the customer on by the charge's outcome; a failure starts a fresh checkout.
+
+    The receipt is emailed by the payments app's checkout_paid signal (portal/apps.py).
+    """
     if checkout.status == Status.FAILED:
         messages.error(request, checkout.error_message or "The payment did not go through.")
         return retry_with(request, checkout)
