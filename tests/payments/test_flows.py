@@ -16,6 +16,7 @@ from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCom
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
 from arbridge.payments import services
 from arbridge.payments.models import Checkout, PaymentSettings, UnmatchedFunds
+from tests.numbers import assert_nowhere_in_database
 from tests.portal.fixtures import Inbox
 
 # A Monday morning, so business days are plain to count.
@@ -155,6 +156,8 @@ def test_an_ach_payment_settles_is_written_back_and_an_r01_return_reverses_it(
     assert "R01" in item.title and invoice.number in item.title
     [mail] = inbox.to("alice@acme.example")
     assert "R01" in mail["Subject"]
+    # The account number went to the processor's page only.
+    assert_nowhere_in_database(R01_ACCOUNT)
 
 
 def test_ach_written_back_at_initiation_when_the_partner_prefers_and_reversed_on_return(
