@@ -209,7 +209,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("ARBRIDGE_LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "INFO"}},
+    "loggers": {
+        "huey": {"level": "INFO"},
+        # One line per vendor request drowns everything else; failures are logged by us.
+        "httpx": {"level": os.getenv("ARBRIDGE_HTTP_LOG_LEVEL", "WARNING")},
+    },
 }
 
 # The QuickBooks Online app (developer.intuit.com). Without a client id, outside
