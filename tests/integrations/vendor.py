@@ -12,7 +12,6 @@ import threading
 from collections.abc import Iterator
 
 import httpx
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from arbridge.connectors.base import (
@@ -28,6 +27,7 @@ from arbridge.connectors.base import (
     RemoteRef,
 )
 from arbridge.connectors.http import raise_for_status, transport_error
+from tests.loopback import Loopback
 
 TOKEN = "vendor-token"
 
@@ -134,19 +134,16 @@ class FakeVendorConnector:
         return RemoteRef(response.json()["id"])
 
 
-class LoopbackServer:
+class LoopbackServer(Loopback):
     """Serve whichever Vendor is current over real HTTP on 127.0.0.1."""
 
     def __init__(self) -> None:
         self.vendor = Vendor()
-        self.server = make_server("127.0.0.1", 0, self.dispatch, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__()
 
     def dispatch(self, environ, start_response):
         return self.vendor(environ, start_response)
 
     def stop(self) -> None:
         self.vendor.release.set()
-        self.server.shutdown()
+        super().stop()

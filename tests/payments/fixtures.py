@@ -8,18 +8,17 @@ delivered to arbridge's endpoint when `deliver_processor_events()` flushes them.
 Test modules elsewhere import the fixtures they use from here.
 """
 
-import threading
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from werkzeug.serving import make_server
 
 from arbridge.payments.models import PaymentSettings
 from arbridge.payments.processors.sandbox import SandboxProcessor, provision
 from arbridge.sandbox.processor import ProcessorSandbox, create_app
 from tests.integrations.qbo.fixtures import Receiver
+from tests.loopback import Loopback
 
 RETURN_URL = "http://testserver/tokenized"
 # The test cards' other fields, and the test bank accounts' routing number and holder.
@@ -27,26 +26,9 @@ CARD = {"expiry": "12/30", "cvc": "123", "postal_code": "94107"}
 BANK = {"routing_number": "110000000", "account_holder_name": "Globex Corporation"}
 
 
-class ProcessorServer:
-    """Serve whichever sandbox processor is current over HTTP on 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self.app: ProcessorSandbox | None = None
-        self.server = make_server("127.0.0.1", 0, self.dispatch, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def dispatch(self, environ, start_response):
-        return self.app(environ, start_response)
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-
 @pytest.fixture(scope="session")
 def processor_server():
-    server = ProcessorServer()
+    server = Loopback()
     yield server
     server.stop()
 

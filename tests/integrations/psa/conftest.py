@@ -5,15 +5,12 @@ served by one server for the session, under /halopsa and /connectwise.
 Test modules outside this package import the fixtures they use from here.
 """
 
-import threading
-
 import pytest
 
 # Its asserts read as pytest's do, wherever this module is loaded first.
 pytest.register_assert_rewrite("tests.integrations.qbo.fixtures")
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
 from arbridge.integrations import psa  # noqa: E402
 from arbridge.integrations.models import Connection  # noqa: E402
@@ -27,20 +24,18 @@ from tests.integrations.qbo.fixtures import (  # noqa: E402, F401
     sync,
     webhook_format,
 )
+from tests.loopback import Loopback  # noqa: E402
 from tests.sandbox.halopsa.api import Halo  # noqa: E402
 
 WEBHOOK_AUTH = {"kind": "header", "header": "X-Arbridge-Secret", "value": "s3cret"}
 
 
-class SandboxServer:
-    """Serve the current test's sandboxes over HTTP on 127.0.0.1."""
+class SandboxServer(Loopback):
+    """Serve the current test's sandboxes over HTTP on 127.0.0.1, each under /<kind>."""
 
     def __init__(self) -> None:
         self.apps: dict[str, object] = {}
-        self.server = make_server("127.0.0.1", 0, self.dispatch, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__()
 
     def dispatch(self, environ, start_response):
         mounts = {f"/{kind}": app for kind, app in self.apps.items()}
@@ -50,9 +45,6 @@ class SandboxServer:
     def not_found(environ, start_response):
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"no sandbox here"]
-
-    def stop(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture(scope="session")

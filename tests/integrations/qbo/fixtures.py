@@ -9,7 +9,6 @@ Test modules outside this package import the fixtures they use from here.
 
 import itertools
 import os
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -17,7 +16,6 @@ import httpx
 import pytest
 from authlib.oauth2.rfc6749 import OAuth2Token
 from django.test import Client
-from werkzeug.serving import make_server
 
 from arbridge.integrations.models import Connection, SyncRun
 from arbridge.integrations.qbo import sandbox_urls
@@ -25,6 +23,7 @@ from arbridge.integrations.tasks import perform_sync, request_sync
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
 from arbridge.sandbox.qbo import QuickBooksSandbox, create_app
 from tests.connectors.qbo.books import Books
+from tests.loopback import Loopback
 
 REALMS = itertools.count(1)
 
@@ -59,26 +58,9 @@ class Receiver(httpx.BaseTransport):
         return httpx.Response(response.status_code, content=response.content)
 
 
-class SandboxServer:
-    """Serve whichever sandbox is current over HTTP on 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self.app: QuickBooksSandbox | None = None
-        self.server = make_server("127.0.0.1", 0, self.dispatch, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def dispatch(self, environ, start_response):
-        return self.app(environ, start_response)
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-
 @pytest.fixture(scope="session")
 def sandbox_server():
-    server = SandboxServer()
+    server = Loopback()
     yield server
     server.stop()
 
