@@ -268,3 +268,39 @@ def test_money_without_a_payment_is_matched_by_number_and_amount_or_queued(
     assert first.balance == Decimal("51.00")
     assert payment.status == Payment.Status.SUCCEEDED
     assert len(company.payments_of(books["first"]["Id"])) == 1
+
+
+def test_a_refund_in_arbridge_deletes_the_payment_in_quickbooks_and_reopens_the_invoice(
+    company, books, tokenize, run_jobs
+):
+    invoice = local(books["first"])
+    checkout = run_jobs(services.pay, checkout_for({invoice: "150.00"}, tokenize()).key)
+    assert len(company.payments_of(books["first"]["Id"])) == 1
+
+    result = run_jobs(services.refund, checkout.payment)
+
+    assert result.success and result.amount == Decimal("150.00")
+    invoice.refresh_from_db()
+    assert invoice.balance == Decimal("150.00")
+    assert company.payments_of(books["first"]["Id"]) == []
+    with pytest.raises(services.CheckoutError):
+        services.refund(Payment.objects.get())  # refunded already
+
+
+def test_refunds_made_at_the_processor_follow_whole_or_tell_the_partner_when_partial(
+    partner, company, books, tokenize, run_jobs, sandbox_processor
+):
+    first, second = local(books["first"]), local(books["second"])
+    whole = run_jobs(services.pay, checkout_for({first: "150.00"}, tokenize()).key)
+    part = run_jobs(services.pay, checkout_for({second: "80.00"}, tokenize()).key)
+
+    sandbox_processor.refund(whole.processor_reference, Decimal("150.00"), "dash-1")
+    sandbox_processor.refund(part.processor_reference, Decimal("20.00"), "dash-2")
+    run_jobs(services.poll_processor, partner)
+
+    assert Payment.objects.get(pk=whole.payment_id).status == Payment.Status.REFUNDED
+    assert company.payments_of(books["first"]["Id"]) == []
+    assert Payment.objects.get(pk=part.payment_id).status == Payment.Status.SUCCEEDED
+    assert len(company.payments_of(books["second"]["Id"])) == 1
+    [item] = ExceptionItem.objects.filter(partner=partner, local_id=part.payment_id)
+    assert "partly refunded" in item.title

@@ -448,6 +448,20 @@ def on_refunded(partner_id: int, event: base.Event) -> None:
     payment = find_payment(partner_id, event.reference)
     if payment is None or payment.status not in Payment.LIVE:
         return
+    checkout = Checkout.objects.filter(payment=payment).first()
+    charged = checkout.total if checkout else payment.amount
+    if event.amount is not None and event.amount < charged:
+        # The ledger knows whole refunds only: a person decides what the invoices lost.
+        tell_partner(
+            partner_id,
+            title=f"Payment {payment.pk} partly refunded at the processor",
+            reason=f"{format_money(event.amount, payment.currency)} of "
+            f"{format_money(charged, payment.currency)} was refunded outside arbridge. "
+            "The payment still counts in full here and in the connected systems; "
+            "record the difference on the invoices it paid.",
+            local_id=payment.pk,
+        )
+        return
     payment.set_status(Payment.Status.REFUNDED)
     writeback.payment_reversed(payment)
 
