@@ -12,10 +12,11 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
+from arbridge.integrations.models import ExceptionItem, OutboundCommand
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
 from arbridge.payments import services
 from arbridge.payments.models import Checkout, PaymentSettings, UnmatchedFunds
+from tests.integrations.qbo.fixtures import bill_globex, local
 from tests.numbers import assert_nowhere_in_database
 from tests.portal.fixtures import Inbox
 
@@ -33,16 +34,7 @@ def monday():
 @pytest.fixture
 def books(monday, qbo, company, sync, processor_settings) -> dict:
     """Globex owes two invoices in QuickBooks, synced into arbridge; Acme collects by sandbox."""
-    globex = company.customer("Globex", "ap@globex.example")
-    first = company.invoice(globex, "100.00", "50.00")
-    second = company.invoice(globex, "80.00")
-    sync(qbo)
-    return {"customer": globex, "first": first, "second": second}
-
-
-def local(remote: dict) -> Invoice:
-    ref = ExternalRef.objects.get(entity="invoice", remote_id=remote["Id"])
-    return Invoice.objects.get(pk=ref.local_id)
+    return bill_globex(company, qbo, sync)
 
 
 @pytest.fixture

@@ -11,16 +11,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from authlib.oauth2.rfc6749 import OAuth2Token
 
 pytest.register_assert_rewrite("tests.integrations.qbo.fixtures")
 
-from arbridge.integrations import external_payments, psa  # noqa: E402
+from arbridge.integrations import external_payments  # noqa: E402
 from arbridge.integrations.models import Connection, IntegrationPreferences  # noqa: E402
-from arbridge.sandbox.connectwise import app as connectwise_app  # noqa: E402
 from arbridge.sandbox.connectwise.app import dumps  # noqa: E402
 from arbridge.sandbox.connectwise.seed import api_client  # noqa: E402
 from tests.integrations.psa.conftest import (  # noqa: E402, F401
+    connect_connectwise,
     connectwise_sandbox,
     connectwise_url,
     fresh_limiters,
@@ -29,6 +28,7 @@ from tests.integrations.psa.conftest import (  # noqa: E402, F401
 from tests.integrations.qbo.fixtures import (  # noqa: E402, F401
     company,
     deliver,
+    quickbooks,
     receiver,
     sandbox,
     sandbox_server,
@@ -97,40 +97,19 @@ def books(company):  # noqa: F811
 
 
 @pytest.fixture
-def quickbooks(partner, company) -> Connection:  # noqa: F811
-    """Acme's QuickBooks Online."""
-    token = company.sandbox.store.issue_token(company.realm, ttl=None)
-    return Connection.objects.create(
-        partner=partner,
-        kind="qbo",
-        role=Connection.Role.SECONDARY,
-        status=Connection.Status.CONNECTED,
-        remote_account=company.realm,
-        credentials={"token": dict(OAuth2Token(token))},
-    )
-
-
-@pytest.fixture
 def connectwise(partner, connectwise_url) -> Connection:  # noqa: F811
-    """Acme's ConnectWise, connected through the form's code path."""
+    """Acme's ConnectWise, third to its QuickBooks Online, without callbacks."""
     connection = Connection(
         partner=partner,
         kind="connectwise",
         role=Connection.Role.TERTIARY,
         preferences={"callbacks": False},
     )
-    credentials = {
-        "base_url": connectwise_url,
-        "public_key": connectwise_app.PUBLIC_KEY,
-        "private_key": connectwise_app.PRIVATE_KEY,
-        "client_id": connectwise_app.CLIENT_ID,
-    }
-    psa.connect(connection, credentials, connectwise_app.COMPANY)
-    return connection
+    return connect_connectwise(connection, connectwise_url)
 
 
 @pytest.fixture
-def preferences(partner, quickbooks, connectwise) -> IntegrationPreferences:
+def preferences(partner, quickbooks, connectwise) -> IntegrationPreferences:  # noqa: F811
     """External payments sync turned on, as on Integrations > Preferences."""
     preferences = IntegrationPreferences.for_partner_of(partner.pk)
     external_payments.turn_on(preferences, True)

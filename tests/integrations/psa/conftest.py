@@ -111,3 +111,15 @@ def connectwise_sandbox(psa_server):
 @pytest.fixture
 def connectwise_url(psa_server, connectwise_sandbox) -> str:
     return f"{psa_server.url}/connectwise"
+
+
+def connect_connectwise(connection: Connection, connectwise_url: str) -> Connection:
+    """Connect a connection to the sandbox's company through the form's code path."""
+    credentials = {
+        "base_url": connectwise_url,
+        "public_key": connectwise_app.PUBLIC_KEY,
+        "private_key": connectwise_app.PRIVATE_KEY,
+        "client_id": connectwise_app.CLIENT_ID,
+    }
+    psa.connect(connection, credentials, connectwise_app.COMPANY)
+    return connection

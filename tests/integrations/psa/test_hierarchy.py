@@ -1,31 +1,17 @@
+# ruff: noqa: F811 (the fixture imported from tests.integrations.qbo.fixtures is a parameter here)
 """HaloPSA primary, QuickBooks Online secondary: one invoice from two sources, paid in both."""
 
 from decimal import Decimal
 
 import pytest
-from authlib.oauth2.rfc6749 import OAuth2Token
 from django.db import transaction
 
 from arbridge.integrations import writeback
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, OutboundCommand
+from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
 from arbridge.ledger.models import Invoice
-from tests.integrations.qbo.fixtures import take_payment
+from tests.integrations.qbo.fixtures import quickbooks, take_payment  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def quickbooks(partner, company) -> Connection:
-    """Acme's QuickBooks Online, secondary to its HaloPSA."""
-    token = company.sandbox.store.issue_token(company.realm, ttl=None)
-    return Connection.objects.create(
-        partner=partner,
-        kind="qbo",
-        role=Connection.Role.SECONDARY,
-        status=Connection.Status.CONNECTED,
-        remote_account=company.realm,
-        credentials={"token": dict(OAuth2Token(token))},
-    )
 
 
 def both_bill(

@@ -9,6 +9,7 @@ from arbridge.integrations import psa
 from arbridge.integrations.models import Connection, WebhookEvent
 from arbridge.ledger.models import Customer, Invoice
 from arbridge.sandbox.connectwise import app as connectwise_app
+from tests.integrations.psa.conftest import connect_connectwise
 
 pytestmark = pytest.mark.django_db
 SECRET = {"HTTP_X_ARBRIDGE_SECRET": "s3cret"}
@@ -103,15 +104,7 @@ def test_from_2_122_1_invoices_arrive_in_real_time(halopsa, halo, post):
 
 @pytest.fixture
 def connectwise(partner, connectwise_url) -> Connection:
-    connection = Connection(partner=partner, kind="connectwise")
-    credentials = {
-        "base_url": connectwise_url,
-        "public_key": connectwise_app.PUBLIC_KEY,
-        "private_key": connectwise_app.PRIVATE_KEY,
-        "client_id": connectwise_app.CLIENT_ID,
-    }
-    psa.connect(connection, credentials, connectwise_app.COMPANY)
-    return connection
+    return connect_connectwise(Connection(partner=partner, kind="connectwise"), connectwise_url)
 
 
 def connectwise_delivery(sandbox, connectwise_url: str, company_id: int) -> bytes:

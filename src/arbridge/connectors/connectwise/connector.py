@@ -1,20 +1,13 @@
 """The ConnectWise PSA connector: companies, billing contacts and invoices in; payments out.
 
-Three lists are read, in order: companies, billing contacts, invoices. One
-cursor stream, "connectwise", keeps each list's place:
-
-    {"companies": {"since": T, "ids": [[1, 40]]},     read what changed since T
-     "invoices": {"page": 3, "started": T,            a full read under way:
-                  "ids": [[1, 2000]]}}                 resume at page 3
-
-A list with no place yet is read whole (orderBy id, 1,000 a page, a
-checkpoint after each); afterwards only `conditions=lastUpdated > [T]`,
-where T is the server's time when the read began, less a minute of overlap,
-so the cursor never passes the moment the sync started. ConnectWise flags a
-deleted company (`deletedFlag`) but simply removes an invoice or contact, so
-the ids it still holds are compared with those arbridge was given (`ids`,
-kept as runs) and the missing ones are yielded as deletes, which a person
-archives (`archive_on_source_delete` is False).
+Three lists are read, in order: companies, billing contacts, invoices, over
+one cursor stream, "connectwise", as connectors/incremental.py reads them:
+whole at first (orderBy id, 1,000 a page, a checkpoint after each);
+afterwards only `conditions=lastUpdated > [T]`, where T is the server's time
+when the read began, less a minute of overlap. ConnectWise flags a deleted
+company (`deletedFlag`) but simply removes an invoice or contact, so the ids
+it no longer lists are yielded as deletes, which a person archives
+(`archive_on_source_delete` is False).
 
 An invoice's lines are the products billed on it (/procurement/products,
 each naming its `invoice`). They are read in bulk, never one request per
@@ -39,11 +32,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
 
-from arbridge.connectors import base
+from arbridge.connectors import base, incremental
 from arbridge.connectors.base import (
     Capabilities,
     Change,
@@ -54,14 +48,12 @@ from arbridge.connectors.base import (
     Frequency,
     Item,
     MalformedRecord,
-    Op,
     PermanentError,
     Rejected,
     RemoteRef,
 )
 from arbridge.connectors.connectwise import callbacks, mapping
 from arbridge.connectors.connectwise.client import LIMITS, ConnectWiseClient, NotFound, loads
-from arbridge.connectors.ranges import from_ranges, to_ranges
 from arbridge.connectors.ratelimit import Limiter, Limits
 
 RT = Frequency.REAL_TIME
@@ -126,6 +118,7 @@ STREAMS = (
     Stream("invoices", "invoice", "finance/invoices", mapping.invoice_change),
 )  # fmt: skip
 BY_ENTITY = {stream.entity: stream for stream in STREAMS}
+BY_NAME = {stream.name: stream for stream in STREAMS}
 
 
 class ConnectWise:
@@ -162,20 +155,10 @@ class ConnectWise:
     def pull(self, cursor: Cursor | None) -> Iterator[Change | Rejected | Cursor]:
         if cursor is not None and cursor.stream != STREAM:
             raise PermanentError(f"ConnectWise has no stream {cursor.stream!r}")
-        places = dict(cursor.value) if cursor is not None else {}
-        for stream in STREAMS:
-            place = places.get(stream.name) or {"page": 1}
-            known = from_ranges(place.get("ids", []))
-            if "since" in place:
-                items = self._read_changes(stream, place["since"], known)
-            else:
-                items = self._read_all(stream, place, known)
-            for item in items:
-                if isinstance(item, Cursor):
-                    places[stream.name] = item.value
-                    yield Cursor(STREAM, dict(places))
-                else:
-                    yield item
+        yield from incremental.pull(
+            STREAM, cursor, list(BY_NAME), self._open_list,
+            page_size=self.page_size, high_water=self._high_water,
+        )  # fmt: skip
 
     def fetch(self, entity: str, ids: Iterable[str]) -> Iterator[Change | Rejected]:
         """Read again the records a callback named; one that is gone is a delete."""
@@ -257,59 +240,41 @@ class ConnectWise:
 
     # -- reading --------------------------------------------------------------
 
-    def _read_all(
-        self, stream: Stream, state: dict[str, Any], ids: set[int]
-    ) -> Iterator[Change | Rejected | Cursor]:
-        """Read a whole list page by page from where `state` says, checkpointing after each."""
-        started = state.get("started")
-        size = state.get("page_size", self.page_size)
-        # The pages still to read hold the records above the last id read (orderBy id).
-        products = self._products(stream, f"invoice/id > {max(ids, default=0)}")
-        if stream.entity == "invoice":
-            started = started or self._high_water()
-        pages = self.client.records(stream.path, page_size=size, start=state["page"],
-                                    orderBy="id asc", **stream.where())  # fmt: skip
-        for number, rows in pages:
-            started = started or self._high_water()
-            for raw in rows:
-                item = _read(stream, raw, products)
-                # A full read yields only records arbridge should hold.
-                if isinstance(item, Change) and item.op == Op.UPSERT:
-                    ids.add(int(item.remote_id))
-                    yield item
-                elif isinstance(item, Rejected):
-                    yield item
-            state = {"page": number + 1, "page_size": size, "started": started}
-            yield Cursor(stream.name, {**state, "ids": to_ranges(ids)})
-        yield Cursor(stream.name, {"since": started or self._high_water(), "ids": to_ranges(ids)})
-
-    def _read_changes(
-        self, stream: Stream, since: str, known: set[int]
-    ) -> Iterator[Change | Rejected | Cursor]:
-        """Read what changed since `since`, then find what was removed."""
+    def _open_list(
+        self, name: str, place: Mapping[str, Any], ids: set[int]
+    ) -> incremental.VendorList:
+        """Return the calls that read one list; a whole read of invoices reads lines first."""
+        stream = BY_NAME[name]
         started = None
-        pages = self.client.records(stream.path, page_size=self.page_size,
-                                    orderBy="id asc", **stream.where(since))  # fmt: skip
-        for _, rows in pages:
-            started = started or self._high_water()
-            page_ids = ",".join(str(raw["id"]) for raw in rows if isinstance(raw, dict) and
-                           isinstance(raw.get("id"), int))  # fmt: skip
-            products = self._products(stream, f"invoice/id in ({page_ids})") if page_ids else {}
-            for raw in rows:
-                item = _read(stream, raw, products)
-                if isinstance(item, Change):
-                    remote_id = int(item.remote_id)
-                    if item.op == Op.DELETE:
-                        if remote_id not in known:
-                            continue  # never given to arbridge: nothing to take back
-                        known.discard(remote_id)
-                    else:
-                        known.add(remote_id)
-                yield item
-        present = self.client.ids(stream.path, **stream.where())
-        for remote_id in sorted(known - present):
-            yield mapping.deleted(stream.entity, remote_id)
-        yield Cursor(stream.name, {"since": started, "ids": to_ranges(known & present)})
+        if "since" in place:
+            read = partial(self._read_page, stream)
+        else:
+            # The pages still to read hold the records above the last id read (orderBy id).
+            products = self._products(stream, f"invoice/id > {max(ids, default=0)}")
+            read = partial(_read_rows, stream, products=products)
+            if stream.entity == "invoice":
+                started = self._high_water()  # no later than the lines were read
+        return incremental.VendorList(
+            pages=partial(self._pages, stream),
+            read=read,
+            present=lambda: self.client.ids(stream.path, **stream.where()),
+            deleted=partial(mapping.deleted, stream.entity),
+            started=started,
+        )
+
+    def _pages(
+        self, stream: Stream, start: int, page_size: int, since: str | None
+    ) -> Iterator[tuple[int, list[Any]]]:
+        """Yield a list's pages by id from page `start`, changed since `since` if given."""
+        return self.client.records(stream.path, page_size=page_size, start=start,
+                                   orderBy="id asc", **stream.where(since))  # fmt: skip
+
+    def _read_page(self, stream: Stream, rows: list[Any]) -> Iterator[Change | Rejected]:
+        """Read a page of changed records, with the products of its invoices."""
+        page_ids = ",".join(str(raw["id"]) for raw in rows if isinstance(raw, dict) and
+                            isinstance(raw.get("id"), int))  # fmt: skip
+        products = self._products(stream, f"invoice/id in ({page_ids})") if page_ids else {}
+        yield from _read_rows(stream, rows, products)
 
     def _products(self, stream: Stream, condition: str) -> dict[int, list[dict[str, Any]]]:
         """Return the products billed on the invoices a condition names, by invoice id.
@@ -382,6 +347,14 @@ class ConnectWise:
             with suppress(NotFound):
                 self.client.delete(f"finance/invoices/{invoice_id}/payments/{payment_id}")
         return RemoteRef(remote_id)
+
+
+def _read_rows(
+    stream: Stream, rows: list[Any], products: Mapping[int, list[dict[str, Any]]]
+) -> Iterator[Change | Rejected]:
+    """Read a page's rows, each invoice with the products billed on it."""
+    for raw in rows:
+        yield _read(stream, raw, products)
 
 
 def _read(

@@ -1,20 +1,11 @@
 """The HaloPSA connector: clients, billing contacts and invoices in; payments out.
 
-Three Halo lists are read, in order: clients, users, invoices. One cursor
-stream, "halopsa", keeps each list's place, so a run resumes every list
-from its last checkpoint:
-
-    {"clients": {"since": T, "ids": [[1, 40]]},      read what changed since T
-     "invoices": {"page": 7, "page_size": 1000,      a full read under way: resume
-                  "started": T, "ids": [[1, 600]]}}  at page 7
-
-A list with no place yet is read whole, in pages ordered by id, with a
-checkpoint after every page; afterwards only what changed is read
-(`lastupdatefromdate`, from the server's clock less a minute of overlap),
-and the ids Halo still holds are compared with those arbridge was given
-(`ids`, kept as runs), because a record deleted in Halo simply disappears:
-the missing ones are yielded as deletes, and the engine leaves them for a
-person to archive (`archive_on_source_delete` is False).
+Three Halo lists are read, in order: clients, users, invoices, over one
+cursor stream, "halopsa", as connectors/incremental.py reads them: whole at
+first, in pages ordered by id with a checkpoint after each; afterwards only
+what changed (`lastupdatefromdate`, from the server's clock less a minute of
+overlap), and the ids Halo no longer lists are yielded as deletes, which the
+engine leaves for a person to archive (`archive_on_source_delete` is False).
 
 Halo has no idempotency key, so a payment written back carries a reference
 derived from the command's key (`thirdpartyid`), and a retry looks for it
@@ -26,15 +17,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
 
-from arbridge.connectors import base
+from arbridge.connectors import base, incremental
 from arbridge.connectors.base import (
     Capabilities,
     Change,
@@ -45,7 +37,6 @@ from arbridge.connectors.base import (
     Frequency,
     Item,
     MalformedRecord,
-    Op,
     PermanentError,
     Rejected,
     RemoteRef,
@@ -58,7 +49,6 @@ from arbridge.connectors.halopsa.client import (
     NotFound,
     list_of,
 )
-from arbridge.connectors.ranges import from_ranges, to_ranges
 from arbridge.connectors.ratelimit import Limiter, Limits
 
 RT, HOURLY = Frequency.REAL_TIME, Frequency.HOURLY
@@ -132,6 +122,7 @@ STREAMS = (
            {"includecredits": False}),
 )  # fmt: skip
 BY_ENTITY = {stream.entity: stream for stream in STREAMS}
+BY_NAME = {stream.name: stream for stream in STREAMS}
 
 
 class HaloPSA:
@@ -188,20 +179,10 @@ class HaloPSA:
     def pull(self, cursor: Cursor | None) -> Iterator[Change | Rejected | Cursor]:
         if cursor is not None and cursor.stream != STREAM:
             raise PermanentError(f"HaloPSA has no stream {cursor.stream!r}")
-        places = dict(cursor.value) if cursor is not None else {}
-        for stream in STREAMS:
-            place = places.get(stream.name) or {"page": 1}
-            known = from_ranges(place.get("ids", []))
-            if "since" in place:
-                items = self._read_changes(stream, place["since"], known)
-            else:
-                items = self._read_all(stream, place, known)
-            for item in items:
-                if isinstance(item, Cursor):  # this list's new place
-                    places[stream.name] = item.value
-                    yield Cursor(STREAM, dict(places))
-                else:
-                    yield item
+        yield from incremental.pull(
+            STREAM, cursor, list(BY_NAME), self._open_list,
+            page_size=self.page_size, high_water=self._high_water,
+        )  # fmt: skip
 
     def fetch(self, entity: str, ids: Iterable[str]) -> Iterator[Change | Rejected]:
         """Read records a webhook named; one that is gone is a delete."""
@@ -239,60 +220,29 @@ class HaloPSA:
 
     # -- reading --------------------------------------------------------------
 
-    def _read_all(
-        self, stream: Stream, state: dict[str, Any], ids: set[int]
-    ) -> Iterator[Change | Rejected | Cursor]:
-        """Read a whole list page by page from where `state` says, checkpointing after each."""
-        started = state.get("started")
-        # A page number means something only with the page size it was counted in.
-        size = state.get("page_size", self.page_size)
-        pages = self.client.records(
-            stream.path, stream.key, page_size=size, start=state["page"], order="id",
-            **stream.with_details,
-        )  # fmt: skip
-        for number, rows in pages:
-            started = started or self._high_water()
-            for raw in rows:
-                item = self._read(stream, raw)
-                # A full read yields only records arbridge should hold.
-                if isinstance(item, Change) and item.op == Op.UPSERT:
-                    ids.add(int(item.remote_id))
-                    yield item
-                elif isinstance(item, Rejected):
-                    yield item
-            state = {"page": number + 1, "page_size": size, "started": started}
-            yield Cursor(stream.name, {**state, "ids": to_ranges(ids)})
-        yield Cursor(stream.name, {"since": started or self._high_water(), "ids": to_ranges(ids)})
+    def _open_list(
+        self, name: str, place: Mapping[str, Any], ids: set[int]
+    ) -> incremental.VendorList:
+        """Return the calls that read one Halo list; every read of it is the same."""
+        stream = BY_NAME[name]
+        return incremental.VendorList(
+            pages=partial(self._pages, stream),
+            read=lambda rows: (self._read(stream, raw) for raw in rows),
+            present=lambda: self.client.ids(stream.path, stream.key, **stream.params),
+            deleted=partial(mapping.deleted, stream.entity),
+        )
 
-    def _read_changes(
-        self, stream: Stream, since: str, known: set[int]
-    ) -> Iterator[Change | Rejected | Cursor]:
-        """Read what changed since `since`, then find what was deleted."""
+    def _pages(
+        self, stream: Stream, start: int, page_size: int, since: str | None
+    ) -> Iterator[tuple[int, list[Any]]]:
+        """Yield a list's pages by id from page `start`, changed since `since` if given."""
         # The spec lists lastupdatefromdate on /Client and /Users but not on /Invoice.
         # An instance that ignores it answers every invoice: slower, never wrong.
-        started = None
-        pages = self.client.records(
-            stream.path, stream.key, page_size=self.page_size, order="id",
-            lastupdatefromdate=halo_time(since), **stream.with_details,
+        changed = {"lastupdatefromdate": halo_time(since)} if since else {}
+        return self.client.records(
+            stream.path, stream.key, page_size=page_size, start=start, order="id",
+            **changed, **stream.with_details,
         )  # fmt: skip
-        for _, rows in pages:
-            started = started or self._high_water()
-            for raw in rows:
-                item = self._read(stream, raw)
-                if isinstance(item, Change):
-                    remote_id = int(item.remote_id)
-                    if item.op == Op.DELETE:
-                        if remote_id not in known:
-                            continue  # never given to arbridge: nothing to take back
-                        known.discard(remote_id)
-                    else:
-                        known.add(remote_id)
-                if item is not None:
-                    yield item
-        present = self.client.ids(stream.path, stream.key, **stream.params)
-        for remote_id in sorted(known - present):
-            yield mapping.deleted(stream.entity, remote_id)
-        yield Cursor(stream.name, {"since": started, "ids": to_ranges(known & present)})
 
     def _read(self, stream: Stream, raw: Any) -> Change | Rejected | None:
         """Return a record read, or None if it does not sync (a credit note, another subtype)."""
