@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -48,6 +49,12 @@ from arbridge.payments.base import (
 SIGNATURE_HEADER = "Sandbox-Signature"
 SIGNATURE_TOLERANCE = 300  # seconds, as Stripe's (DOMAIN.md, Stripe)
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@functools.cache
+def pooled_client() -> httpx.Client:
+    """Return this process's one client: a processor is built per request, a pool is not."""
+    return httpx.Client(timeout=TIMEOUT)
 PAGE_SIZE = 1000
 
 OUTCOMES = {
@@ -198,7 +205,7 @@ class SandboxProcessor:
         self.account_id = credentials["account_id"]
         self.api_key = credentials["api_key"]
         self.webhook_secret = credentials.get("webhook_secret", "")
-        self.http = http or httpx.Client(timeout=TIMEOUT)
+        self.http = http or pooled_client()
 
     def _call(
         self,
