@@ -129,15 +129,25 @@ def serve_sandbox(port: int, webhook_url: str | None) -> None:
 # -- a fresh arbridge -------------------------------------------------------------------
 
 
-def arbridge_env(data_dir: str, sandbox_url: str, redis: bool = False) -> dict[str, str]:
+def arbridge_env(
+    data_dir: str,
+    sandbox_url: str,
+    redis: bool = False,
+    database_url: str = "",
+    redis_url: str = REDIS_URL,
+) -> dict[str, str]:
     """Return the environment of an arbridge on SQLite in `data_dir`, using the sandbox.
 
-    With `redis`, jobs go through a Redis queue of this run's own, and every
-    process shares one rate limit per QuickBooks company, as in production.
+    With `redis`, jobs go through a Redis queue of this run's own (at
+    `redis_url`), and every process shares one rate limit per QuickBooks
+    company, as in production. With `database_url` (a fresh database) it runs
+    on that database instead of SQLite.
     """
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     if redis:
-        env.update(REDIS_URL=REDIS_URL, ARBRIDGE_HUEY_NAME=f"arb_bench_{os.getpid()}")
+        env.update(REDIS_URL=redis_url, ARBRIDGE_HUEY_NAME=f"arb_bench_{os.getpid()}")
+    if database_url:
+        env.update(DATABASE_URL=database_url)
     env.update(
         ARBRIDGE_DATA_DIR=data_dir,
         DJANGO_SETTINGS_MODULE="arbridge.settings",
@@ -150,9 +160,9 @@ def arbridge_env(data_dir: str, sandbox_url: str, redis: bool = False) -> dict[s
     return env
 
 
-def start_django(data_dir: str, sandbox_url: str, redis: bool = False) -> None:
-    """Point this process at a fresh SQLite arbridge in `data_dir` and migrate it."""
-    os.environ.update(arbridge_env(data_dir, sandbox_url, redis))
+def start_django(data_dir: str, sandbox_url: str, redis: bool = False, **where: str) -> None:
+    """Point this process at a fresh arbridge (SQLite in `data_dir`, or `where`) and migrate it."""
+    os.environ.update(arbridge_env(data_dir, sandbox_url, redis, **where))
     import django
 
     django.setup()

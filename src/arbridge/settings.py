@@ -170,7 +170,13 @@ else:
         "filename": os.getenv("ARBRIDGE_HUEY_FILE", str(DATA_DIR / "huey.sqlite3")),
         "immediate": HUEY_IMMEDIATE,
         "utc": True,
-        "consumer": {"workers": envint("ARBRIDGE_WORKERS", "4"), "worker_type": "thread"},
+        # SQLite is polled: an idle worker looks again after at most a second (Huey's
+        # default backs off to 10 s), so a lone payment is written back promptly.
+        "consumer": {
+            "workers": envint("ARBRIDGE_WORKERS", "4"),
+            "worker_type": "thread",
+            "max_delay": 1.0,
+        },
     }
 
 AUTH_PASSWORD_VALIDATORS = [

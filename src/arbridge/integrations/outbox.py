@@ -41,6 +41,7 @@ import operator
 import threading
 import uuid
 from functools import reduce
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -312,42 +313,34 @@ def deliver_batches(
         sent = next((m for m in members if m.pk == command_id), sent)
 
 
+class Due(NamedTuple):
+    """A connection's batch that may go now: one to send again as it was, or a new one."""
+
+    resend: str  # the key of a batch sent before with no answer, or ""
+    pending: list[int]  # else, the commands of a new batch, oldest first
+
+
 def next_batch(connection_id: int, batching: Batching) -> str | dt.datetime | None:
     """Claim the connection's next due batch and return its key.
 
-    A batch sent before with no answer goes again first, as it was. Return
-    when the next batch will be due if what is pending must wait for the
-    spacing, or None if nothing is pending.
+    Return when the next batch will be due if what is pending must wait for
+    the spacing, or None if nothing is pending.
     """
+    # A look without the lock first: most arrivals find nothing due, and need
+    # not queue for the database's write lock to learn it.
+    if not isinstance(found := look(connection_id, batching, clock.now()), Due):
+        return found
     with transaction.atomic():
         # Batches of one connection are formed one at a time: they queue on its row.
         Connection.objects.select_for_update().filter(pk=connection_id).exists()
         now = clock.now()
-        commands = OutboundCommand.objects.filter(claimable(now), connection_id=connection_id)
-        owed = commands.exclude(batch_key="").values_list("batch_key", flat=True).first()
-        if owed:
-            resend(owed, now)
-            return owed
-        pending = list(
-            commands.filter(action__in=batching.actions, batch_key="")
-            .order_by("pk")
-            .values_list("pk", flat=True)[: batching.max_commands]
-        )
-        if not pending:
-            return None
-        if len(pending) < batching.max_commands:
-            last_went = (
-                OutboundCommand.objects.filter(connection_id=connection_id)
-                .exclude(batched_at=None)
-                .order_by("-batched_at")
-                .values_list("batched_at", flat=True)
-                .first()
-            )
-            due_at = last_went + dt.timedelta(seconds=batching.spacing_s) if last_went else now
-            if due_at > now:
-                return due_at
+        if not isinstance(found := look(connection_id, batching, now), Due):
+            return found
+        if found.resend:
+            resend(found.resend, now)
+            return found.resend
         key = f"arbridge-batch-{uuid.uuid4().hex}"
-        commands.filter(pk__in=pending, batch_key="").update(
+        OutboundCommand.objects.filter(claimable(now), pk__in=found.pending, batch_key="").update(
             status=Status.IN_FLIGHT,
             locked_until=now + lease(),
             attempts=F("attempts") + 1,
@@ -356,6 +349,35 @@ def next_batch(connection_id: int, batching: Batching) -> str | dt.datetime | No
             updated_at=now,
         )
         return key
+
+
+def look(connection_id: int, batching: Batching, now: dt.datetime) -> Due | dt.datetime | None:
+    """Return the connection's batch that may go now, else when one may, or None if none is owed.
+
+    A batch sent before with no answer goes first, at once. A new one goes
+    when it is full, or when none went for the spacing.
+    """
+    commands = OutboundCommand.objects.filter(claimable(now), connection_id=connection_id)
+    if owed := commands.exclude(batch_key="").values_list("batch_key", flat=True).first():
+        return Due(owed, [])
+    pending = list(
+        commands.filter(action__in=batching.actions, batch_key="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[: batching.max_commands]
+    )
+    if not pending:
+        return None
+    if len(pending) < batching.max_commands:
+        last_went = (
+            OutboundCommand.objects.filter(connection_id=connection_id)
+            .exclude(batched_at=None)
+            .order_by("-batched_at")
+            .values_list("batched_at", flat=True)
+            .first()
+        )
+        if last_went and (due_at := last_went + dt.timedelta(seconds=batching.spacing_s)) > now:
+            return due_at
+    return Due("", pending)
 
 
 def resend(key: str, now: dt.datetime) -> None:

@@ -26,7 +26,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
-from arbridge.connectors.base import Config, ConnectorError
+from arbridge.connectors.base import AuthError, Config, ConnectorError
 from arbridge.connectors.oauth import BearerAuth, OAuthApp, TokenManager
 from arbridge.connectors.ratelimit import (
     InProcessLimiter,
@@ -36,7 +36,7 @@ from arbridge.connectors.ratelimit import (
     RedisLimiter,
 )
 from arbridge.integrations.connect import TIMEOUT, http_client
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.integrations.models import Connection, ExternalRef, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +147,40 @@ class ConnectionTokenStore:
             connection.save(update_fields=["credentials"])
 
 
+class ConnectionTokens(TokenManager):
+    """A connection's tokens; a refresh Intuit refuses puts the connection in error.
+
+    Intuit refuses a refresh token when the grant ended (the company's admin
+    disconnected the app, or the refresh token expired): only a person
+    reconnecting helps, so the dashboard says so on the connection.
+    """
+
+    def __init__(self, connection_id: int, http: httpx.Client) -> None:
+        super().__init__(app().oauth, ConnectionTokenStore(connection_id), http)
+        self.connection_id = connection_id
+
+    def access_token(self, rejected: str | None = None) -> str:
+        try:
+            return super().access_token(rejected)
+        except AuthError as e:
+            refused(self.connection_id, str(e))
+            raise
+
+
+def refused(connection_id: int, reason: str) -> None:
+    """Mark a connected connection in error: Intuit no longer accepts its authorization."""
+    detail = (
+        "QuickBooks Online no longer accepts arbridge's authorization "
+        f"({reason}). Reconnect to resume syncing and write-back."
+    )
+    Connection.objects.filter(pk=connection_id, status=Connection.Status.CONNECTED).update(
+        status=Connection.Status.ERROR, status_detail=detail[:500]
+    )
+    logger.warning("QuickBooks Online connection %s: %s", connection_id, reason)
+
+
 def token_manager(connection: Connection, http: httpx.Client) -> TokenManager:
-    return TokenManager(app().oauth, ConnectionTokenStore(connection.pk), http)
+    return ConnectionTokens(connection.pk, http)
 
 
 # -- the connector --------------------------------------------------------------
@@ -205,7 +237,21 @@ def build_connector(connection: Connection, connector_class: type, http: httpx.C
         preferences=connection.preferences,
         remote_account=connection.remote_account,
     )
-    return connector_class(config, api_client(connection, http), batch_limiter=batch_limiter())
+    return connector_class(
+        config,
+        api_client(connection, http),
+        batch_limiter=batch_limiter(),
+        known=lambda entity: held_ids(connection, entity),
+    )
+
+
+def held_ids(connection: Connection, entity: str) -> list[str]:
+    """Return the remote ids of an entity's records arbridge holds from the connection."""
+    return list(
+        ExternalRef.objects.filter(
+            connection=connection, entity=entity, deleted_at__isnull=True
+        ).values_list("remote_id", flat=True)
+    )
 
 
 # -- connecting -----------------------------------------------------------------

@@ -17,7 +17,8 @@ import pytest
 from authlib.oauth2.rfc6749 import OAuth2Token
 from django.test import Client
 
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.core.models import Partner
+from arbridge.integrations.models import Connection, ExternalRef, SyncRun
 from arbridge.integrations.qbo import sandbox_urls
 from arbridge.integrations.tasks import perform_sync, request_sync
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
@@ -97,18 +98,29 @@ def company(sandbox) -> Books:
     return Books(sandbox, realm)
 
 
-@pytest.fixture
-def qbo(partner, company) -> Connection:
-    """Acme's primary connection to the company, holding a token that does not expire."""
+def connect(partner: Partner, company: Books, role: Connection.Role) -> Connection:
+    """Return the partner's connection to the company, holding a token that does not expire."""
     token = company.sandbox.store.issue_token(company.realm, ttl=None)
     return Connection.objects.create(
         partner=partner,
         kind="qbo",
-        role=Connection.Role.PRIMARY,
+        role=role,
         status=Connection.Status.CONNECTED,
         remote_account=company.realm,
         credentials={"token": dict(OAuth2Token(token))},
     )
+
+
+@pytest.fixture
+def qbo(partner, company) -> Connection:
+    """Acme's primary connection to the company."""
+    return connect(partner, company, Connection.Role.PRIMARY)
+
+
+@pytest.fixture
+def quickbooks(partner, company) -> Connection:
+    """Acme's QuickBooks Online, secondary to its PSA."""
+    return connect(partner, company, Connection.Role.SECONDARY)
 
 
 @pytest.fixture
@@ -137,6 +149,23 @@ def deliver(sandbox, django_capture_on_commit_callbacks) -> Callable[[], int]:
 
 
 # -- money moving in arbridge, as the payments issue will move it -------------------------
+
+
+def bill_globex(
+    company: Books, connection: Connection, sync: Callable[[Connection], SyncRun]
+) -> dict:
+    """Bill Globex two invoices in QuickBooks, 100.00 + 50.00 and 80.00, and sync them in."""
+    globex = company.customer("Globex", "ap@globex.example")
+    first = company.invoice(globex, "100.00", "50.00")
+    second = company.invoice(globex, "80.00")
+    sync(connection)
+    return {"customer": globex, "first": first, "second": second}
+
+
+def local(remote: dict) -> Invoice:
+    """Return arbridge's invoice synced from a QuickBooks one."""
+    ref = ExternalRef.objects.get(entity="invoice", remote_id=remote["Id"])
+    return Invoice.objects.get(pk=ref.local_id)
 
 
 def take_payment(*paid: tuple[Invoice, str], reference: str = "sbx_pay_1") -> Payment:

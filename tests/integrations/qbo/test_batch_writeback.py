@@ -13,9 +13,12 @@ from arbridge.core import clock
 from arbridge.integrations import outbox, writeback
 from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
 from arbridge.ledger.models import Invoice
+from tests.integrations import test_consumer_crash as crash
 from tests.integrations.qbo.fixtures import take_payment
 
 Status = OutboundCommand.Status
+# A Huey queue of the test's own, with jobs not run inline: as in a consumer.
+private_queue = crash.private_queue
 
 
 @pytest.fixture
@@ -167,3 +170,19 @@ def test_a_refused_payment_fails_alone_and_leaves_its_batch(qbo, company, invoic
     assert bad.batch_key == ""  # a retry is a new request, not a replay of this refusal
     assert ExceptionItem.objects.get(command=bad).kind == ExceptionItem.Kind.WRITE_FAILED
     assert company.payments_of(invoices[1]["Id"]) == []
+
+
+def test_a_consumer_wakes_a_connection_with_a_timer_that_enqueues_its_job_once(private_queue, qbo):
+    when = clock.now() + dt.timedelta(seconds=0.3)
+
+    outbox.wake_at(qbo.pk, when)
+    outbox.wake_at(qbo.pk, when + dt.timedelta(seconds=0.5))  # the armed timer covers it
+
+    assert HUEY.pending_count() == 0  # no worker waits: the job is not even queued yet
+    deadline = time.monotonic() + 5
+    while not HUEY.pending_count() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert clock.now() >= when
+    time.sleep(1)
+    [job] = HUEY.pending()
+    assert job.name.endswith("deliver_connection_batches") and job.args == (qbo.pk,)

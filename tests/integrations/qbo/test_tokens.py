@@ -3,8 +3,9 @@ from authlib.oauth2.rfc6749 import OAuth2Token
 from django.db import connection as db
 from django.db import transaction
 
-from arbridge.integrations.models import Connection
+from arbridge.integrations.models import Connection, SyncRun
 from arbridge.integrations.qbo import ConnectionTokenStore
+from arbridge.integrations.tasks import perform_sync, request_sync
 from arbridge.sandbox.qbo.app import CLIENT_ID
 
 
@@ -58,3 +59,24 @@ def test_a_token_is_saved_in_a_transaction_of_its_own(qbo):
 
     store.save({"access_token": "new", "refresh_token": "newer"})
     assert store.load() == {"access_token": "new", "refresh_token": "newer"}
+
+
+def test_a_refused_refresh_puts_the_connection_in_error_with_a_reason(partner, company):
+    token = dict(OAuth2Token(company.sandbox.store.auth.issue(company.realm, CLIENT_ID)))
+    qbo = Connection.objects.create(
+        partner=partner,
+        kind="qbo",
+        status=Connection.Status.CONNECTED,
+        remote_account=company.realm,
+        credentials={"token": token},
+    )
+    # The company's admin disconnects arbridge in QuickBooks: the grant ends.
+    company.sandbox.store.auth.revoke(CLIENT_ID, token["refresh_token"])
+
+    run = perform_sync(request_sync(qbo).pk)
+
+    assert run.status == SyncRun.Status.FAILED
+    qbo.refresh_from_db()
+    assert qbo.status == Connection.Status.ERROR
+    assert "invalid_grant" in qbo.status_detail
+    assert qbo.status_detail.endswith("Reconnect to resume syncing and write-back.")

@@ -7,22 +7,13 @@ from arbridge.core import clock
 from arbridge.integrations import outbox, writeback
 from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
 from arbridge.ledger.models import Customer, Invoice, Payment
-from tests.integrations.qbo.fixtures import record_payout, take_payment
+from tests.integrations.qbo.fixtures import bill_globex, local, record_payout, take_payment
 
 
 @pytest.fixture
 def books(qbo, company, sync) -> dict:
     """Two invoices of Globex's in QuickBooks, synced into arbridge."""
-    globex = company.customer("Globex", "ap@globex.example")
-    first = company.invoice(globex, "100.00", "50.00")
-    second = company.invoice(globex, "80.00")
-    sync(qbo)
-    return {"customer": globex, "first": first, "second": second}
-
-
-def local(remote: dict) -> Invoice:
-    ref = ExternalRef.objects.get(entity="invoice", remote_id=remote["Id"])
-    return Invoice.objects.get(pk=ref.local_id)
+    return bill_globex(company, qbo, sync)
 
 
 @pytest.fixture

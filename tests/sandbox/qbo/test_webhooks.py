@@ -149,3 +149,22 @@ def test_the_timer_flushes_on_its_own(receiver):
         timer.join()
 
     assert len(receiver.deliveries) == 1
+
+
+def test_a_payment_applied_to_an_invoice_also_notifies_the_invoice(receiver):
+    sandbox, realm, qbo = listening(receiver, "cloudevents")
+    customer = qbo.customer()
+    paid = qbo.invoice(customer, "100.00")
+    untouched = qbo.invoice(customer, "50.00")
+    sandbox.flush_webhooks()
+    receiver.deliveries.clear()
+
+    payment = qbo.pay(customer, "40.00", ("Invoice", paid, "40.00"))
+
+    assert sandbox.flush_webhooks() == 1
+    [events] = receiver.payloads()
+    assert [(e["type"], e["intuitentityid"]) for e in events] == [
+        ("qbo.payment.created.v1", payment["Id"]),
+        ("qbo.invoice.updated.v1", paid["Id"]),
+    ]
+    assert untouched["Id"] not in {e["intuitentityid"] for e in events}

@@ -372,12 +372,16 @@ class Store:
             for target, amount in after.items():
                 realm.linked.setdefault(target, {})[record.id] = amount
         self._settle(realm, record)
-        for target in before.keys() | after.keys():
+        self._tell(Event(realm.id, entity.name, str(record.id), operation, now))
+        for target in sorted(before.keys() | after.keys()):
             other = realm.records[target]
             other.token += 1  # QuickBooks counts a change of balance as a change.
             other.updated = int(now)
+            balance = other.fields.get("Balance")
             self._settle(realm, other)
-        self._tell(Event(realm.id, entity.name, str(record.id), operation, now))
+            if ENTITIES[other.entity].open_balance and other.fields.get("Balance") != balance:
+                # And notifies it: a payment applied to an invoice updates the invoice.
+                self._tell(Event(realm.id, other.entity, str(other.id), "Update", now))
 
     def _shared(self, entity: Entity, keys: tuple[str, ...]) -> str:
         """Return the one JSON fragment for these default-valued keys of an entity."""
