@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import transaction
+from huey.contrib.djhuey import HUEY
 
 from arbridge.integrations.models import ExceptionItem, OutboundCommand
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
@@ -43,7 +44,13 @@ def run_jobs(django_capture_on_commit_callbacks):
 
     def run(step, *args, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
-            return step(*args, **kwargs)
+            result = step(*args, **kwargs)
+        # And the wake-ups a worker's timers run once a batch's spacing has passed.
+        while due := HUEY.read_schedule(dt.datetime(9999, 1, 1)):
+            with django_capture_on_commit_callbacks(execute=True):
+                for task in due:
+                    HUEY.execute(task)
+        return result
 
     return run
 
