@@ -29,9 +29,8 @@ import httpx
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-FIXTURES = Path("/work/shared/specs/stripe/fixtures3.json")
-if not FIXTURES.exists():
-    FIXTURES = Path(__file__).parents[3] / "shared/specs/stripe/fixtures3.json"
+# ../shared beside the checkout, as CI has it.
+FIXTURES = Path(__file__).resolve().parents[3] / "shared/specs/stripe/fixtures3.json"
 RESOURCES = json.loads(FIXTURES.read_text())["resources"]
 
 SECRET_KEY = "sk_test_arbridge"
