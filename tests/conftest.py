@@ -5,6 +5,8 @@ alice owns partner "Acme IT"; bob is a finance teammate there; charlie owns
 """
 
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth.models import User
 from huey.contrib.djhuey import HUEY
 
@@ -19,6 +21,19 @@ def immediate_jobs():
     HUEY.immediate = True
     yield
     HUEY.immediate = False
+
+
+@pytest.fixture(autouse=True)
+def unspent_rate_limits():
+    """Start each test with every vendor limit unspent.
+
+    In-process limiters are new per test; Redis ones would carry one test's
+    requests into the next, whose sandbox reuses the same tenant names.
+    """
+    if settings.REDIS_URL:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        if keys := list(client.scan_iter("arbridge:ratelimit:*")):
+            client.delete(*keys)
 
 
 @pytest.fixture
