@@ -23,6 +23,12 @@ click does. It prints one JSON line:
   done); the target is under 2 s. written_in_quickbooks counts the payments
   the sandbox holds.
 
+With ARBRIDGE_BENCH_PROFILE=DIR, it also leaves in DIR where the time went:
+py-spy samples of `arbridge serve` and `arbridge worker` while the customers
+pay (raw collapsed stacks, when py-spy is on PATH), and writeback.json, each
+write-back's time split into waiting to be batched and sending, with the
+batches' sizes and spacing.
+
 Run as `portal_checkout.py processor --port N`, this module is the sandbox
 processor's process, with one extra route the benchmark reads its charges from.
 """
@@ -30,10 +36,13 @@ processor's process, with one extra route the benchmark reads its charges from.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -66,6 +75,7 @@ TARGET_WRITEBACK_P99_S = 2.0
 CARD = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123", "postal_code": "10001"}
 TIMEOUT_S = 600
 BIN = Path(sys.executable).parent
+PROFILE_DIR = os.getenv("ARBRIDGE_BENCH_PROFILE", "")
 
 
 # -- the sandbox processor in its own process ----------------------------------------------
@@ -157,12 +167,41 @@ def arbridge_processes(data_dir: str, qbo_url: str, threads: int) -> Iterator[st
     )
     try:
         wait_until_serving(f"{url}/login/", web)
-        yield url
+        with sampled({"serve": web.pid, "worker": worker.pid}):
+            yield url
     finally:
         for process in (web, worker):
             process.terminate()
         for process in (web, worker):
             process.wait(timeout=60)
+
+
+@contextmanager
+def sampled(pids: dict[str, int]) -> Iterator[None]:
+    """Sample the processes' stacks with py-spy meanwhile, if a profile was asked for."""
+    spy = shutil.which("py-spy")
+    if not PROFILE_DIR or not spy:
+        if PROFILE_DIR:
+            log(NAME, "py-spy is not on PATH: no stack samples")
+        yield
+        return
+    Path(PROFILE_DIR).mkdir(parents=True, exist_ok=True)
+    spies = [
+        subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--rate", "50", "--format", "raw", "--nonblocking"]
+            + ["--output", str(Path(PROFILE_DIR) / f"{name}.txt")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+    ]
+    try:
+        yield
+    finally:
+        for spy_process in spies:
+            spy_process.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        for spy_process in spies:
+            spy_process.wait(timeout=60)
 
 
 # -- the customers --------------------------------------------------------------------------
@@ -286,6 +325,59 @@ def writeback_latencies(connection) -> list[float]:
     return latencies
 
 
+def writeback_breakdown(connection) -> dict:
+    """Split each write-back into waiting to be batched and sending; describe the batches.
+
+    waiting: from the checkout's success to its batch's claim (the commit, the
+    queue, a worker, the spacing); spacing_bound: how much of that the spacing
+    alone imposed (the previous batch's claim plus the spacing, past success);
+    sending: from the claim to the answer recorded (HTTP, QuickBooks, recording).
+    """
+    from arbridge.connectors.qbo.connector import BATCHING
+    from arbridge.integrations import writeback
+    from arbridge.integrations.models import OutboundCommand
+    from arbridge.payments.models import Checkout
+
+    paid = {
+        writeback.create_key(payment_id, connection): paid_at
+        for paid_at, payment_id in Checkout.objects.filter(
+            status=Checkout.Status.SUCCEEDED
+        ).values_list("updated_at", "payment_id")
+    }
+    commands = OutboundCommand.objects.filter(status=OutboundCommand.Status.DONE)
+    rows = list(commands.values_list("idempotency_key", "batched_at", "updated_at", "attempts"))
+    claims = sorted({batched_at for _, batched_at, _, _ in rows if batched_at})
+    sizes = Counter(batched_at for _, batched_at, _, _ in rows)
+    previous = dict(zip(claims[1:], claims, strict=False))
+    spacing = dt.timedelta(seconds=BATCHING.spacing_s)
+    waiting, bound, sending = [], [], []
+    for key, batched_at, done, _ in rows:
+        if key not in paid or batched_at is None:
+            continue
+        waiting.append((batched_at - paid[key]).total_seconds())
+        earliest = previous[batched_at] + spacing if batched_at in previous else paid[key]
+        bound.append(max(0.0, (earliest - paid[key]).total_seconds()))
+        sending.append((done - batched_at).total_seconds())
+    gaps = [(b - a).total_seconds() for a, b in zip(claims, claims[1:], strict=False)]
+
+    def spread(values: list[float]) -> dict[str, float]:
+        if not values:
+            return {}
+        return {f"p{p}": round(percentile(values, p), 3) for p in (50, 90, 99)} | {
+            "max": round(max(values), 3)
+        }
+
+    return {
+        "waiting_s": spread(waiting),
+        "spacing_bound_s": spread(bound),
+        "sending_s": spread(sending),
+        "batches": len(claims),
+        "batch_size": spread([float(n) for n in sizes.values()]),
+        "gap_between_batches_s": spread(gaps),
+        "retried": sum(1 for row in rows if row[3] > 1),
+    }
+
+
 def count_quickbooks_payments(qbo_url: str, token: str) -> int:
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     while True:
@@ -346,6 +438,10 @@ def main() -> None:
         doubles, charges = double_charges(processor_url)
         written = count_quickbooks_payments(qbo_url, company["token"]["access_token"])
         latencies = writeback_latencies(connection)
+        if PROFILE_DIR:
+            breakdown = writeback_breakdown(connection)
+            (Path(PROFILE_DIR) / "writeback.json").write_text(json.dumps(breakdown, indent=1))
+            log(NAME, f"write-back breakdown: {json.dumps(breakdown)}")
 
     errors = Counter(o.error.split(":")[0] for o in outcomes if o.error)
     pay_ms = [ms for o in outcomes for ms in o.pay_ms]

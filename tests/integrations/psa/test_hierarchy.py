@@ -1,6 +1,7 @@
 # ruff: noqa: F811 (the fixture imported from tests.integrations.qbo.fixtures is a parameter here)
 """HaloPSA primary, QuickBooks Online secondary: one invoice from two sources, paid in both."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -44,6 +45,30 @@ def test_the_same_invoice_from_both_is_one_invoice_linked_to_both(
     assert invoice.number == "INV-1001"
     assert invoice.total == Decimal("150.00")
     assert refs(invoice) == {"halopsa", "qbo"}
+    assert not ExceptionItem.objects.filter(status=ExceptionItem.Status.OPEN).exists()
+
+
+def test_the_primary_is_the_system_of_record_whichever_syncs_first(
+    halopsa, quickbooks, halo, company, sync
+):
+    in_halo, in_qbo = both_bill(halo, company, "150.00", "150.00")
+
+    sync(quickbooks)  # the secondary first: it creates the invoice
+    [invoice] = Invoice.objects.for_partner(halopsa.partner)
+    assert invoice.connection == quickbooks
+    sync(halopsa)
+
+    invoice.refresh_from_db()
+    assert invoice.connection == halopsa
+    assert refs(invoice) == {"halopsa", "qbo"}
+    # From now on the primary's changes are the invoice's; the secondary's are not.
+    halo.post("Invoice", {"id": in_halo["id"], "duedate": "2026-12-31T00:00:00"})
+    company.update("Invoice", in_qbo["Id"], DueDate="2026-12-15")
+    sync(halopsa)
+    sync(quickbooks)
+    invoice.refresh_from_db()
+    assert invoice.connection == halopsa
+    assert invoice.due_date == dt.date(2026, 12, 31)
     assert not ExceptionItem.objects.filter(status=ExceptionItem.Status.OPEN).exists()
 
 

@@ -8,8 +8,10 @@ already holds and lets a source balance lower ours but never raise it.
 The same number arriving from a second connection is the same invoice when the
 two agree on currency, total and customer (matched by name, as each
 connection has customers of its own): the second connection's ref points at
-it, and the connection it came from first stays its system of record. When
-they disagree, nothing is written and a duplicate-number exception says why.
+it. Its system of record is the connection of highest role (primary, then
+secondary, then tertiary: differences-between-integrations.md), whichever
+synced first; the others only link to it. When they disagree, nothing is
+written and a duplicate-number exception says why.
 """
 
 from __future__ import annotations
@@ -186,6 +188,8 @@ def upsert_invoice(batch: Batch, change: Change, ref: ExternalRef | None) -> str
         if other is not None:
             check_agreement(batch, change, source, other)
             batch.link("invoice", change.remote_id, other.pk, change)
+            if outranks(batch.connection, other.connection):
+                take_over(batch, other, source)
             return UPDATED
         invoice = build(batch, source)
         invoice.save()
@@ -193,9 +197,13 @@ def upsert_invoice(batch: Batch, change: Change, ref: ExternalRef | None) -> str
         batch.link("invoice", change.remote_id, invoice.pk, change)
         return CREATED
     if invoice.connection_id != batch.connection.pk:
-        # Linked to an invoice another connection owns: that one says what it holds.
+        # Linked to an invoice another connection owns: that one says what it holds,
+        # unless this one now holds a higher role.
         check_agreement(batch, change, source, invoice)
         batch.stamp(ref, change)
+        if outranks(batch.connection, invoice.connection):
+            take_over(batch, invoice, source)
+            return UPDATED
         return UNCHANGED
     changed = update(batch, invoice, source)
     batch.stamp(ref, change)
@@ -241,6 +249,23 @@ def update(batch: Batch, invoice: Invoice, source: Source) -> bool:
         invoice.set_source_balance(source.balance)
         changed.append("source_balance")
     return bool(changed)
+
+
+ROLE_RANK = {"primary": 0, "secondary": 1, "tertiary": 2}
+
+
+def outranks(connection, owner) -> bool:
+    """Return True if `connection` should be the system of record of an invoice `owner` holds."""
+    if owner is None:
+        return False  # made in arbridge: no source takes it over
+    return ROLE_RANK.get(connection.role, 3) < ROLE_RANK.get(owner.role, 3)
+
+
+def take_over(batch: Batch, invoice: Invoice, source: Source) -> None:
+    """Make this connection the invoice's system of record, with its content."""
+    invoice.connection = batch.connection
+    invoice.save(update_fields=["connection"])
+    update(batch, invoice, source)
 
 
 def numbered(batch: Batch, number: str) -> Invoice | None:
