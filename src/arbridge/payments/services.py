@@ -168,22 +168,32 @@ def pay(
     checkout_key: uuid.UUID | str,
     *,
     return_url: str = "",
+    receipt_email: str | None = None,
+    save_method: bool | None = None,
     customer_ip: str | None = None,
     user_agent: str = "",
 ) -> Checkout:
     """Charge the checkout once, however often it is submitted.
 
     The customer's IP address and browser are kept with the checkout: an ACH
-    debit's mandate accepted online carries them.
+    debit's mandate accepted online carries them; so are the receipt address
+    and whether to save the method, when given.
     """
+    # A checkout's lines are fixed when it opens: read them before taking the
+    # database's write lock, which every checkout queues for.
+    lines = list(CheckoutLine.objects.filter(checkout__key=checkout_key).select_related("invoice"))
     with transaction.atomic():
         checkout = Checkout.objects.select_for_update().get(key=checkout_key)
         if checkout.status != Status.OPEN:
             return checkout
         if not checkout.method_token:
             raise CheckoutError("Choose how to pay first.")
+        if receipt_email is not None:
+            checkout.receipt_email = receipt_email
+        if save_method is not None:
+            checkout.save_method = save_method
         try:
-            checkout.payment = hold(checkout)
+            checkout.payment = hold(checkout, lines)
         except LedgerError as e:
             return _close(checkout, Status.FAILED, f"{e}. Nothing was charged.")
         checkout.status = Status.PROCESSING
@@ -194,17 +204,17 @@ def pay(
     return charge(checkout)
 
 
-def hold(checkout: Checkout) -> Payment:
-    """Hold the checkout's amounts on its invoices with a pending payment."""
+def hold(checkout: Checkout, lines: list[CheckoutLine]) -> Payment:
+    """Hold the checkout's amounts on its invoices (its `lines`) with a pending payment."""
     payment = Payment.objects.create(
         partner_id=checkout.partner_id,
         customer_id=checkout.customer_id,
-        amount=checkout.amount,
+        amount=sum((line.amount for line in lines), ZERO),
         currency=checkout.currency,
         method=Payment.Method.ACH if checkout.method_kind == "ach" else Payment.Method.CARD,
         reference=f"Checkout {checkout.key}",
     )
-    for line in checkout.lines.select_related("invoice"):
+    for line in lines:
         payment.allocate(line.invoice, line.amount)
     return payment
 
@@ -248,7 +258,9 @@ def resume(checkout: Checkout) -> Checkout:
 def settle(checkout: Checkout, result: base.PaymentResult) -> Checkout:
     """Apply a charge's result to the checkout and its payment, once."""
     with transaction.atomic():
-        checkout = Checkout.objects.select_for_update().get(pk=checkout.pk)
+        checkout = (
+            Checkout.objects.select_for_update().select_related("payment").get(pk=checkout.pk)
+        )
         if checkout.is_done:
             return checkout
         payment = checkout.payment

@@ -35,7 +35,9 @@ class Visitor:
 def start_session(request: HttpRequest, link: PortalLink) -> None:
     """Make this browser the link's customer, and no one else, for SESSION_HOURS."""
     # A new session key, so a key planted before the link was opened is worth nothing.
-    request.session.cycle_key()
+    # A browser that brought none gets a new one when the session is first saved.
+    if request.session.session_key is not None:
+        request.session.cycle_key()
     until = clock.now() + dt.timedelta(hours=SESSION_HOURS)
     request.session[SESSION_KEY] = {
         "partner": link.partner_id,

@@ -200,14 +200,13 @@ def pay(request: HttpRequest, key) -> HttpResponse:
             except ValidationError:
                 return render_review(request, checkout, "Enter a valid email address.")
         save = checkout.saved_method_id is None and request.POST.get("save_method") == "on"
-        Checkout.objects.filter(pk=checkout.pk, status=Status.OPEN).update(
-            receipt_email=email, save_method=save
-        )
         return_url = request.build_absolute_uri(
             reverse("portal:resume", args=[checkout.partner.slug, checkout.key])
         )
         try:
-            checkout = services.pay(checkout.key, return_url=return_url)
+            checkout = services.pay(
+                checkout.key, return_url=return_url, receipt_email=email, save_method=save
+            )
         except services.CheckoutError as e:
             messages.error(request, str(e))
             return redirect(step_url(checkout))
