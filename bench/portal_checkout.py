@@ -1,12 +1,14 @@
 """Time customers paying invoices in the portal, by card, through the sandbox processor.
 
     .venv/bin/python bench/portal_checkout.py --checkouts 500 --concurrency 20
+        [--database-url postgres://postgres@127.0.0.1:5432/FRESH_DB]
 
 Four processes besides this one, as in production: `arbridge serve` (the
 portal), an `arbridge worker` (Huey on Redis) delivering the write-backs, the
 QuickBooks sandbox and the sandbox processor, each serving loopback HTTP
 (bench/_common.py). The QuickBooks company is seeded with one open invoice a
-checkout and synced into a fresh SQLite arbridge first (not timed).
+checkout and synced into a fresh SQLite arbridge first (not timed), or into
+the fresh PostgreSQL database `--database-url` names (production's setup).
 
 `--concurrency` clients then each pay invoices as a browser would: open the
 customer's portal link, tick one invoice, choose card, enter a test card on
@@ -151,11 +153,14 @@ def prepare(connection, processor_url: str, count: int) -> list[tuple[str, int]]
 
 
 @contextmanager
-def arbridge_processes(data_dir: str, qbo_url: str, threads: int) -> Iterator[str]:
+def arbridge_processes(
+    data_dir: str, qbo_url: str, threads: int, database_url: str = ""
+) -> Iterator[str]:
     """Run `arbridge serve` and `arbridge worker` on the benchmark's database; yield the URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = arbridge_env(data_dir, qbo_url, redis=True) | {"ARBRIDGE_BASE_URL": url}
+    env = arbridge_env(data_dir, qbo_url, redis=True, database_url=database_url)
+    env["ARBRIDGE_BASE_URL"] = url
     web = subprocess.Popen(
         [BIN / "arbridge", "serve", "--port", str(port), "--threads", str(threads)],
         env=env,
@@ -408,6 +413,9 @@ def main() -> None:
         "--double-every", type=int, default=5, help="every Nth checkout posts Pay twice at once"
     )
     parser.add_argument("--threads", type=int, default=16, help="the web server's threads")
+    parser.add_argument(
+        "--database-url", default="", help="a fresh PostgreSQL database instead of SQLite"
+    )
     args = parser.parse_args()
 
     with (
@@ -418,7 +426,7 @@ def main() -> None:
         company = add_company(
             qbo_url, customers=50, invoices=args.checkouts, payments=0, credit_memos=0
         )
-        start_django(data_dir, qbo_url, redis=True)
+        start_django(data_dir, qbo_url, redis=True, database_url=args.database_url)
 
         from arbridge.integrations.models import SyncRun
         from arbridge.integrations.tasks import perform_sync
@@ -430,7 +438,7 @@ def main() -> None:
         )
         log(NAME, f"synced: {run.status} {run.error_message}")
         checkouts = prepare(connection, processor_url, args.checkouts)
-        with arbridge_processes(data_dir, qbo_url, args.threads) as url:
+        with arbridge_processes(data_dir, qbo_url, args.threads, args.database_url) as url:
             log(NAME, f"{args.checkouts} checkouts by {args.concurrency} customers at once")
             outcomes, seconds = run_customers(url, checkouts, args.concurrency, args.double_every)
             paid = Checkout.objects.filter(status=Checkout.Status.SUCCEEDED).count()
@@ -449,6 +457,7 @@ def main() -> None:
         "bench": NAME,
         "transport": "loopback HTTP: arbridge serve, QuickBooks and processor sandboxes apart",
         "consumer": "arbridge worker (Huey, Redis queue)",
+        "database": "postgresql" if args.database_url else "sqlite",
         "checkouts": args.checkouts,
         "concurrency": args.concurrency,
         "double_submits": sum(1 for o in outcomes if len(o.pay_ms) == 2),

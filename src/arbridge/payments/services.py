@@ -259,7 +259,9 @@ def settle(checkout: Checkout, result: base.PaymentResult) -> Checkout:
     """Apply a charge's result to the checkout and its payment, once."""
     with transaction.atomic():
         checkout = (
-            Checkout.objects.select_for_update().select_related("payment").get(pk=checkout.pk)
+            Checkout.objects.select_for_update(of=("self",))
+            .select_related("payment")
+            .get(pk=checkout.pk)
         )
         if checkout.is_done:
             return checkout
