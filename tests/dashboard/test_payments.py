@@ -19,7 +19,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from arbridge.core.models import AuditEntry, Membership
 from arbridge.integrations.models import ExternalRef, OutboundCommand
 from arbridge.ledger.models import Invoice, Payment
-from arbridge.payments import base, services
+from arbridge.payments import base, events, services
 from arbridge.payments.models import Checkout, PaymentSettings, UnmatchedFunds
 from tests.dashboard.conftest import make_invoice
 from tests.payments.fixtures import (  # noqa: F401 (fixtures)
@@ -188,7 +188,7 @@ def invoices(customer, connection) -> tuple[Invoice, Invoice]:
 @pytest.fixture
 def funds(partner, invoices) -> UnmatchedFunds:
     """A bank transfer whose reference names no invoice of its amount."""
-    funds = services.receive_funds(partner.pk, "fr_001", Decimal("450.00"), "USD", "Globex April")
+    funds = events.receive_funds(partner.pk, "fr_001", Decimal("450.00"), "USD", "Globex April")
     assert isinstance(funds, UnmatchedFunds)
     return funds
 
@@ -253,7 +253,7 @@ def test_it_shows_why_money_cannot_be_applied(client, bob, funds, invoices, amou
 def test_without_a_search_it_suggests_invoices_owing_the_amount(client, bob, partner, customer):
     owing = make_invoice(customer, "INV-3001", "75.00")
     make_invoice(customer, "INV-3002", "80.00")
-    funds = services.receive_funds(partner.pk, "fr_075", Decimal("75.00"), "USD", "")
+    funds = events.receive_funds(partner.pk, "fr_075", Decimal("75.00"), "USD", "")
     client.force_login(bob)
     page = client.get(reverse("dashboard:apply_unmatched", args=[funds.pk])).content.decode()
     assert f"amount-{owing.pk}" in page
@@ -279,7 +279,7 @@ def test_the_nav_counts_money_waiting(client, alice, partner, funds):
     badge = reverse("dashboard:unmatched_badge")
     assert f'hx-get="{badge}"' in page
     assert ">1</span>" in client.get(badge).content.decode()
-    services.receive_funds(partner.pk, "fr_002", Decimal("12.00"), "USD", "no idea")
+    events.receive_funds(partner.pk, "fr_002", Decimal("12.00"), "USD", "no idea")
     assert ">2</span>" in client.get(badge).content.decode()
     assert 'data-testid="unmatched-count">2<' in client.get(UNMATCHED).content.decode()
 
@@ -294,7 +294,7 @@ def test_another_partners_unmatched_money_is_out_of_reach(
     assert "Globex April" not in client.get(UNMATCHED).content.decode()
     assert client.get(reverse("dashboard:unmatched_badge")).content.decode().strip() == ""
     # Nor can charlie's own money be applied to acme's invoices.
-    own = services.receive_funds(other_partner.pk, "fr_other", Decimal("300.00"), "USD", "x")
+    own = events.receive_funds(other_partner.pk, "fr_other", Decimal("300.00"), "USD", "x")
     response = client.post(
         reverse("dashboard:apply_unmatched", args=[own.pk]), {f"amount-{invoices[0].pk}": "300.00"}
     )
@@ -335,7 +335,7 @@ def test_a_payout_shows_its_deposit_lines_and_where_it_was_written(
             ),
         ),
     )
-    deposit = services.record_payout(partner, payout)
+    deposit = events.record_payout(partner, payout)
     client.force_login(alice)
     page = client.get(reverse("dashboard:payouts")).content.decode()
     assert "po_1" in page
@@ -479,7 +479,7 @@ def test_finance_refunds_a_card_payment(
 
 def test_money_from_the_unmatched_queue_is_not_refunded_here(client, bob, funds, invoices):
     amounts = {invoices[0]: Decimal("300.00"), invoices[1]: Decimal("150.00")}
-    payment = services.apply_unmatched(funds, amounts, actor=bob)
+    payment = events.apply_unmatched(funds, amounts, actor=bob)
     client.force_login(bob)
     response = client.post(reverse("dashboard:refund_payment", args=[payment.pk]), follow=True)
     assert "Only payments made in the portal can be refunded here." in response.content.decode()

@@ -15,7 +15,7 @@ from huey.contrib.djhuey import HUEY
 
 from arbridge.integrations.models import ExceptionItem, OutboundCommand
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
-from arbridge.payments import services
+from arbridge.payments import events, services
 from arbridge.payments.models import Checkout, PaymentSettings, UnmatchedFunds
 from tests.integrations.qbo.fixtures import bill_globex, local
 from tests.numbers import assert_nowhere_in_database
@@ -129,12 +129,12 @@ def test_an_ach_payment_settles_is_written_back_and_an_r01_return_reverses_it(
 
     # One business day on: still in flight.
     monday.move_to(MONDAY + dt.timedelta(days=1))
-    run_jobs(services.poll_processor, partner)
+    run_jobs(events.poll_processor, partner)
     assert company.payments_of(books["first"]["Id"]) == []
 
     # Two business days on, it settles: paid, and written back.
     monday.move_to(MONDAY + dt.timedelta(days=2, hours=1))
-    run_jobs(services.poll_processor, partner)
+    run_jobs(events.poll_processor, partner)
     payment = Payment.objects.get()
     assert payment.status == Payment.Status.SUCCEEDED
     invoice.refresh_from_db()
@@ -144,7 +144,7 @@ def test_an_ach_payment_settles_is_written_back_and_an_r01_return_reverses_it(
 
     # The bank returns it (R01) two banking days after settlement.
     monday.move_to(MONDAY + dt.timedelta(days=4, hours=2))
-    run_jobs(services.poll_processor, partner)
+    run_jobs(events.poll_processor, partner)
     payment.refresh_from_db()
     invoice.refresh_from_db()
     assert payment.status == Payment.Status.RETURNED
@@ -170,11 +170,11 @@ def test_ach_written_back_at_initiation_when_the_partner_prefers_and_reversed_on
     assert len(company.payments_of(books["first"]["Id"])) == 1
 
     monday.move_to(MONDAY + dt.timedelta(days=2, hours=1))
-    run_jobs(services.poll_processor, partner)
+    run_jobs(events.poll_processor, partner)
     assert len(company.payments_of(books["first"]["Id"])) == 1  # settling writes nothing more
 
     monday.move_to(MONDAY + dt.timedelta(days=4, hours=2))
-    run_jobs(services.poll_processor, partner)
+    run_jobs(events.poll_processor, partner)
     assert company.payments_of(books["first"]["Id"]) == []
     assert Payment.objects.get().status == Payment.Status.RETURNED
 
@@ -212,7 +212,7 @@ def test_a_payout_becomes_a_deposit_with_its_fee_and_surcharge_lines_and_the_sum
 
     # Card payouts arrive two business days later, net of 2.9% + $0.30 a charge.
     monday.move_to(MONDAY + dt.timedelta(days=3))
-    run_jobs(services.poll_processor, partner)
+    run_jobs(events.poll_processor, partner)
 
     deposit = Deposit.objects.get()
     fees = Decimal("150.00") * Decimal("0.029") + Decimal("82.40") * Decimal("0.029")
@@ -250,7 +250,7 @@ def test_money_without_a_payment_is_matched_by_number_and_amount_or_queued(
     receive(account, Decimal("80.00"), "USD", f"Payment {second.number}", "Globex")
     receive(account, Decimal("99.00"), "USD", "Globex, for March", "Globex")
 
-    run_jobs(services.poll_processor, partner)
+    run_jobs(events.poll_processor, partner)
 
     second.refresh_from_db()
     assert second.balance == Decimal("0.00")
@@ -260,9 +260,9 @@ def test_money_without_a_payment_is_matched_by_number_and_amount_or_queued(
 
     # A person applies it.
     with pytest.raises(services.CheckoutError):
-        services.apply_unmatched(queued, {first: Decimal("50.00")})
+        events.apply_unmatched(queued, {first: Decimal("50.00")})
     with transaction.atomic():
-        payment = run_jobs(services.apply_unmatched, queued, {first: Decimal("99.00")})
+        payment = run_jobs(events.apply_unmatched, queued, {first: Decimal("99.00")})
     first.refresh_from_db()
     assert first.balance == Decimal("51.00")
     assert payment.status == Payment.Status.SUCCEEDED
@@ -276,14 +276,14 @@ def test_a_refund_in_arbridge_deletes_the_payment_in_quickbooks_and_reopens_the_
     checkout = run_jobs(services.pay, checkout_for({invoice: "150.00"}, tokenize()).key)
     assert len(company.payments_of(books["first"]["Id"])) == 1
 
-    result = run_jobs(services.refund, checkout.payment)
+    result = run_jobs(events.refund, checkout.payment)
 
     assert result.success and result.amount == Decimal("150.00")
     invoice.refresh_from_db()
     assert invoice.balance == Decimal("150.00")
     assert company.payments_of(books["first"]["Id"]) == []
     with pytest.raises(services.CheckoutError):
-        services.refund(Payment.objects.get())  # refunded already
+        events.refund(Payment.objects.get())  # refunded already
 
 
 def test_refunds_made_at_the_processor_follow_whole_or_tell_the_partner_when_partial(
@@ -295,7 +295,7 @@ def test_refunds_made_at_the_processor_follow_whole_or_tell_the_partner_when_par
 
     sandbox_processor.refund(whole.processor_reference, Decimal("150.00"), "dash-1")
     sandbox_processor.refund(part.processor_reference, Decimal("20.00"), "dash-2")
-    run_jobs(services.poll_processor, partner)
+    run_jobs(events.poll_processor, partner)
 
     assert Payment.objects.get(pk=whole.payment_id).status == Payment.Status.REFUNDED
     assert company.payments_of(books["first"]["Id"]) == []

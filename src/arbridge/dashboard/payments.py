@@ -29,7 +29,7 @@ from arbridge.dashboard.views import paginate
 from arbridge.integrations import writeback
 from arbridge.integrations.models import Connection, ExceptionItem, OutboundCommand
 from arbridge.ledger.models import Invoice, LedgerError, Payment
-from arbridge.payments import base, services, surcharge
+from arbridge.payments import base, events, services, surcharge
 from arbridge.payments.models import (
     MAX_SURCHARGE_RATE,
     Checkout,
@@ -348,7 +348,7 @@ def refund_payment(request: HttpRequest, payment_id: int) -> HttpResponse:
         messages.error(request, "Only payments made in the portal can be refunded here.")
         return redirect("dashboard:payments")
     try:
-        result = services.refund(payment, actor=request.user)
+        result = events.refund(payment, actor=request.user)
     except services.CheckoutError as e:
         messages.error(request, str(e))
     except base.ProcessorError:
@@ -492,7 +492,7 @@ def apply_unmatched(request: HttpRequest, funds_id: int) -> HttpResponse:
         amounts, errors = parse_amounts(request.POST, invoices)
         if not errors:
             try:
-                payment = services.apply_unmatched(funds, amounts, actor=request.user)
+                payment = events.apply_unmatched(funds, amounts, actor=request.user)
             except (services.CheckoutError, LedgerError) as e:
                 errors.append(str(e))
             else:

@@ -10,7 +10,7 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from arbridge.payments import base, services
+from arbridge.payments import base, events, services
 from arbridge.payments.models import PaymentSettings
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 @db_task()
 def poll_partner(partner_id: int) -> int:
     try:
-        return services.poll_processor(partner_id)
+        return events.poll_processor(partner_id)
     except base.ProcessorError as e:
         logger.warning("Polling the processor of partner %s failed: %s", partner_id, e)
         return 0

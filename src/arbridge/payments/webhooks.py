@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from arbridge.core.models import Partner
-from arbridge.payments import services
+from arbridge.payments import events, services
 from arbridge.payments.base import InvalidSignature, ProcessorError
 from arbridge.payments.models import PaymentSettings
 
@@ -37,7 +37,7 @@ def processor_webhook(request: HttpRequest, partner_slug: str, kind: str) -> Htt
         raise Http404(f"This partner does not collect through {kind}.")
     processor = services.processor_for(partner)
     try:
-        events = processor.process_data(request)
+        delivered = processor.process_data(request)
     except InvalidSignature:
         logger.warning("Refused a %s webhook for %s whose signature does not verify", kind, partner)
         return HttpResponse("The signature does not verify.", status=401)
@@ -45,6 +45,6 @@ def processor_webhook(request: HttpRequest, partner_slug: str, kind: str) -> Htt
         # A payout's balance transactions could not be read: the processor delivers it again.
         logger.warning("%s could not be asked about a webhook for %s", kind, partner, exc_info=True)
         return HttpResponse("The processor could not be reached; deliver again later.", status=503)
-    for event in events:
-        services.apply_event(partner, event)
+    for event in delivered:
+        events.apply_event(partner, event)
     return HttpResponse(status=200)

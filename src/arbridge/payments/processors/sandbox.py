@@ -55,6 +55,8 @@ TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 def pooled_client() -> httpx.Client:
     """Return this process's one client: a processor is built per request, a pool is not."""
     return httpx.Client(timeout=TIMEOUT)
+
+
 PAGE_SIZE = 1000
 
 OUTCOMES = {
