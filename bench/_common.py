@@ -199,3 +199,19 @@ if __name__ == "__main__":
     parser.add_argument("--webhook-url")
     args = parser.parse_args()
     serve_sandbox(args.port, args.webhook_url)
+
+
+def count_quickbooks_payments(url: str, token: str) -> int:
+    """Return how many payments the sandbox company holds (its own count, not arbridge's)."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    while True:
+        response = httpx.get(
+            f"{url}/v3/company/{REALM}/query",
+            params={"query": "select count(*) from Payment"},
+            headers=headers,
+        )
+        if response.status_code != 429:  # arbridge may have used the minute up
+            break
+        time.sleep(1)
+    response.raise_for_status()
+    return response.json()["QueryResponse"]["totalCount"]

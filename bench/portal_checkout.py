@@ -60,10 +60,10 @@ from pathlib import Path
 import httpx
 
 from _common import (
-    REALM,
     add_company,
     arbridge_env,
     connect_company,
+    count_quickbooks_payments,
     free_port,
     log,
     percentile,
@@ -381,21 +381,6 @@ def writeback_breakdown(connection) -> dict:
         "gap_between_batches_s": spread(gaps),
         "retried": sum(1 for row in rows if row[3] > 1),
     }
-
-
-def count_quickbooks_payments(qbo_url: str, token: str) -> int:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    while True:
-        response = httpx.get(
-            f"{qbo_url}/v3/company/{REALM}/query",
-            params={"query": "select count(*) from Payment"},
-            headers=headers,
-        )
-        if response.status_code != 429:  # arbridge may have used the minute up
-            break
-        time.sleep(1)
-    response.raise_for_status()
-    return response.json()["QueryResponse"]["totalCount"]
 
 
 def double_charges(processor_url: str) -> tuple[int, int]:

@@ -38,14 +38,12 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-
 from _common import (
-    REALM,
     REDIS_URL,
     add_company,
     arbridge_env,
     connect_company,
+    count_quickbooks_payments,
     log,
     peak_rss_mb,
     percentile,
@@ -151,21 +149,6 @@ def connection_vendor() -> str:
     return connection.vendor
 
 
-def count_payments(url: str, token: str) -> int:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    while True:
-        response = httpx.get(
-            f"{url}/v3/company/{REALM}/query",
-            params={"query": "select count(*) from Payment"},
-            headers=headers,
-        )
-        if response.status_code != 429:  # arbridge may have used the minute up
-            break
-        time.sleep(1)
-    response.raise_for_status()
-    return response.json()["QueryResponse"]["totalCount"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payments", type=int, default=1000)
@@ -206,7 +189,7 @@ def main() -> None:
             worker.wait(timeout=60)
         after = sandbox_stats(url)
         # The company was seeded without payments: every one there is a write-back.
-        written = count_payments(url, company["token"]["access_token"])
+        written = count_quickbooks_payments(url, company["token"]["access_token"])
 
     commands = list(OutboundCommand.objects.values_list("status", "created_at", "updated_at"))
     batches = set(OutboundCommand.objects.exclude(batch_key="").values_list("batch_key", flat=True))
