@@ -39,7 +39,7 @@ LEASE_SECONDS = 2
 def shared_database_url() -> str:
     """Return a DATABASE_URL for the test database, as another process must open it."""
     db = connections["default"].settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if connections["default"].vendor == "sqlite":
         return f"sqlite:///{db['NAME']}?{urlencode(db['OPTIONS'])}"
     return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{db['NAME']}"))
 
