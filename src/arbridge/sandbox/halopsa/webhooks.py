@@ -22,13 +22,13 @@ disabled, as Halo's auto-disable does.
 from __future__ import annotations
 
 import base64
-import threading
 import uuid
 from collections import defaultdict
 from typing import Any
 
 import httpx
 
+from arbridge.sandbox.common.deliveries import Deliveries
 from arbridge.sandbox.halopsa.store import AUTH_BASIC, AUTH_HEADER, Event, Store
 from arbridge.sandbox.halopsa.wire import dumps, timestamp
 
@@ -75,88 +75,43 @@ def payload(webhook_id: str, events: list[Event]) -> list[dict[str, Any]]:
     ]
 
 
-class Notifier:
+class Notifier(Deliveries):
     """Collect change events per webhook and deliver them in batches."""
 
     def __init__(
         self, store: Store, *, interval: float | None = 0.5, http: httpx.Client | None = None
     ) -> None:
+        super().__init__(interval=interval, http=http)
         self.store = store
-        self.interval = interval
-        self.http = http or httpx.Client(timeout=5.0)
-        self.pending: dict[tuple[str, str], list[Event]] = defaultdict(list)
         self.failures: dict[tuple[str, str], int] = defaultdict(int)
-        self.delivered = 0
-        self.failed = 0
-        self.lock = threading.Lock()
-        self.sending = threading.Lock()
-        self.timer: threading.Timer | None = None
 
     def add(self, event: Event) -> None:
         """Queue an event for each active webhook of its tenant."""
         tenant = self.store.tenants[event.tenant]
         if event.entity == "Invoice" and not sends_invoice_events(tenant.version):
             return
-        with self.lock:
-            for webhook in tenant.webhooks.values():
-                if webhook.get("active", True) and not webhook.get("disabled"):
-                    self.pending[(tenant.name, webhook["id"])].append(event)
-                    self._schedule(self.interval)
+        for webhook in tenant.webhooks.values():
+            if webhook.get("active", True) and not webhook.get("disabled"):
+                self.queue((tenant.name, webhook["id"]), event)
 
-    def _schedule(self, delay: float | None) -> None:
-        if delay is not None and self.timer is None:
-            self.timer = threading.Timer(delay, self.flush)
-            self.timer.daemon = True
-            self.timer.start()
-
-    def flush(self) -> int:
-        """Send everything pending now; return how many batches were delivered."""
-        with self.sending:  # One flush at a time keeps each webhook's batches in order.
-            with self.lock:
-                batches, self.pending = self.pending, defaultdict(list)
-                self.timer = None
-            delivered = 0
-            for key, events in batches.items():
-                tenant_name, webhook_id = key
-                webhook = self.store.tenants[tenant_name].webhooks.get(webhook_id)
-                if webhook is None or webhook.get("disabled"):
-                    continue
-                if self._post(webhook, events):
-                    delivered += 1
-                    self.failures.pop(key, None)
-                    continue
-                self.failures[key] += 1
-                if self.failures[key] >= AUTO_DISABLE_ATTEMPTS:
-                    webhook["disabled"] = True
-                    continue
-                with self.lock:
-                    self.pending[key][:0] = events
-                    if self.interval is not None:
-                        self._schedule(self.interval * 2 ** min(self.failures[key], 6))
-            return delivered
-
-    def _post(self, webhook: dict[str, Any], events: list[Event]) -> bool:
+    def send(self, key: tuple[str, str], events: list[Event]) -> int:
+        tenant_name, webhook_id = key
+        webhook = self.store.tenants[tenant_name].webhooks.get(webhook_id)
+        if webhook is None or webhook.get("disabled"):
+            return 0
         body = dumps(payload(webhook["id"], events)).encode()
         headers = {
             "Content-Type": webhook.get("content_type") or "application/json",
             **auth_headers(webhook),
         }
-        try:
-            response = self.http.post(webhook["url"], content=body, headers=headers)
-        except httpx.HTTPError:
-            ok = False
-        else:
-            ok = response.is_success
+        ok = self.post(webhook["url"], body, headers)
         webhook["last_status"] = 1 if ok else 2
-        with self.lock:
-            if ok:
-                self.delivered += 1
-            else:
-                self.failed += 1
-        return ok
-
-    def close(self) -> None:
-        with self.lock:
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
+        if ok:
+            self.failures.pop(key, None)
+            return 1
+        self.failures[key] += 1
+        if self.failures[key] >= AUTO_DISABLE_ATTEMPTS:
+            webhook["disabled"] = True
+        else:
+            self.requeue(key, events, retry=min(self.failures[key], 6))
+        return 0

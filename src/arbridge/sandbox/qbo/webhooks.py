@@ -20,12 +20,12 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import uuid
 from collections import defaultdict
 
 import httpx
 
+from arbridge.sandbox.common.deliveries import Deliveries
 from arbridge.sandbox.qbo.store import Event
 from arbridge.sandbox.qbo.wire import utc_timestamp
 
@@ -74,7 +74,7 @@ def legacy(realm_id: str, events: list[Event]) -> dict:
     }
 
 
-class Notifier:
+class Notifier(Deliveries):
     """Collect change events and deliver them in batches, one POST per company."""
 
     def __init__(
@@ -89,54 +89,18 @@ class Notifier:
     ) -> None:
         if format not in FORMATS:
             raise ValueError(f"webhook format is one of {FORMATS}")
+        super().__init__(interval=interval, http=http)
         self.url = url
         self.verifier_token = verifier_token
         self.format = format
-        self.interval = interval
-        self.http = http or httpx.Client(timeout=5.0)
         self.source = source
-        self.pending: dict[str, list[Event]] = defaultdict(list)
         self.attempts: dict[str, int] = defaultdict(int)
-        self.delivered = 0
-        self.failed = 0
-        self.lock = threading.Lock()
-        self.sending = threading.Lock()
-        self.timer: threading.Timer | None = None
 
     def add(self, event: Event) -> None:
         """Queue an event; the next flush sends it (a timer flushes after `interval`)."""
-        with self.lock:
-            self.pending[event.realm_id].append(event)
-            self._schedule(self.interval)
+        self.queue(event.realm_id, event)
 
-    def _schedule(self, delay: float | None) -> None:
-        if delay is not None and self.timer is None:
-            self.timer = threading.Timer(delay, self.flush)
-            self.timer.daemon = True
-            self.timer.start()
-
-    def flush(self) -> int:
-        """Send everything pending now; return how many batches were delivered."""
-        with self.sending:  # One flush at a time keeps each company's batches in order.
-            with self.lock:
-                batches, self.pending = self.pending, defaultdict(list)
-                self.timer = None
-            delivered = 0
-            for realm_id, events in batches.items():
-                if self._post(realm_id, events):
-                    delivered += 1
-                    self.attempts.pop(realm_id, None)
-                    continue
-                self.attempts[realm_id] += 1
-                if self.attempts[realm_id] < MAX_ATTEMPTS:
-                    with self.lock:
-                        self.pending[realm_id][:0] = events
-                        # Back off as Intuit does, if less patiently: 2, 4, 8... intervals.
-                        if self.interval is not None:
-                            self._schedule(self.interval * 2 ** self.attempts[realm_id])
-            return delivered
-
-    def _post(self, realm_id: str, events: list[Event]) -> bool:
+    def send(self, realm_id: str, events: list[Event]) -> int:
         if self.format == "cloudevents":
             payload: list | dict = cloudevents(events, self.source)
         else:
@@ -146,15 +110,11 @@ class Notifier:
             "content-type": "application/json",
             "intuit-signature": sign(self.verifier_token, body),
         }
-        try:
-            response = self.http.post(self.url, content=body, headers=headers)
-        except httpx.HTTPError:
-            ok = False
-        else:
-            ok = response.is_success
-        with self.lock:
-            if ok:
-                self.delivered += 1
-            else:
-                self.failed += 1
-        return ok
+        if self.post(self.url, body, headers):
+            self.attempts.pop(realm_id, None)
+            return 1
+        self.attempts[realm_id] += 1
+        if self.attempts[realm_id] < MAX_ATTEMPTS:
+            # Back off as Intuit does, if less patiently: 2, 4, 8... intervals.
+            self.requeue(realm_id, events, retry=self.attempts[realm_id])
+        return 0
