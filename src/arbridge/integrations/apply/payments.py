@@ -113,17 +113,7 @@ def create_payments(batch: Batch, changes: list[Change]) -> list[str | None]:
     settlements = Invoice.settlements(list(invoices.values()))
     created: list[tuple[int, Payment, dict[int, Decimal]]] = []
     for index, source in sources:
-        payment = Payment(
-            partner_id=batch.partner_id,
-            origin=Payment.Origin.EXTERNAL,
-            status=Payment.Status.SUCCEEDED,
-            connection_id=batch.connection.pk,
-            amount=source.amount,
-            currency=source.currency,
-            created_at=batch.now,
-            updated_at=batch.now,
-            **source.fields,
-        )
+        payment = external_payment(batch, source)
         try:
             payment.prepare_new()
         except LedgerError:
@@ -194,17 +184,8 @@ def upsert_payment(batch: Batch, change: Change, ref: ExternalRef | None) -> str
         return UNCHANGED  # our own write-back, read again
     source = read_payment(batch, change)
     if payment is None:
-        payment = Payment.objects.create(
-            partner_id=batch.partner_id,
-            origin=Payment.Origin.EXTERNAL,
-            status=Payment.Status.SUCCEEDED,
-            connection_id=batch.connection.pk,
-            amount=source.amount,
-            currency=source.currency,
-            created_at=batch.now,
-            updated_at=batch.now,
-            **source.fields,
-        )
+        payment = external_payment(batch, source)
+        payment.save()
         allocate(batch, payment, source.allocations)
         batch.link("payment", change.remote_id, payment.pk, change)
         return CREATED
@@ -285,3 +266,18 @@ def delete_credit(batch: Batch, change: Change, ref: ExternalRef | None) -> str:
     credit.remove()
     batch.stamp(ref, change)
     return DELETED
+
+
+def external_payment(batch: Batch, source: PaymentSource) -> Payment:
+    """Return a new, unsaved payment the source recorded (not one arbridge took)."""
+    return Payment(
+        partner_id=batch.partner_id,
+        origin=Payment.Origin.EXTERNAL,
+        status=Payment.Status.SUCCEEDED,
+        connection_id=batch.connection.pk,
+        amount=source.amount,
+        currency=source.currency,
+        created_at=batch.now,
+        updated_at=batch.now,
+        **source.fields,
+    )
