@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -10,24 +9,10 @@ import httpx
 
 from arbridge.sandbox.autotask import AutotaskSandbox
 from arbridge.sandbox.autotask.app import INTEGRATION_CODE, SECRET, USERNAME, dumps, parse_json
+from tests.sandbox.clock import T0, Clock  # noqa: F401 (Clock: for the tests that import it here)
 
 ROOT = "http://autotask.test"
-T0 = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)
 HEADERS = {"ApiIntegrationCode": INTEGRATION_CODE, "UserName": USERNAME, "Secret": SECRET}
-
-
-class Clock:
-    """The sandbox's and the connector's clock: it moves only when a test moves it."""
-
-    def __init__(self, now: dt.datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.now += dt.timedelta(**delta)
-        return self.now
 
 
 def control(sandbox: AutotaskSandbox) -> httpx.Client:

@@ -7,7 +7,6 @@ then reads.
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -15,23 +14,9 @@ import httpx
 
 from arbridge.sandbox.connectwise import ConnectWiseSandbox
 from arbridge.sandbox.connectwise.seed import api_client, post
+from tests.sandbox.clock import T0, Clock  # noqa: F401 (Clock: for the tests that import it here)
 
 ROOT = "http://cw.test"
-T0 = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC)
-
-
-class Clock:
-    """The sandbox's clock: it moves only when a test moves it."""
-
-    def __init__(self, now: dt.datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.now += dt.timedelta(**delta)
-        return self.now
 
 
 def control(sandbox: ConnectWiseSandbox) -> httpx.Client:
