@@ -20,11 +20,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -33,6 +31,8 @@ from arbridge.connectors.base import AuthError, MalformedRecord, PermanentError
 from arbridge.connectors.http import request
 from arbridge.connectors.pagination import LinkHeaderPaginator, pages
 from arbridge.connectors.ratelimit import Limiter, Limits
+from arbridge.connectors.wire import dumps
+from arbridge.connectors.wire import loads as parse_answer
 
 API_VERSION = "2025.8"
 ACCEPT = f"application/vnd.connectwise.com+json; version={API_VERSION}"
@@ -40,33 +40,10 @@ MAX_PAGE_SIZE = 1000
 # No official limit is published; a third-party page says 60 a minute (DOMAIN.md, "verify").
 # A shared limiter uses that cautious figure until ConnectWise says otherwise.
 LIMITS = Limits(per_window=60, window_s=60.0)
-_MARK = "\0"
 
 
 class NotFound(PermanentError):
     pass
-
-
-def loads(data: bytes) -> Any:
-    """Parse ConnectWise JSON with every non-integer number as a Decimal."""
-    try:
-        return json.loads(data, parse_float=Decimal)
-    except ValueError:
-        raise MalformedRecord("ConnectWise answered with something that is not JSON",
-                              raw=data) from None  # fmt: skip
-
-
-def _mark(value: object) -> str:
-    if isinstance(value, Decimal):
-        return f"{_MARK}{value}{_MARK}"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(data: Any) -> bytes:
-    """Return JSON with Decimals written as numbers, as the spec's doubles expect."""
-    # The encoder quotes what `default` returns; the NUL fences mark those quotes to drop.
-    text = json.dumps(data, default=_mark, separators=(",", ":"))
-    return text.replace('"\\u0000', "").replace('\\u0000"', "").encode()
 
 
 def authorization(company: str, public_key: str, private_key: str) -> str:
@@ -173,3 +150,8 @@ class ConnectWiseClient:
             for _, rows in self.records(path, fields="id", orderBy="id asc", **params)
             for row in rows
         }
+
+
+def loads(data: bytes) -> Any:
+    """Parse ConnectWise JSON with every non-integer number as a Decimal."""
+    return parse_answer(data, "ConnectWise")

@@ -15,51 +15,29 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import json
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from arbridge.connectors.base import AuthError, MalformedRecord, PermanentError
+from arbridge.connectors.base import AuthError, PermanentError
 from arbridge.connectors.http import raise_for_status, request, transport_error
 from arbridge.connectors.pagination import PageNumberPaginator, pages
 from arbridge.connectors.ratelimit import Limiter, Limits
+from arbridge.connectors.wire import dumps
+from arbridge.connectors.wire import loads as parse_answer
 
 # Halo's fair-use limit per instance (../shared/DOMAIN.md): 450 requests in any 5 minutes.
 LIMITS = Limits(per_window=450, window_s=300.0)
 SCOPE = "all"
 # Refresh a token this long before Halo says it expires.
 TOKEN_MARGIN_S = 60.0
-_MARK = "\0"
 
 
 class NotFound(PermanentError):
     pass
-
-
-def loads(data: bytes) -> Any:
-    """Parse Halo JSON with every non-integer number as a Decimal."""
-    try:
-        return json.loads(data, parse_float=Decimal)
-    except ValueError:
-        raise MalformedRecord("Halo answered with something that is not JSON", raw=data) from None
-
-
-def _mark(value: object) -> str:
-    if isinstance(value, Decimal):
-        return f"{_MARK}{value}{_MARK}"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(data: Any) -> bytes:
-    """Return JSON with Decimals written as numbers, as Halo's doubles expect."""
-    # The encoder quotes what `default` returns; the NUL fences mark those quotes to drop.
-    text = json.dumps(data, default=_mark, separators=(",", ":"))
-    return text.replace('"\\u0000', "").replace('\\u0000"', "").encode()
 
 
 class ClientCredentials(httpx.Auth):
@@ -231,3 +209,8 @@ def _server_time(response: httpx.Response) -> dt.datetime | None:
         return email.utils.parsedate_to_datetime(response.headers["Date"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def loads(data: bytes) -> Any:
+    """Parse Halo JSON with every non-integer number as a Decimal."""
+    return parse_answer(data, "Halo")

@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import re
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 import httpx
@@ -40,6 +37,8 @@ from arbridge.connectors.base import (
 )
 from arbridge.connectors.http import request
 from arbridge.connectors.ratelimit import Limiter
+from arbridge.connectors.wire import dumps
+from arbridge.connectors.wire import parse as loads
 
 MINOR_VERSION = "75"
 PAGE_SIZE = 1000  # the most a query answers (MAXRESULTS)
@@ -278,28 +277,6 @@ def raise_for_fault(response: httpx.Response) -> None:
 
 
 # -- the wire format ------------------------------------------------------------
-
-
-def loads(data: bytes | str) -> Any:
-    """Parse QuickBooks JSON, reading every number with a point as a Decimal."""
-    return json.loads(data, parse_float=Decimal)
-
-
-_MARKED = re.compile(r'"\\u0000(-?[0-9.]+)\\u0000"')
-
-
-def dumps(body: Any) -> str:
-    """Return JSON with Decimals written as JSON numbers, digit for digit."""
-    # json.dumps quotes whatever `default` returns; the NUL-fenced digits come
-    # back out of their quotes here. Nothing else arbridge sends holds a NUL.
-    text = json.dumps(body, default=_mark, separators=(",", ":"))
-    return _MARKED.sub(r"\1", text)
-
-
-def _mark(value: Any) -> str:
-    if isinstance(value, Decimal) and value.is_finite():
-        return f"\0{value:f}\0"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def quote(value: str) -> str:
