@@ -43,6 +43,16 @@ def test_the_link_carries_a_signed_id_not_a_guessable_one(client, link):
     assert client.get(invoices_url(link.partner)).status_code == 302
 
 
+def test_a_partner_whose_slug_is_the_links_prefix_has_its_pages_and_links(client, partner, link):
+    partner.slug = "l"
+    partner.save()
+    assert link.get_absolute_url().startswith("/portal/l/")
+
+    assert client.get(billing_url(partner)).status_code == 200
+    assert client.get(link.get_absolute_url())["Location"] == "/portal/l/invoices/"
+    assert "Invoices for Globex Corporation" in client.get("/portal/l/invoices/").content.decode()
+
+
 def test_an_expired_link_says_so_with_the_support_email(client, link):
     with time_machine.travel(link.expires_at + dt.timedelta(seconds=1)):
         response = client.get(link.get_absolute_url())

@@ -1,15 +1,31 @@
 """The portal's URLs under /portal/, and the dashboard's portal-link actions beside the customer."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from arbridge.portal import checkout, manage, views
+
+
+class LinkToken:
+    """A signed link id, `<id>:<signature>`: the colon keeps it apart from every partner's pages."""
+
+    regex = r"[^/:]+:[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(LinkToken, "link_token")
 
 app_name = "portal"
 
 checkout_path = "portal/<slug:slug>/checkout/<uuid:key>/"
 
 urlpatterns = [
-    path("portal/l/<str:token>/", views.open_link, name="open_link"),
+    # A partner whose slug is "l" has its pages here too: a token has a colon, a page name none.
+    path("portal/l/<link_token:token>/", views.open_link, name="open_link"),
     path("portal/<slug:slug>/", views.billing_link, name="billing_link"),
     path("portal/<slug:slug>/logo/", views.logo, name="logo"),
     path("portal/<slug:slug>/sign-out/", views.sign_out, name="sign_out"),
