@@ -21,6 +21,7 @@ from arbridge.payments.base import (
     Funding,
     InvalidSignature,
     MethodKind,
+    MethodRefused,
     Outcome,
     ProcessorError,
 )
@@ -103,7 +104,7 @@ def test_it_describes_a_card_without_its_number(processor, localstripe_url):
 
 
 def test_an_unknown_token_is_refused_for_the_customer(processor):
-    with pytest.raises(ProcessorError, match="does not know"):
+    with pytest.raises(MethodRefused, match="does not know"):
         processor.describe("pm_nobody")
     result = processor.capture(charge("pm_nobody"))
     assert result.outcome == Outcome.FAILED and not result.reference

@@ -142,6 +142,22 @@ def test_a_declined_card_goes_back_to_a_fresh_checkout(portal, partner, overdue,
     assert inbox.messages == []
 
 
+def test_a_token_the_processor_does_not_know_is_asked_for_again(portal, partner, overdue):
+    checkout = choose(portal, partner, {overdue: "300.00"})
+    portal.post(reverse("portal:checkout", args=[partner.slug, checkout.key]), {"method": "card"})
+
+    tokenized = reverse("portal:tokenized", args=[partner.slug, checkout.key])
+    response = portal.post(tokenized, {"token": "tok_nobody"})
+
+    checkout.refresh_from_db()
+    assert checkout.status == Checkout.Status.OPEN and not checkout.method_token
+    page = portal.get(response["Location"], follow=True).content.decode()
+    assert "could not reach" not in page
+    assert "No such payment method: tok_nobody" in page  # the processor's own words
+    overdue.refresh_from_db()
+    assert overdue.balance == Decimal("1500.00")
+
+
 def test_a_card_that_needs_authentication_comes_back_to_the_receipt(portal, partner, overdue):
     checkout = choose(portal, partner, {overdue: "1500.00"})
     enter(portal, partner, checkout, "card", NEEDS_AUTHENTICATION)

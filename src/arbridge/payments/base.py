@@ -63,6 +63,14 @@ class ProcessorError(Exception):
     """The processor could not be asked (network, outage); retry later."""
 
 
+class MethodRefused(ProcessorError):
+    """The processor answered that it will not take this method; its message is for the customer.
+
+    An unknown or spent token, or a card it declined to save: asking again
+    changes nothing, entering the method again may.
+    """
+
+
 class InvalidSignature(Exception):
     """A webhook that the processor did not send: refuse it, store nothing."""
 

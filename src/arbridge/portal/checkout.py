@@ -155,6 +155,8 @@ def tokenized(request: HttpRequest, key) -> HttpResponse:
         return redirect(reverse("portal:checkout", args=[checkout.partner.slug, checkout.key]))
     try:
         checkout = services.choose_method(checkout, token)
+    except base.MethodRefused as e:
+        messages.error(request, str(e))
     except base.ProcessorError:
         messages.error(request, UNREACHABLE)
     except services.CheckoutError as e:

@@ -38,6 +38,7 @@ from arbridge.payments.base import (
     InvalidSignature,
     MethodDetails,
     MethodKind,
+    MethodRefused,
     Outcome,
     PaymentResult,
     Payout,
@@ -261,7 +262,7 @@ class SandboxProcessor:
     def describe(self, token: str) -> MethodDetails:
         status, data = self._call("GET", f"/v1/methods/{token}")
         if status != 200:
-            raise ProcessorError(data["error"]["message"])
+            raise MethodRefused(data["error"]["message"])
         return details(data)
 
     def capture(self, charge: Charge) -> PaymentResult:
@@ -313,7 +314,7 @@ class SandboxProcessor:
         body = {"token": token, "customer_name": customer_name, "email": email}
         status, data = self._call("POST", "/v1/methods", body=body)
         if status != 200:
-            raise ProcessorError(data["error"]["message"])
+            raise MethodRefused(data["error"]["message"])
         return details(data)
 
     def charge_saved(self, charge: Charge) -> PaymentResult:

@@ -46,6 +46,7 @@ from arbridge.payments.base import (
     InvalidSignature,
     MethodDetails,
     MethodKind,
+    MethodRefused,
     Outcome,
     PaymentResult,
     Payout,
@@ -155,7 +156,7 @@ class StripeProcessor:
         try:
             return self._method(token)
         except REFUSALS as error:
-            raise ProcessorError(UNKNOWN_METHOD) from error
+            raise MethodRefused(UNKNOWN_METHOD) from error
 
     def _method(self, token: str) -> MethodDetails:
         # Reference: https://docs.stripe.com/api/payment_methods/retrieve
@@ -247,14 +248,14 @@ class StripeProcessor:
         """Attach a card to a new Stripe customer through a SetupIntent.
 
         Raises:
-            ProcessorError: Stripe refused the card, or it needs the customer present
+            MethodRefused: Stripe refused the card, or it needs the customer present
                 (authentication, or a bank account's debit authorization, which is
                 taken while paying with it: `Charge.save_method`). The message is
                 for the customer.
         """
         method = self.describe(token)
         if method.kind == MethodKind.ACH:
-            raise ProcessorError(
+            raise MethodRefused(
                 "Save a bank account while paying with it, to authorize its debits."
             )
         operation = f"save-{token}"
@@ -277,9 +278,9 @@ class StripeProcessor:
                     {"idempotency_key": idempotency_key(operation, "confirm")},
                 ).to_dict()
         except REFUSALS as error:
-            raise ProcessorError(error.user_message or "The card was declined.") from error
+            raise MethodRefused(error.user_message or "The card was declined.") from error
         if intent["status"] != "succeeded":
-            raise ProcessorError("The card asks for authentication: pay with it once to save it.")
+            raise MethodRefused("The card asks for authentication: pay with it once to save it.")
         return dataclasses.replace(method, reusable=True, processor_customer=customer)
 
     def charge_saved(self, charge: Charge) -> PaymentResult:
