@@ -214,6 +214,11 @@ class WebhookEvent(PartnerOwned):
                 defaults={"partner": partner, "body": body, **fields},
             )
 
+    def finish(self, status: str, error: str = "") -> None:
+        """Record how processing the delivery ended."""
+        self.status, self.error, self.processed_at = status, error, clock.now()
+        self.save(update_fields=["status", "error", "processed_at"])
+
 
 class OutboundCommand(PartnerOwned):
     """One write owed to one connection (the outbox).

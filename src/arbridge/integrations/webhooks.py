@@ -27,7 +27,6 @@ from django.views.decorators.http import require_POST
 from huey.contrib.djhuey import db_task
 
 from arbridge.connectors.qbo.webhooks import Hint, parse_notifications, verify_signature
-from arbridge.core import clock
 from arbridge.integrations import qbo
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import Connection, ExternalRef, SyncRun, WebhookEvent
@@ -97,7 +96,7 @@ def process(event_id: int) -> WebhookEvent | None:
         return event
     connection = event.connection
     if connection is None or not connection.is_active:
-        finish(event, WebhookEvent.Status.PROCESSED, "Ignored: the connection is not connected.")
+        event.finish(WebhookEvent.Status.PROCESSED, "Ignored: the connection is not connected.")
         return event
     try:
         with http_client() as http:
@@ -108,13 +107,13 @@ def process(event_id: int) -> WebhookEvent | None:
 
         with transaction.atomic():
             apply_changes(connection, changes, connector.capabilities)
-            finish(event, WebhookEvent.Status.PROCESSED)
+            event.finish(WebhookEvent.Status.PROCESSED)
     except Exception as e:
         logger.exception("Webhook event %s could not be applied; syncing instead", event.pk)
         from arbridge.integrations.tasks import request_sync
 
         with transaction.atomic():
-            finish(event, WebhookEvent.Status.FAILED, f"{type(e).__name__}: {e}")
+            event.finish(WebhookEvent.Status.FAILED, f"{type(e).__name__}: {e}")
             # The daily sweep would find the change too; a sync now finds it sooner.
             request_sync(connection, SyncRun.Trigger.WEBHOOK)
     return event
@@ -169,8 +168,3 @@ def moved_invoices(connection: Connection, changes: list) -> list[str]:
     ).values_list("remote_id", flat=True):
         ids[remote_id] = None
     return list(ids)
-
-
-def finish(event: WebhookEvent, status: str, error: str = "") -> None:
-    event.status, event.error, event.processed_at = status, error, clock.now()
-    event.save(update_fields=["status", "error", "processed_at"])

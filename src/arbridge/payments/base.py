@@ -2,7 +2,8 @@
 
 A processor takes django-payments' verbs (STYLE.md, Payments): it confirms
 (`capture`), refunds, cancels, saves a method and charges a saved one
-off-session, reads its own webhooks (`process_data(request)`) and lists
+off-session, reads its own webhooks (`process_data(request)`, or `verify` when
+it arrives and `read` later) and lists
 payouts with the payments and fees in each. It returns the dataclasses below
 and never touches arbridge's models: payments/services.py turns results into
 ledger changes, in one transaction with the write-back they owe.
@@ -204,12 +205,26 @@ class Processor(Protocol):
         """Charge a saved method with the customer away (auto pay)."""
         ...
 
-    def process_data(self, request: Any) -> list[Event]:
-        """Read a webhook delivery (anything with .body and .headers).
+    def verify(self, request: Any) -> str:
+        """Check that a webhook delivery (anything with .body and .headers) is the processor's.
+
+        Return the id of the event it carries, the same for every redelivery.
 
         Raises:
             InvalidSignature: the delivery is not the processor's.
         """
+        ...
+
+    def read(self, body: bytes) -> list[Event]:
+        """Return the events of a verified delivery that arbridge acts on (none, or one).
+
+        Raises:
+            ProcessorError: the processor had to be asked (a payout's items) and could not be.
+        """
+        ...
+
+    def process_data(self, request: Any) -> list[Event]:
+        """Verify a webhook delivery and read its events at once (`verify`, then `read`)."""
         ...
 
     def events(self, after: str) -> tuple[list[Event], str]:

@@ -36,3 +36,7 @@ def poll_processors() -> None:
 @db_periodic_task(crontab(minute="*"))
 def recover_checkouts() -> None:
     services.recover_checkouts()
+
+
+# Jobs that live beside the code they run, imported so that every consumer knows them.
+from arbridge.payments import webhooks  # noqa: E402, F401

@@ -320,19 +320,25 @@ class SandboxProcessor:
     def charge_saved(self, charge: Charge) -> PaymentResult:
         return self.capture(dataclasses.replace(charge, off_session=True))
 
-    def process_data(self, request: Any) -> list[Event]:
-        body = request.body
+    def verify(self, request: Any) -> str:
         headers = {name.lower(): value for name, value in request.headers.items()}
         verify(
             self.webhook_secret,
-            body,
+            request.body,
             headers.get(SIGNATURE_HEADER.lower(), ""),
             dt.datetime.now(dt.UTC).timestamp(),
         )
         try:
-            return [event(decimal_json(body))]
+            return event(decimal_json(request.body)).id
         except (ValueError, KeyError) as error:
             raise InvalidSignature(f"a signed body the sandbox would not send: {error}") from error
+
+    def read(self, body: bytes) -> list[Event]:
+        return [event(decimal_json(body))]
+
+    def process_data(self, request: Any) -> list[Event]:
+        self.verify(request)
+        return self.read(request.body)
 
     def events(self, after: str) -> tuple[list[Event], str]:
         found: list[Event] = []

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -288,8 +289,7 @@ class StripeProcessor:
             dataclasses.replace(charge, off_session=True, save_method=False, return_url="")
         )
 
-    def process_data(self, request: Any) -> list[Event]:
-        body = request.body
+    def verify(self, request: Any) -> str:
         signature = request.headers.get("Stripe-Signature", "")
         if not self.webhook_secret:
             # Without a secret, anyone could sign with the empty key.
@@ -297,11 +297,18 @@ class StripeProcessor:
         try:
             # Reference: https://docs.stripe.com/webhooks#verify-official-libraries
             event = stripe.Webhook.construct_event(
-                body, signature, self.webhook_secret, tolerance=SIGNATURE_TOLERANCE
-            ).to_dict()
-        except (stripe.SignatureVerificationError, ValueError) as error:
+                request.body, signature, self.webhook_secret, tolerance=SIGNATURE_TOLERANCE
+            )
+            return str(event["id"])
+        except (stripe.SignatureVerificationError, ValueError, KeyError) as error:
             raise InvalidSignature(str(error)) from error
-        return [mapped] if (mapped := self._event(event)) else []
+
+    def read(self, body: bytes) -> list[Event]:
+        return [mapped] if (mapped := self._event(json.loads(body))) else []
+
+    def process_data(self, request: Any) -> list[Event]:
+        self.verify(request)
+        return self.read(request.body)
 
     def events(self, after: str) -> tuple[list[Event], str]:
         """Return the events newer than `after`, oldest first.
