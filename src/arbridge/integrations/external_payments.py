@@ -24,7 +24,9 @@ changes; one skipped because a connection was down is looked at on every
 pass, so payments made while disconnected are caught up once both are back.
 
 Reconciling runs after every batch a QuickBooks or ConnectWise sync applies
-(`after_sync`) and every five minutes. It is safe to run twice at once: a
+(`after_sync`) and every five minutes. A pass looks only at payments that
+are new, changed since shortly before the last pass, or not yet settled
+(`open_to_change`), so its work follows what changes, not the history. It is safe to run twice at once: a
 part's row is unique, it is locked before it changes, and every write's key
 is deterministic, so a write is never owed twice.
 """
@@ -38,6 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
@@ -62,6 +65,8 @@ State = MirroredPayment.State
 Reason = MirroredPayment.Reason
 Mode = IntegrationPreferences.Mode
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Longer than any sync batch takes between stamping a payment and committing it.
+RECONCILE_OVERLAP = dt.timedelta(hours=1)
 
 
 # -- where the feature stands -----------------------------------------------------
@@ -193,6 +198,8 @@ def reconcile(partner_id: int) -> None:
     source, target = connections(partner_id)
     if source is None or target is None:
         return
+    began = clock.now()
+    parts = MirroredPayment.objects.for_partner(partner_id).filter(source=source, target=target)
     payments = (
         Payment.objects.for_partner(partner_id)
         .filter(
@@ -200,11 +207,12 @@ def reconcile(partner_id: int) -> None:
             connection=source,
             created_at__gte=preferences.external_payments_since or EPOCH,
         )
+        .filter(open_to_change(parts, preferences.external_payments_reconciled_at))
         .prefetch_related("allocations__invoice")
         .order_by("pk")
     )
     rows: dict[int, list[MirroredPayment]] = defaultdict(list)
-    for row in MirroredPayment.objects.for_partner(partner_id).filter(source=source, target=target):
+    for row in parts.filter(payment__in=payments):
         rows[row.payment_id].append(row)
     with http_client() as http:
         run = Pass(partner_id, http)
@@ -214,6 +222,29 @@ def reconcile(partner_id: int) -> None:
             except ConnectorError as e:
                 # Nothing was recorded for it: the next pass asks again.
                 logger.warning("External payment %s not reconciled now: %s", payment.pk, e)
+    IntegrationPreferences.objects.filter(pk=preferences.pk).update(
+        external_payments_reconciled_at=began
+    )
+
+
+def open_to_change(parts, last_pass: dt.datetime | None) -> Q:
+    """Return which payments a pass must look at: all but those settled before the last pass.
+
+    A payment is settled when each of its parts is mirrored, linked or removed
+    and it has not changed since: a part's write on its way, or one skipped
+    (whose reason may have gone), is looked at on every pass. A change to a
+    payment, its amount, date or invoices, stamps its `updated_at` with the
+    time its sync batch began, which may be a while before that batch commits:
+    so the pass looks back RECONCILE_OVERLAP before the last one began.
+    """
+    if last_pass is None:
+        return Q()
+    settled = (State.MIRRORED, State.LINKED, State.REMOVED)
+    return (
+        Q(updated_at__gte=last_pass - RECONCILE_OVERLAP)
+        | ~Q(pk__in=parts.values("payment_id"))
+        | Q(pk__in=parts.exclude(state__in=settled).values("payment_id"))
+    )
 
 
 def follow(run: Pass, payment: Payment, rows: list[MirroredPayment]) -> None:

@@ -368,6 +368,8 @@ class IntegrationPreferences(PartnerOwned):
 
     external_payments = models.BooleanField("Enable external payments sync", default=False)
     external_payments_since = models.DateTimeField(null=True, blank=True)
+    # When the last complete reconcile pass began (external_payments.reconcile).
+    external_payments_reconciled_at = models.DateTimeField(null=True, blank=True)
     # The sync mode applies only once the Sync Tool is in use; until then every invoice syncs.
     sync_tool_in_use = models.BooleanField(default=False)
     sync_mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.ALL)

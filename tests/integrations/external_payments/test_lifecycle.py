@@ -1,9 +1,12 @@
 """A mirrored payment's life: redelivered, edited, deleted, split, entered twice, caught up."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 
+from arbridge.core import clock
 from arbridge.integrations import external_payments
 from arbridge.integrations.models import Connection, ExternalRef, MirroredPayment
 from arbridge.ledger.models import Payment
@@ -124,6 +127,36 @@ def test_a_payment_split_across_invoices_is_one_connectwise_payment_per_invoice(
     assert cw.payments(first_cw) == [(Decimal("100.00"), date)]
     assert cw.payments(second_cw) == [(Decimal("30.00"), date)]
     assert MirroredPayment.objects.filter(state=State.MIRRORED).count() == 2
+
+
+def test_a_payment_moved_to_another_invoice_hours_later_is_followed(
+    preferences, books, cw, quickbooks, connectwise, sync, reconcile
+):
+    globex = books.customer("Globex Corporation")
+    first_cw = cw.invoice("Globex Corporation", "100.00", "1001")
+    second_cw = cw.invoice("Globex Corporation", "100.00", "1002")
+    first = books.invoice(globex, "100.00", DocNumber="1001")
+    second = books.invoice(globex, "100.00", DocNumber="1002")
+    sync(quickbooks)
+    sync(connectwise)
+    paid = books.pay(first, "40.00")
+    sync(quickbooks)
+    reconcile()
+    start = clock.now()
+    with time_machine.travel(start + dt.timedelta(hours=2), tick=True):
+        reconcile()  # passes go on; the payment is settled, not looked at again
+
+    # The same amount on the same date, applied to the other invoice instead.
+    with time_machine.travel(start + dt.timedelta(hours=4), tick=True):
+        line = {"Amount": Decimal("40.00"),
+                "LinkedTxn": [{"TxnId": second["Id"], "TxnType": "Invoice"}]}  # fmt: skip
+        books.update("Payment", paid["Id"], Line=[line])
+        sync(quickbooks)
+        reconcile()
+
+    date = Payment.objects.get().date.isoformat()
+    assert cw.payments(first_cw) == []
+    assert cw.payments(second_cw) == [(Decimal("40.00"), date)]
 
 
 def test_a_disconnected_integration_stops_syncing_and_it_catches_up_after(

@@ -199,7 +199,8 @@ def upsert_payment(batch: Batch, change: Change, ref: ExternalRef | None) -> str
         # Release first: the payment's new amount may not cover its old allocations.
         release(payment)
     changed = assign(payment, {**source.fields, "source_deleted_at": None})
-    if changed:
+    if changed or reallocate:
+        # Any change, its invoices too, is a change of the payment's (external_payments.py).
         payment.updated_at = batch.now
         payment.save(update_fields=[*changed, "updated_at"])
     if source.amount != payment.amount:
