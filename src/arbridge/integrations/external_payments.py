@@ -26,9 +26,10 @@ pass, so payments made while disconnected are caught up once both are back.
 Reconciling runs after every batch a QuickBooks or ConnectWise sync applies
 (`after_sync`) and every five minutes. A pass looks only at payments that
 are new, changed since shortly before the last pass, or not yet settled
-(`open_to_change`), so its work follows what changes, not the history. It is safe to run twice at once: a
-part's row is unique, it is locked before it changes, and every write's key
-is deterministic, so a write is never owed twice.
+(`open_to_change`), so its work follows what changes, not the history. It
+is safe to run twice at once: a part's row is unique, it is locked before it
+changes, and every write's key is deterministic, so a write is never owed
+twice.
 """
 
 from __future__ import annotations

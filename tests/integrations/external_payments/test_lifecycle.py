@@ -103,16 +103,26 @@ def test_a_payment_entered_by_hand_in_connectwise_is_linked_not_doubled(
     assert "Linked to a payment entered in ConnectWise" in page
 
 
-def test_a_payment_split_across_invoices_is_one_connectwise_payment_per_invoice(
-    preferences, books, cw, quickbooks, connectwise, sync, reconcile
-):
+@pytest.fixture
+def two_billed(cw, books, quickbooks, connectwise, sync):
+    """Globex's invoices 1001 for 100.00 and 1002 for 80.00, the same in both systems."""
     globex = books.customer("Globex Corporation")
-    first_cw = cw.invoice("Globex Corporation", "100.00", "1001")
-    second_cw = cw.invoice("Globex Corporation", "80.00", "1002")
-    first = books.invoice(globex, "100.00", DocNumber="1001")
-    second = books.invoice(globex, "80.00", DocNumber="1002")
+    pairs = [
+        (
+            cw.invoice("Globex Corporation", total, number),
+            books.invoice(globex, total, DocNumber=number),
+        )
+        for number, total in (("1001", "100.00"), ("1002", "80.00"))
+    ]
     sync(quickbooks)
     sync(connectwise)
+    return globex, pairs
+
+
+def test_a_payment_split_across_invoices_is_one_connectwise_payment_per_invoice(
+    preferences, two_billed, books, quickbooks, cw, sync, reconcile
+):
+    globex, [(first_cw, first), (second_cw, second)] = two_billed
     paid = [(first, "100.00"), (second, "30.00")]
     lines = [
         {"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
@@ -130,15 +140,9 @@ def test_a_payment_split_across_invoices_is_one_connectwise_payment_per_invoice(
 
 
 def test_a_payment_moved_to_another_invoice_hours_later_is_followed(
-    preferences, books, cw, quickbooks, connectwise, sync, reconcile
+    preferences, two_billed, books, quickbooks, cw, sync, reconcile
 ):
-    globex = books.customer("Globex Corporation")
-    first_cw = cw.invoice("Globex Corporation", "100.00", "1001")
-    second_cw = cw.invoice("Globex Corporation", "100.00", "1002")
-    first = books.invoice(globex, "100.00", DocNumber="1001")
-    second = books.invoice(globex, "100.00", DocNumber="1002")
-    sync(quickbooks)
-    sync(connectwise)
+    _, [(first_cw, first), (second_cw, second)] = two_billed
     paid = books.pay(first, "40.00")
     sync(quickbooks)
     reconcile()
