@@ -284,8 +284,14 @@ def delivery(sandbox_processor, processor_sandbox, processor_receiver, tokenize)
     return SimpleNamespace(body=body, headers=headers)
 
 
+def receive(processor, delivery) -> list:
+    """Verify a delivery as the webhook endpoint does, then read it as its job does."""
+    processor.verify(delivery)
+    return processor.read(delivery.body)
+
+
 def test_a_signed_delivery_is_read(sandbox_processor, delivery):
-    events = sandbox_processor.process_data(delivery)
+    events = receive(sandbox_processor, delivery)
 
     assert [(e.kind, e.amount) for e in events] == [(EventKind.PAYMENT_SUCCEEDED, Decimal("75.00"))]
     assert events == sandbox_processor.events("")[0]
@@ -297,7 +303,7 @@ def test_a_tampered_delivery_is_refused(sandbox_processor, delivery):
     )
 
     with pytest.raises(InvalidSignature):
-        sandbox_processor.process_data(forged)
+        sandbox_processor.verify(forged)
 
 
 def test_a_delivery_signed_with_another_secret_is_refused(processor_credentials, delivery):
@@ -305,18 +311,18 @@ def test_a_delivery_signed_with_another_secret_is_refused(processor_credentials,
     unsigned = SimpleNamespace(body=delivery.body, headers={})
 
     with pytest.raises(InvalidSignature):
-        other.process_data(delivery)
+        other.verify(delivery)
     with pytest.raises(InvalidSignature):
-        SandboxProcessor(processor_credentials).process_data(unsigned)
+        SandboxProcessor(processor_credentials).verify(unsigned)
 
 
 def test_an_old_delivery_is_refused(clock, sandbox_processor, delivery):
     clock.shift(dt.timedelta(seconds=300))
-    assert sandbox_processor.process_data(delivery)
+    assert receive(sandbox_processor, delivery)
 
     clock.shift(dt.timedelta(seconds=1))
     with pytest.raises(InvalidSignature, match="tolerance"):
-        sandbox_processor.process_data(delivery)
+        sandbox_processor.verify(delivery)
 
 
 # -- failures --------------------------------------------------------------------------------

@@ -254,7 +254,8 @@ def test_it_reads_a_webhook_that_stripe_signed(processor, localstripe_url, recei
     delivery = deliveries.get(timeout=10)
     while paid.reference.encode() not in delivery.body:
         delivery = deliveries.get(timeout=10)
-    events = processor.process_data(delivery)
+    processor.verify(delivery)
+    events = processor.read(delivery.body)
 
     assert [(e.kind, e.reference, e.amount) for e in events] == [
         (EventKind.PAYMENT_SUCCEEDED, paid.reference, Decimal("19.99"))
@@ -262,7 +263,7 @@ def test_it_reads_a_webhook_that_stripe_signed(processor, localstripe_url, recei
     assert events[0].id.startswith("evt_")
     other = StripeProcessor({**credentials(localstripe_url), "webhook_secret": "whsec_other"})
     with pytest.raises(InvalidSignature):
-        other.process_data(delivery)
+        other.verify(delivery)
 
 
 # -- webhook signatures -------------------------------------------------------------
@@ -282,7 +283,8 @@ def succeeded_event_body() -> bytes:
 def test_a_signed_delivery_is_read(faked):
     body = succeeded_event_body()
 
-    (event,) = faked.process_data(delivery(body, sign(body)))
+    assert faked.verify(delivery(body, sign(body))) == "evt_sig"
+    (event,) = faked.read(body)
 
     assert (event.id, event.kind, event.reference, event.amount, event.currency) == (
         "evt_sig",
@@ -305,19 +307,19 @@ def test_a_signed_delivery_is_read(faked):
 def test_a_delivery_stripe_did_not_sign_is_refused(faked, signature):
     body = succeeded_event_body()
     with pytest.raises(InvalidSignature):
-        faked.process_data(delivery(body, signature(body)))
+        faked.verify(delivery(body, signature(body)))
 
 
 def test_a_delivery_within_the_tolerance_is_read(faked):
     body = succeeded_event_body()
-    assert faked.process_data(delivery(body, sign(body, timestamp=int(time.time()) - 290)))
+    assert faked.verify(delivery(body, sign(body, timestamp=int(time.time()) - 290)))
 
 
 def test_without_a_webhook_secret_nothing_is_accepted(fake):
     processor = StripeProcessor({**credentials(fake.url), "webhook_secret": ""})
     body = succeeded_event_body()
     with pytest.raises(InvalidSignature):
-        processor.process_data(delivery(body, sign(body, secret="")))
+        processor.verify(delivery(body, sign(body, secret="")))
 
 
 # -- ACH, 3-D Secure redirects, declines and idempotency, against Stripe's fixtures ---

@@ -2,8 +2,8 @@
 
 A processor takes django-payments' verbs (STYLE.md, Payments): it confirms
 (`capture`), refunds, cancels, saves a method and charges a saved one
-off-session, reads its own webhooks (`process_data(request)`, or `verify` when
-it arrives and `read` later) and lists
+off-session, reads its own webhooks (django-payments' `process_data`, split
+in two: `verify` as a delivery arrives, `read` when a job applies it) and lists
 payouts with the payments and fees in each. It returns the dataclasses below
 and never touches arbridge's models: payments/services.py turns results into
 ledger changes, in one transaction with the write-back they owe.
@@ -221,10 +221,6 @@ class Processor(Protocol):
         Raises:
             ProcessorError: the processor had to be asked (a payout's items) and could not be.
         """
-        ...
-
-    def process_data(self, request: Any) -> list[Event]:
-        """Verify a webhook delivery and read its events at once (`verify`, then `read`)."""
         ...
 
     def events(self, after: str) -> tuple[list[Event], str]:

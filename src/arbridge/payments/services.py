@@ -55,8 +55,9 @@ class CheckoutError(ValueError):
     """A checkout that cannot go ahead; the message is for the customer."""
 
 
-def processor_for(partner: Partner | int) -> base.Processor:
-    settings = PaymentSettings.of(partner)
+def processor_for(partner: Partner | int | PaymentSettings) -> base.Processor:
+    """Return the partner's processor; given its settings already read, read nothing again."""
+    settings = partner if isinstance(partner, PaymentSettings) else PaymentSettings.of(partner)
     return processors.build(settings.processor, settings.credentials)
 
 

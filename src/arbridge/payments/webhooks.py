@@ -48,7 +48,7 @@ def processor_webhook(request: HttpRequest, partner_slug: str, kind: str) -> Htt
     if settings is None or settings.processor != kind:
         raise Http404(f"This partner does not collect through {kind}.")
     try:
-        event_id = services.processor_for(partner).verify(request)
+        event_id = services.processor_for(settings).verify(request)
     except InvalidSignature:
         logger.warning("Refused a %s webhook for %s whose signature does not verify", kind, partner)
         return HttpResponse("The signature does not verify.", status=401)
@@ -77,7 +77,7 @@ def process(delivery_id: int) -> WebhookEvent | None:
         delivery.finish(WebhookEvent.Status.PROCESSED, "Ignored: the partner changed processor.")
         return delivery
     try:
-        for event in services.processor_for(delivery.partner_id).read(bytes(delivery.body)):
+        for event in services.processor_for(settings).read(bytes(delivery.body)):
             events.apply_event(delivery.partner_id, event)
     except ProcessorError as e:
         reason = f"The processor could not be asked: {e}. The minute poll applies it later."

@@ -336,10 +336,6 @@ class SandboxProcessor:
     def read(self, body: bytes) -> list[Event]:
         return [event(decimal_json(body))]
 
-    def process_data(self, request: Any) -> list[Event]:
-        self.verify(request)
-        return self.read(request.body)
-
     def events(self, after: str) -> tuple[list[Event], str]:
         found: list[Event] = []
         cursor = after

@@ -306,10 +306,6 @@ class StripeProcessor:
     def read(self, body: bytes) -> list[Event]:
         return [mapped] if (mapped := self._event(json.loads(body))) else []
 
-    def process_data(self, request: Any) -> list[Event]:
-        self.verify(request)
-        return self.read(request.body)
-
     def events(self, after: str) -> tuple[list[Event], str]:
         """Return the events newer than `after`, oldest first.
 
