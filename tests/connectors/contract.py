@@ -52,6 +52,20 @@ FAULT_KINDS = ("429", "500", "503", "timeout")
 MAX_TRIES = 50
 
 
+def payment_command(invoice_id: str, amount: Decimal, key: str, **payload) -> Command:
+    """Return a write-back of a card payment of the invoice, as arbridge's outbox owes it."""
+    payload = {
+        "payment_id": key,
+        "amount": str(amount),
+        "currency": "USD",
+        "date": "2026-03-02",
+        "reference": "Visa 4242",
+        "allocations": [{"invoice_remote_id": invoice_id, "amount": str(amount)}],
+        **payload,
+    }
+    return Command("create_payment", payload, key)
+
+
 class Vendor(Protocol):
     """One vendor's sandbox, as the contract drives it; ids are the vendor's."""
 

@@ -9,7 +9,7 @@ from arbridge.connectors.autotask import Autotask
 from arbridge.connectors.base import Command
 from arbridge.sandbox.autotask import Store, create_app
 from tests.connectors.autotask.conftest import connect
-from tests.connectors.contract import FAULT_KINDS, ConnectorContract
+from tests.connectors.contract import FAULT_KINDS, ConnectorContract, payment_command
 from tests.sandbox.autotask.api import Autotask as Person
 from tests.sandbox.autotask.api import Clock, control
 
@@ -56,15 +56,7 @@ class AutotaskVendor:
         self.person.delete("invoices", int(id))
 
     def payment_command(self, invoice_id: str, amount: Decimal, key: str) -> Command:
-        payload = {
-            "payment_id": key,
-            "amount": str(amount),
-            "currency": "USD",
-            "date": "2026-03-02",
-            "reference": "Visa 4242",
-            "allocations": [{"invoice_remote_id": invoice_id, "amount": str(amount)}],
-        }
-        return Command("create_payment", payload, key)
+        return payment_command(invoice_id, amount, key)
 
     def payments_of(self, invoice_id: str) -> int:
         """Count the payment notes on the invoice, as a person reading it would."""

@@ -10,7 +10,7 @@ from arbridge.connectors.base import Command
 from arbridge.connectors.connectwise import ConnectWise, parse_callback
 from arbridge.sandbox.connectwise import create_app
 from tests.connectors.connectwise.conftest import connect
-from tests.connectors.contract import FAULT_KINDS, ConnectorContract
+from tests.connectors.contract import FAULT_KINDS, ConnectorContract, payment_command
 from tests.sandbox.connectwise.api import CW, control
 
 CALLBACK_URL = "https://arbridge.test/callbacks/connectwise"
@@ -55,15 +55,7 @@ class ConnectWiseVendor:
         self.cw.delete(f"/finance/invoices/{id}").raise_for_status()
 
     def payment_command(self, invoice_id: str, amount: Decimal, key: str) -> Command:
-        payload = {
-            "payment_id": key,
-            "amount": str(amount),
-            "currency": "USD",
-            "date": "2026-03-02",
-            "reference": "Visa 4242",
-            "allocations": [{"invoice_remote_id": invoice_id, "amount": str(amount)}],
-        }
-        return Command("create_payment", payload, key)
+        return payment_command(invoice_id, amount, key)
 
     def payments_of(self, invoice_id: str) -> int:
         return len(self.cw.get(f"/finance/invoices/{invoice_id}/payments"))

@@ -9,7 +9,7 @@ import pytest
 from arbridge.connectors.base import Command
 from arbridge.connectors.halopsa import HaloPSA, parse_webhook, verify_webhook
 from arbridge.sandbox.halopsa import create_app
-from tests.connectors.contract import FAULT_KINDS, ConnectorContract
+from tests.connectors.contract import FAULT_KINDS, ConnectorContract, payment_command
 from tests.connectors.halopsa.conftest import connect
 from tests.sandbox.halopsa.api import Halo, control
 
@@ -70,15 +70,7 @@ class HaloVendor:
         self.halo.delete(f"Invoice/{id}").raise_for_status()
 
     def payment_command(self, invoice_id: str, amount: Decimal, key: str) -> Command:
-        payload = {
-            "payment_id": key,
-            "amount": str(amount),
-            "currency": "USD",
-            "date": "2026-03-02",
-            "reference": "Visa 4242",
-            "allocations": [{"invoice_remote_id": invoice_id, "amount": str(amount)}],
-        }
-        return Command("create_payment", payload, key)
+        return payment_command(invoice_id, amount, key)
 
     def payments_of(self, invoice_id: str) -> int:
         return self.halo.get("InvoicePayment", invoice_id=invoice_id)["record_count"]

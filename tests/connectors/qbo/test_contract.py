@@ -11,7 +11,7 @@ from arbridge.connectors.qbo import QuickBooksOnline
 from arbridge.connectors.qbo.webhooks import parse_notifications, verify_signature
 from arbridge.sandbox.qbo import create_app
 from arbridge.sandbox.qbo.app import VERIFIER_TOKEN
-from tests.connectors.contract import FAULT_KINDS, ConnectorContract
+from tests.connectors.contract import FAULT_KINDS, ConnectorContract, payment_command
 from tests.connectors.qbo.books import Books, connect, lines
 
 WEBHOOK_URL = "http://arbridge.test/webhooks/qbo"
@@ -64,16 +64,7 @@ class QuickBooksVendor:
     def payment_command(self, invoice_id: str, amount: Decimal, key: str) -> Command:
         customer = self.books.query(f"select * from Invoice where Id = '{invoice_id}'")  # noqa: S608
         customer_id = customer[0]["CustomerRef"]["value"] if customer else "1"
-        payload = {
-            "payment_id": key,
-            "amount": str(amount),
-            "currency": "USD",
-            "date": "2026-03-02",
-            "reference": "Visa 4242",
-            "customer_remote_id": customer_id,
-            "allocations": [{"invoice_remote_id": invoice_id, "amount": str(amount)}],
-        }
-        return Command("create_payment", payload, key)
+        return payment_command(invoice_id, amount, key, customer_remote_id=customer_id)
 
     def payments_of(self, invoice_id: str) -> int:
         return sum(
