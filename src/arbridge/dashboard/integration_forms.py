@@ -114,3 +114,18 @@ def save_preferences(
     )
     messages.success(request, f"Preferences of {connection} saved.")
     return redirect("dashboard:connection", connection_id=connection.pk)
+
+
+def connected(request: HttpRequest, connection: Connection, **detail) -> HttpResponse:
+    """Record that the person connected the system, tell them, and show the connection."""
+    AuditEntry.record(
+        request.partner,
+        "connection.connected",
+        actor=request.user,
+        target=str(connection),
+        **detail,
+    )
+    messages.success(
+        request, f"{connection} is connected. Its invoices appear as the first sync runs."
+    )
+    return redirect("dashboard:connection", connection_id=connection.pk)

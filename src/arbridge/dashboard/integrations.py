@@ -21,7 +21,12 @@ from arbridge.connectors.base import ConnectorError
 from arbridge.core.models import AuditEntry, Membership
 from arbridge.dashboard import psa as psa_pages
 from arbridge.dashboard.decorators import member_required
-from arbridge.dashboard.integration_forms import PreferencesForm, RoleForm, save_preferences
+from arbridge.dashboard.integration_forms import (
+    PreferencesForm,
+    RoleForm,
+    connected,
+    save_preferences,
+)
 from arbridge.integrations import qbo, registry
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import Connection, ExternalRef
@@ -81,17 +86,7 @@ def qbo_callback(request: HttpRequest) -> HttpResponse:
     except qbo.AuthorizationError as e:
         messages.error(request, str(e))
         return redirect("dashboard:connections")
-    AuditEntry.record(
-        request.partner,
-        "connection.connected",
-        actor=request.user,
-        target=str(connection),
-        realm=connection.remote_account,
-    )
-    messages.success(
-        request, f"{connection} is connected. Its invoices appear as the first sync runs."
-    )
-    return redirect("dashboard:connection", connection_id=connection.pk)
+    return connected(request, connection, realm=connection.remote_account)
 
 
 @require_POST

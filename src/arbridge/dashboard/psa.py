@@ -10,15 +10,14 @@ registered connector's Capabilities: nothing in it is written by hand.
 from dataclasses import dataclass
 
 from django import forms
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 
 from arbridge.connectors.base import Capabilities, Frequency, Item
-from arbridge.core.models import AuditEntry, Membership
+from arbridge.core.models import Membership
 from arbridge.dashboard.decorators import member_required
-from arbridge.dashboard.integration_forms import save_preferences
+from arbridge.dashboard.integration_forms import connected, save_preferences
 from arbridge.integrations import psa, registry
 from arbridge.integrations.models import Connection
 
@@ -207,17 +206,7 @@ def connect(request: HttpRequest, kind: str) -> HttpResponse:
         except psa.ConnectError as e:
             form.add_error(None, str(e))
         else:
-            AuditEntry.record(
-                request.partner,
-                "connection.connected",
-                actor=request.user,
-                target=str(connection),
-                role=connection.role,
-            )
-            messages.success(
-                request, f"{connection} is connected. Its invoices appear as the first sync runs."
-            )
-            return redirect("dashboard:connection", connection_id=connection.pk)
+            return connected(request, connection, role=connection.role)
     ctx = {
         "page": "connections",
         "form": form,
