@@ -8,7 +8,8 @@
 
 Routes (mounted at /sandbox/xero/ in the demo):
 
-    GET      /api.xro/2.0/<Resource>            ?page=N (100 a page, with `pagination`),
+    GET      /api.xro/2.0/<Resource>            ?page=N (100 a page, with `pagination`;
+                                                not Accounts and BankTransfers),
                                                 ?where=Field=="value" [AND ...], ?order=,
                                                 ?IDs=a,b, ?includeArchived=true;
                                                 If-Modified-Since header
@@ -87,6 +88,8 @@ URLS = Map(
 )
 API_ENDPOINTS = {"organisation", "allocate", "collection", "item"}
 RESOURCES = frozenset(ID_FIELD)
+# The lists that take ?page= (Accounts and BankTransfers answer whole).
+PAGED = frozenset({"Contacts", "Invoices", "CreditNotes", "Payments", "BankTransactions"})
 
 
 def create_app(
@@ -299,7 +302,7 @@ class XeroSandbox:
             include_archived=archived,
             order=args.get("order", ""),
         )
-        if "page" not in args:
+        if "page" not in args or resource not in PAGED:
             return self._json(200, self._envelope(resource, records))
         try:
             page = max(1, int(args["page"]))

@@ -112,7 +112,6 @@ def day_of(value: Any) -> dt.date:
 def put_date(record: dict[str, Any], name: str, day: dt.date) -> None:
     moment = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
     record[name] = ms_date(moment)
-    record[f"{name}String"] = f"{day.isoformat()}T00:00:00"
 
 
 def cents(value: Any) -> Decimal:
@@ -243,7 +242,8 @@ class Store:
     ) -> dict[str, Any]:
         moment = self.stamp()
         id = record[ID_FIELD[resource]]
-        record["UpdatedDateUTC"] = ms_date(moment)
+        if resource != "BankTransfers":  # which carry CreatedDateUTC only
+            record["UpdatedDateUTC"] = ms_date(moment)
         org.records[resource][id] = record
         org.updated[resource][id] = moment
         if event and resource in EVENT_CATEGORIES:
