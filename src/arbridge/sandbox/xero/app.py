@@ -23,7 +23,7 @@ Routes (mounted at /sandbox/xero/ in the demo):
     GET      /connections   DELETE /connections/<id>
     GET|POST /_sandbox/faults   GET /_sandbox/stats   GET|POST /_sandbox/orgs
     POST     /_sandbox/tokens   POST /_sandbox/seed   POST /_sandbox/webhooks/flush
-    POST     /_sandbox/webhooks/intent
+    POST     /_sandbox/webhooks/intent   POST /_sandbox/clock {"advance_s": 60}
 
 Resources: Contacts, Invoices, CreditNotes, Payments, Accounts, BankTransfers,
 BankTransactions. Every API call needs a Bearer token and the `xero-tenant-id`
@@ -84,6 +84,7 @@ URLS = Map(
         Rule("/_sandbox/seed", endpoint="seed", methods=["POST"]),
         Rule("/_sandbox/webhooks/flush", endpoint="flush", methods=["POST"]),
         Rule("/_sandbox/webhooks/intent", endpoint="intent", methods=["POST"]),
+        Rule("/_sandbox/clock", endpoint="clock", methods=["POST"]),
     ]
 )
 API_ENDPOINTS = {"organisation", "allocate", "collection", "item"}
@@ -547,6 +548,17 @@ class XeroSandbox:
         return self._control(
             200, {"ok": self.notifier.intent_to_receive(), "status": self.notifier.status}
         )
+
+    def on_clock(self, request: Request) -> Response:
+        """Move the sandbox's clock on (tokens, limits and stamps all follow it)."""
+        try:
+            seconds = float(control.body(request).get("advance_s", 0))
+        except (TypeError, ValueError) as error:
+            return self._control(400, {"error": str(error)})
+        if seconds < 0:
+            return self._control(400, {"error": "the clock only moves on"})
+        self.store.skew += dt.timedelta(seconds=seconds)
+        return self._control(200, {"now": self.store.now().isoformat()})
 
 
 def parse_since(value: str) -> dt.datetime:
