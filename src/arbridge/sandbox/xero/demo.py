@@ -1,0 +1,45 @@
+"""The demo's Xero: the sandbox the web server mounts, and an organisation in it.
+
+# Reference: https://developer.xero.com/documentation/guides/oauth2/tenants
+
+Framework-free: the Django side (registry, demo) mounts `sandbox()` at
+MOUNT and calls `seed_demo()` when the demo partner connects, storing the
+token it returns as the connection's and TENANT as its remote account. The
+organisation lives in the web server's memory, so each start seeds it afresh.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arbridge.sandbox.xero.app import CLIENT_ID, WEBHOOK_KEY, XeroSandbox, create_app
+from arbridge.sandbox.xero.seed import seed
+from arbridge.sandbox.xero.store import Store
+
+MOUNT = "/sandbox/xero"
+TENANT = "6f1d3a52-9c1e-4b7a-a3f0-2d5e8c4b7a10"
+ORG_NAME = "Harbourside MSP (Xero sandbox)"
+CUSTOMERS, INVOICES = 30, 180
+RNG_SEED = 20250202
+
+# The sandbox's organisations, shared by the app the server mounts and `seed_demo()`.
+STORE = Store()
+
+
+def sandbox(webhook_url: str | None = None, webhook_key: str = WEBHOOK_KEY) -> XeroSandbox:
+    """Return the sandbox to mount, posting its webhooks to `webhook_url` if given."""
+    return create_app(STORE, webhook_url=webhook_url, webhook_key=webhook_key)
+
+
+def seed_demo(client_id: str = CLIENT_ID) -> dict[str, Any]:
+    """Seed the demo organisation once per process; return tokens connected to it.
+
+    The tokens are issued to `client_id` (the app arbridge is configured
+    with), never expire, and carry the tenant id under "tenant_id".
+    """
+    if TENANT not in STORE.orgs:
+        STORE.add_org(TENANT, ORG_NAME)
+        seed(STORE, TENANT, customers=CUSTOMERS, invoices=INVOICES, seed=RNG_SEED)
+    if client_id not in STORE.auth.clients:
+        raise ValueError(f"the sandbox does not know the app {client_id}")
+    return {**STORE.auth.issue(client_id, [TENANT], ttl=None), "tenant_id": TENANT}

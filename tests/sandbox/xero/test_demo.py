@@ -1,0 +1,30 @@
+"""The demo's Xero organisation: seeded once, and arbridge's connector reads it."""
+
+import httpx
+
+from arbridge.connectors.base import Config, Op
+from arbridge.connectors.xero import XeroConnector
+from arbridge.sandbox.xero import demo
+
+
+def test_the_demo_organisation_is_seeded_once_and_readable():
+    app = demo.sandbox()
+    token = demo.seed_demo()
+    again = demo.seed_demo()
+    http = httpx.Client(
+        transport=httpx.WSGITransport(app=app),
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+    connector = XeroConnector(
+        Config(base_url="http://demo.test", remote_account=token["tenant_id"]), http
+    )
+
+    invoices = {
+        c.remote_id
+        for c in connector.pull(None)
+        if getattr(c, "entity", "") == "invoice" and c.op == Op.UPSERT
+    }
+
+    assert again["tenant_id"] == demo.TENANT
+    assert len(invoices) == demo.INVOICES
+    assert [t.tenant_id for t in connector.tenants()] == [demo.TENANT]
