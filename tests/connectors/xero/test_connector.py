@@ -354,3 +354,36 @@ def test_writes_fail_retryably_while_xero_fails(books, xero):
 
     with pytest.raises(RetryableError):
         xero.push(payment_command(invoice["InvoiceID"], Decimal("100.00"), "p:503"))
+
+
+class FlakyStore(MemoryTokenStore):
+    """A token store that fails to save this many times, when told to."""
+
+    failures = 0
+
+    def save(self, token):
+        if self.failures:
+            self.failures -= 1
+            raise OSError("the database is away")
+        super().save(token)
+
+
+def test_a_rotated_token_that_could_not_be_saved_is_not_used_until_it_is(sandbox, books, tenant):
+    books.invoice(books.contact("Bluebird Dental"), "10.00")
+    store = FlakyStore()
+    connector = connect(sandbox, tenant, store=store)
+    books.faults(expire_tokens=True)
+    store.failures = 4  # more than a request's retries
+    sent = sandbox.limiter.stats[tenant].requests
+
+    with pytest.raises(RetryableError, match="could not be stored"):
+        list(connector.pull(None))
+    assert len(store.saved) == 1  # only the first token: the rotated one was not used
+    # Nothing was sent with it: the sandbox refused only the expired token (401s go uncounted).
+    assert sandbox.limiter.stats[tenant].requests == sent
+
+    replica = synced(connector)
+
+    assert sandbox.store.auth.refreshes == 1  # kept and saved, not refreshed again
+    assert len(store.saved) == 2
+    assert sum(1 for key in replica.changes if key[0] == "invoice") == 1
