@@ -13,11 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.sandbox.spec_types import check_scalar
-
 
 # The vendor's own OpenAPI documents, beside the project as CI has them.
 SPECS = Path(__file__).resolve().parents[4] / "shared" / "specs" / "xero"
