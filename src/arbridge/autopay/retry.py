@@ -101,16 +101,25 @@ def decide(
     if failures > len(schedule):
         return Verdict("stop", reason=f"declined {failures} times: the retry schedule is spent")
     retry_at = now + dt.timedelta(days=schedule[failures - 1])
+    allowed = within_limits(brand, retries_of_method, retry_at)
+    if allowed is None:
+        return Verdict("stop", reason=f"{brand}'s limit of retries in 30 days is reached")
+    return Verdict("retry", retry_at=allowed, reason=f"soft decline ({code})")
+
+
+def within_limits(
+    brand: str, retries_of_method: Sequence[dt.datetime], at: dt.datetime
+) -> dt.datetime | None:
+    """Return when a card may be retried, at `at` or later; None if its network says never."""
     for window, most, wait in LIMITS.get(brand.lower(), []):
-        # The retries the network would count in the window ending at the retry.
-        counted = sum(1 for at in retries_of_method if at > retry_at - window)
-        if counted >= most:
+        # The retries the network counts in the window ending at the retry.
+        counted = sorted(t for t in retries_of_method if t > at - window)
+        if len(counted) >= most:
             if not wait:
-                return Verdict(
-                    "stop", reason=f"{brand} allows {most} retries in {window.days} days"
-                )
-            retry_at = max(retries_of_method) + window
-    return Verdict("retry", retry_at=retry_at, reason=f"soft decline ({code})")
+                return None
+            # Once the oldest retries in the window have aged out of it.
+            at = counted[len(counted) - most] + window
+    return at
 
 
 def _ach(code: str, failures: int, now: dt.datetime) -> Verdict:

@@ -240,6 +240,8 @@ def charge(
     if getattr(item.invoice, "reread_failed", None):
         return None
     method = item.enrollment.method
+    if item.number > 1 and method.kind == "card" and not may_retry(item, method, now):
+        return None
     try:
         with transaction.atomic():
             invoice = Invoice.objects.select_for_update().get(pk=item.invoice.pk)
@@ -287,6 +289,30 @@ def charge(
         return None
     report.charged += 1
     return ask(attempt, invoice, payment_settings, processor, settings, now, report)
+
+
+def method_retries(method_id: int, now: dt.datetime) -> list[dt.datetime]:
+    """Return when a saved method was retried (any invoice) in the last 30 days."""
+    return list(
+        Attempt.objects.filter(
+            method_id=method_id, number__gt=1, created_at__gt=now - retry.MONTH
+        ).values_list("created_at", flat=True)
+    )
+
+
+def may_retry(item: Due, method, now: dt.datetime) -> bool:
+    """Return True if the card's network allows a retry now; else put the retry off or stop."""
+    allowed = retry.within_limits(method.brand, method_retries(method.pk, now), now)
+    if allowed == now:
+        return True
+    last = Attempt.objects.get(invoice_id=item.invoice.pk, number=item.number - 1)
+    if allowed is None:
+        last.next_step, last.next_attempt_at = Step.STOP, None
+        last.message = f"{last.message[:400]} ({method.brand}'s limit of retries is reached)"
+    else:
+        last.next_attempt_at = allowed
+    last.save(update_fields=["next_step", "next_attempt_at", "message"])
+    return False
 
 
 def ask(
@@ -373,13 +399,7 @@ def decline(
         .count()
         + 1
     )
-    retried = []
-    if attempt.method_id:
-        retried = list(
-            Attempt.objects.filter(
-                method_id=attempt.method_id, number__gt=1, created_at__gt=now - retry.MONTH
-            ).values_list("created_at", flat=True)
-        )
+    retried = method_retries(attempt.method_id, now) if attempt.method_id else []
     verdict = retry.decide(
         kind=attempt.method_kind,
         brand=attempt.method_brand,
