@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "arbridge.integrations",
     "arbridge.payments",
     "arbridge.portal",
+    "arbridge.autopay",
     "arbridge.dashboard",
     "arbridge.api",
 ]

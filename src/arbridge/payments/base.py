@@ -118,9 +118,10 @@ class PaymentResult:
     method: MethodDetails | None = None
     action_url: str = ""  # for REQUIRES_ACTION
     decline: Decline | None = None
-    error_code: str = ""
+    error_code: str = ""  # the decline code, or an ACH return code (R01, ...)
     error_message: str = ""
     saved_method: MethodDetails | None = None  # when the charge asked to save it
+    advice_code: str = ""  # Mastercard's merchant advice code (01, 03, 21, ...)
 
     @property
     def ok(self) -> bool:

@@ -131,6 +131,7 @@ def result(payment: dict[str, Any]) -> PaymentResult:
         error_code=payment.get("error_code") or "",
         error_message=payment.get("error_message") or "",
         saved_method=details(payment["saved_method"]) if payment.get("saved_method") else None,
+        advice_code=payment.get("advice_code") or "",
     )
 
 

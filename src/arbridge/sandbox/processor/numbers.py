@@ -19,6 +19,11 @@ cards, so nobody types a real card into a demo. The card numbers are Stripe's
 | 4000002760003184 | visa       | credit  | always requires authentication; off-session charges   |
 |                  |            |         | soft-decline with authentication_required             |
 | 4000000000000341 | visa       | credit  | saves, but every charge hard-declines generic_decline |
+| 4000000000000119 | visa       | credit  | soft decline: issuer_not_available                    |
+| 5100000000009995 | mastercard | credit  | soft decline: insufficient_funds                      |
+| 5100000000000101 | mastercard | credit  | declines do_not_honor, advice code 01 (update card)   |
+| 5100000000000103 | mastercard | credit  | declines do_not_honor, advice code 03 (never retry)   |
+| 5100000000000121 | mastercard | credit  | declines do_not_honor, advice code 21 (never retry)   |
 
 Bank accounts: routing number 110000000 (Stripe's test routing number), any
 holder name, the mandate accepted. Settlement and returns are counted in
@@ -34,6 +39,7 @@ banking days; the sandbox uses 2 for R10 and R29 too, to keep tests short).
 | 000111111101   | settles, then returns R01 (insufficient funds)                    |
 | 000111111102   | settles, then returns R02 (account closed)                        |
 | 000111111103   | settles, then returns R03 (no account / unable to locate account) |
+| 000111111109   | settles, then returns R09 (uncollected funds)                     |
 | 000111111110   | settles, then returns R10 (customer advises not authorized)       |
 | 000111111129   | settles, then returns R29 (corporate customer advises not         |
 |                |   authorized)                                                     |
@@ -80,6 +86,11 @@ CARDS = {
     "4000002500003155": TestCard("visa", "credit", "authenticate"),
     "4000002760003184": TestCard("visa", "credit", "authenticate_always"),
     "4000000000000341": TestCard("visa", "credit", "decline_charges"),
+    "4000000000000119": TestCard("visa", "credit", "issuer_not_available"),
+    "5100000000009995": TestCard("mastercard", "credit", "insufficient_funds"),
+    "5100000000000101": TestCard("mastercard", "credit", "mac_01"),
+    "5100000000000103": TestCard("mastercard", "credit", "mac_03"),
+    "5100000000000121": TestCard("mastercard", "credit", "mac_21"),
 }
 
 TEST_ROUTING_NUMBER = "110000000"
@@ -92,6 +103,7 @@ BANK_ACCOUNTS = {
     "000111111101": TestBankAccount(return_code="R01"),
     "000111111102": TestBankAccount(return_code="R02"),
     "000111111103": TestBankAccount(return_code="R03"),
+    "000111111109": TestBankAccount(return_code="R09"),
     "000111111110": TestBankAccount(return_code="R10"),
     "000111111129": TestBankAccount(return_code="R29"),
 }
@@ -106,11 +118,21 @@ DECLINES = {
         "soft",
         "Your card needs authentication; pay once with the card in the portal.",
     ),
+    "issuer_not_available": ("soft", "Your card's bank could not be reached; try again later."),
+    "do_not_honor": ("hard", "Your card was declined."),
+}
+# Mastercard's merchant advice codes, sent beside a decline (DOMAIN.md, Retries):
+# behaviour -> (decline code, advice code).
+ADVICE = {
+    "mac_01": ("do_not_honor", "01"),  # new account information available: update the card
+    "mac_03": ("do_not_honor", "03"),  # do not try again
+    "mac_21": ("do_not_honor", "21"),  # payment cancelled: do not try again
 }
 RETURN_REASONS = {
     "R01": "Insufficient funds",
     "R02": "Account closed",
     "R03": "No account / unable to locate account",
+    "R09": "Uncollected funds",
     "R10": "Customer advises not authorized",
     "R29": "Corporate customer advises not authorized",
 }

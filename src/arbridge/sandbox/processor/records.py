@@ -130,6 +130,7 @@ class Payment:
     action_url: str = ""
     decline: str = ""  # "hard" or "soft"
     error_code: str = ""
+    advice_code: str = ""  # Mastercard's merchant advice code, beside a decline
     error_message: str = ""
     return_code: str = ""
     refunded: Decimal = Decimal("0.00")
@@ -155,6 +156,7 @@ class Payment:
             "return_url": self.return_url or None,
             "decline": self.decline or None,
             "error_code": self.error_code or None,
+            "advice_code": self.advice_code or None,
             "error_message": self.error_message or None,
             "return_code": self.return_code or None,
             "amount_refunded": self.refunded,

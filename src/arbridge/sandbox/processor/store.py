@@ -421,6 +421,9 @@ class Store:
             self._succeed(account, now, payment)
         elif behaviour in numbers.DECLINES:
             self._decline(account, now, payment, behaviour)
+        elif behaviour in numbers.ADVICE:
+            code, payment.advice_code = numbers.ADVICE[behaviour]
+            self._decline(account, now, payment, code)
         elif behaviour == "decline_charges":
             self._decline(account, now, payment, "generic_decline")
         elif payment.off_session:  # authenticate_always, with the customer away
