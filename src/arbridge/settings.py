@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "arbridge.integrations",
     "arbridge.payments",
     "arbridge.portal",
+    "arbridge.collections",
     "arbridge.dashboard",
     "arbridge.api",
 ]
