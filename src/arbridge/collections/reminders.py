@@ -26,7 +26,7 @@ from email.utils import formataddr
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.template import Context, Template
 from django.urls import reverse
 
@@ -283,7 +283,17 @@ def send(partner_id: int, today: dt.date, email_ids: list[int] | None = None) ->
         return result
     templates = Templates()
     connection = get_connection()
-    connection.open()
+    try:
+        connection.open()
+    except (OSError, smtplib.SMTPException) as e:
+        # Nothing went: each email says why, and the next run tries again.
+        failed = ReminderEmail.objects.filter(pk__in=pending).update(
+            status=ReminderEmail.Status.FAILED,
+            error=f"Could not reach the SMTP server: {e}",
+            attempts=F("attempts") + 1,
+        )
+        result.failed = result.by_status["failed"] = failed
+        return result
     try:
         for start in range(0, len(pending), CHUNK):
             send_chunk(
