@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "arbridge.payments",
     "arbridge.portal",
     "arbridge.autopay",
+    "arbridge.collections",
     "arbridge.dashboard",
     "arbridge.api",
 ]

@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("arbridge.payments.urls")),
     path("api/v1/", include("arbridge.api.urls")),
     path("", include("arbridge.portal.urls")),
+    path("", include("arbridge.collections.urls")),
     path("", include("arbridge.dashboard.urls")),
 ]

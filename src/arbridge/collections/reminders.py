@@ -1,0 +1,452 @@
+"""The reminder run: choose each open invoice's due step, group them, send one email a customer.
+
+A run is two phases, each safe to repeat:
+
+1. `plan(partner, today)` picks, for every open invoice, the latest step of its
+   sequence whose date has come (a run after a week of downtime picks only the
+   latest, never the seven it missed), and only if that step is later than any
+   step already sent for the invoice (so a changed schedule reaches open
+   invoices from their next step on). It writes one `ReminderEmail` per
+   customer and day and one `Reminder` per invoice and step; both are unique
+   rows, so a second plan the same day adds nothing.
+2. `send(partner, today)` renders and sends the day's queued emails over one
+   SMTP connection, rechecking each invoice first: one paid, disputed or
+   paused since the plan drops out, and an email left with nothing to say is
+   cancelled. Failures are kept on the row (status, error, attempts) and
+   retried by the next run the same day, up to MAX_ATTEMPTS.
+"""
+
+import bisect
+import datetime as dt
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import F, Max, Q
+from django.template import Context, Template
+from django.urls import reverse
+
+from arbridge.collections import suppress
+from arbridge.collections.models import (
+    DEFAULT_BODY,
+    DEFAULT_SUBJECTS,
+    CustomerPolicy,
+    Reminder,
+    ReminderEmail,
+    Sequence,
+    Step,
+    Unsubscribe,
+    unsubscribe_path,
+)
+from arbridge.core import clock
+from arbridge.core.models import Partner
+from arbridge.core.money import ZERO, format_money
+from arbridge.ledger.models import Contact, Customer, Invoice
+from arbridge.portal.models import PortalLink
+
+logger = logging.getLogger(__name__)
+
+UNPAID = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
+MAX_ATTEMPTS = 3
+# The portal link in a reminder lasts as long as a final notice's wait.
+PAY_LINK_DAYS = 30
+CHUNK = 500
+
+
+@dataclass
+class RunResult:
+    evaluated: int = 0
+    planned: int = 0
+    sent: int = 0
+    failed: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+def chasable(partner_id: int) -> "models.QuerySet[Invoice]":  # noqa: F821
+    """Return the partner's invoices reminders may chase today, suppressors applied."""
+    paused = CustomerPolicy.objects.filter(partner_id=partner_id, paused=True).values("customer_id")
+    return (
+        Invoice.objects.filter(
+            partner_id=partner_id,
+            status__in=UNPAID,
+            archived=False,
+            balance__gt=0,
+            due_date__isnull=False,
+            customer__archived=False,
+        )
+        .exclude(customer_id__in=paused)
+        .exclude(suppress.held_back(partner_id))
+    )
+
+
+def sequences(partner_id: int) -> tuple[int, dict[int, list[Step]], dict[int, int]]:
+    """Return the default sequence id, each sequence's steps by offset, and the overrides."""
+    default = Sequence.default_for(partner_id)
+    steps: dict[int, list[Step]] = {}
+    for step in Step.objects.filter(partner_id=partner_id).order_by("sequence_id", "offset_days"):
+        steps.setdefault(step.sequence_id, []).append(step)
+    overrides = dict(
+        CustomerPolicy.objects.filter(partner_id=partner_id, sequence__isnull=False).values_list(
+            "customer_id", "sequence_id"
+        )
+    )
+    return default.pk, steps, overrides
+
+
+def due_step(steps: list[Step], offsets: list[int], days_from_due: int) -> Step | None:
+    """Return the latest step whose day has come, `days_from_due` days after the due date."""
+    i = bisect.bisect_right(offsets, days_from_due)
+    return steps[i - 1] if i else None
+
+
+def plan(partner_id: int, today: dt.date) -> tuple[int, int]:
+    """Write the partner's reminder rows of today; return (invoices evaluated, planned)."""
+    default_id, steps, overrides = sequences(partner_id)
+    offsets = {seq: [s.offset_days for s in seq_steps] for seq, seq_steps in steps.items()}
+    earliest = min((o[0] for o in offsets.values() if o), default=0)
+    with transaction.atomic():
+        # A queued email of an earlier day was never sent: its steps are free again.
+        stale = ReminderEmail.objects.filter(
+            partner_id=partner_id,
+            kind=ReminderEmail.Kind.REMINDER,
+            status=ReminderEmail.Status.QUEUED,
+            send_date__lt=today,
+        )
+        Reminder.objects.filter(email__in=stale).delete()
+        stale.update(status=ReminderEmail.Status.CANCELLED, error="Not sent on its day.")
+
+        emails_today = {
+            customer_id: (pk, status)
+            for customer_id, pk, status in ReminderEmail.objects.filter(
+                partner_id=partner_id, kind=ReminderEmail.Kind.REMINDER, send_date=today
+            ).values_list("customer_id", "id", "status")
+        }
+        latest_sent = dict(
+            Reminder.objects.filter(
+                partner_id=partner_id, offset_days__isnull=False, invoice__status__in=UNPAID
+            )
+            .values_list("invoice_id")
+            .annotate(m=Max("offset_days"))
+            .order_by()
+        )
+        candidates = chasable(partner_id).filter(due_date__lte=today - dt.timedelta(days=earliest))
+        evaluated = 0
+        due: dict[int, list[tuple[int, Step]]] = {}
+        for invoice_id, customer_id, due_date in candidates.values_list(
+            "id", "customer_id", "due_date"
+        ).iterator(chunk_size=5000):
+            evaluated += 1
+            sequence_id = overrides.get(customer_id, default_id)
+            step = due_step(
+                steps.get(sequence_id, []), offsets.get(sequence_id, []), (today - due_date).days
+            )
+            if step is None:
+                continue
+            sent = latest_sent.get(invoice_id)
+            if sent is not None and step.offset_days <= sent:
+                continue
+            existing = emails_today.get(customer_id)
+            if existing is not None and existing[1] != ReminderEmail.Status.QUEUED:
+                continue  # one email a customer a day: this one waits for tomorrow
+            due.setdefault(customer_id, []).append((invoice_id, step))
+
+        new = [c for c in due if c not in emails_today]
+        ReminderEmail.objects.bulk_create(
+            [ReminderEmail(partner_id=partner_id, customer_id=c, send_date=today) for c in new],
+            batch_size=2000,
+            ignore_conflicts=True,
+        )
+        email_ids = dict(
+            ReminderEmail.objects.filter(
+                partner_id=partner_id, kind=ReminderEmail.Kind.REMINDER, send_date=today
+            ).values_list("customer_id", "id")
+        )
+        reminders = [
+            Reminder(
+                partner_id=partner_id,
+                invoice_id=invoice_id,
+                offset_days=step.offset_days,
+                step=step,
+                email_id=email_ids[customer_id],
+            )
+            for customer_id, invoices in due.items()
+            for invoice_id, step in invoices
+        ]
+        Reminder.objects.bulk_create(reminders, batch_size=2000, ignore_conflicts=True)
+    return evaluated, len(reminders)
+
+
+# -- sending ------------------------------------------------------------------------
+
+
+class Templates:
+    """Compiled subject and body templates, one pair per step."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[object, tuple[Template, Template]] = {}
+
+    def for_step(self, step: Step | None, offset: int | None) -> tuple[Template, Template]:
+        key = step.pk if step is not None else ("default", offset)
+        if key not in self.compiled:
+            if step is not None:
+                subject, body = step.subject_template, step.body_template
+            else:
+                subject = DEFAULT_SUBJECTS.get(offset, "Invoices due to {{ partner_name }}")
+                body = DEFAULT_BODY
+            self.compiled[key] = (Template(subject), Template(body))
+        return self.compiled[key]
+
+
+def absolute(path: str) -> str:
+    return settings.BASE_URL + path
+
+
+def render(
+    templates: Templates,
+    partner: Partner,
+    customer: Customer,
+    invoices: list[Invoice],
+    step: Step | None,
+    offset: int | None,
+    pay_url: str,
+    unsubscribe_url: str,
+    today: dt.date,
+) -> tuple[str, str]:
+    """Return the subject and body of one reminder email."""
+    subject_t, body_t = templates.for_step(step, offset)
+    currency = invoices[0].currency
+    lines = [
+        {
+            "invoice": invoice,
+            "balance": format_money(invoice.balance, invoice.currency),
+            "days_late": (today - invoice.due_date).days,
+            "pdf_url": absolute(reverse("portal:invoice_pdf", args=[partner.slug, invoice.pk])),
+        }
+        for invoice in invoices
+    ]
+    balance = sum((i.balance for i in invoices), ZERO)
+    ctx = Context(
+        {
+            "partner": partner,
+            "partner_name": partner.display_name or partner.name,
+            "customer": customer,
+            "step": step or Step(offset_days=offset or 0),
+            "invoice": invoices[0],
+            "what": f"Invoice {invoices[0].number}"
+            if len(invoices) == 1
+            else f"{len(invoices)} invoices",
+            "invoices": lines,
+            "balance": format_money(balance, currency),
+            "pay_url": pay_url,
+            "unsubscribe_url": unsubscribe_url,
+        },
+        autoescape=False,
+    )
+    subject = " ".join(subject_t.render(ctx).split())[:255]
+    return subject, body_t.render(ctx)
+
+
+def recipients(customer_ids: list[int]) -> dict[int, list[Contact]]:
+    """Return each customer's billing contacts with an address, less those unsubscribed."""
+    unsubscribed = Unsubscribe.objects.filter(contact__customer_id__in=customer_ids).values(
+        "contact_id"
+    )
+    found: dict[int, list[Contact]] = {}
+    for contact in (
+        Contact.objects.filter(customer_id__in=customer_ids, is_billing=True)
+        .exclude(email="")
+        .exclude(pk__in=unsubscribed)
+        .order_by("id")
+    ):
+        found.setdefault(contact.customer_id, []).append(contact)
+    return found
+
+
+def send(partner_id: int, today: dt.date, email_ids: list[int] | None = None) -> RunResult:
+    """Send the partner's queued (and retryable failed) emails of today over one connection."""
+    result = RunResult()
+    partner = Partner.objects.get(pk=partner_id)
+    emails = ReminderEmail.objects.filter(partner_id=partner_id).filter(
+        Q(status=ReminderEmail.Status.QUEUED)
+        | Q(status=ReminderEmail.Status.FAILED, attempts__lt=MAX_ATTEMPTS)
+    )
+    if email_ids is None:
+        emails = emails.filter(send_date=today)
+    else:
+        emails = emails.filter(pk__in=email_ids)
+    pending = list(emails.order_by("id").values_list("id", flat=True))
+    if not pending:
+        return result
+    templates = Templates()
+    connection = get_connection()
+    try:
+        connection.open()
+    except (OSError, smtplib.SMTPException) as e:
+        # Nothing went: each email says why, and the next run tries again.
+        failed = ReminderEmail.objects.filter(pk__in=pending).update(
+            status=ReminderEmail.Status.FAILED,
+            error=f"Could not reach the SMTP server: {e}",
+            attempts=F("attempts") + 1,
+        )
+        result.failed = result.by_status["failed"] = failed
+        return result
+    try:
+        for start in range(0, len(pending), CHUNK):
+            send_chunk(
+                partner, pending[start : start + CHUNK], today, templates, connection, result
+            )
+    finally:
+        connection.close()
+    return result
+
+
+def send_chunk(
+    partner: Partner,
+    ids: list[int],
+    today: dt.date,
+    templates: Templates,
+    connection,
+    result: RunResult,
+) -> None:
+    emails = list(ReminderEmail.objects.filter(pk__in=ids).select_related("customer"))
+    reminders: dict[int, list[Reminder]] = {}
+    chasable_ids = set(
+        chasable(partner.pk)
+        .filter(pk__in=Reminder.objects.filter(email_id__in=ids).values("invoice_id"))
+        .values_list("id", flat=True)
+    )
+    for reminder in (
+        Reminder.objects.filter(email_id__in=ids)
+        .select_related("invoice", "step")
+        .order_by("invoice__due_date", "invoice_id")
+    ):
+        if reminder.invoice_id in chasable_ids:
+            reminders.setdefault(reminder.email_id, []).append(reminder)
+    to = recipients([e.customer_id for e in emails])
+    now = clock.now()
+    sendable = [e for e in emails if reminders.get(e.pk) and to.get(e.customer_id)]
+    links = PortalLink.objects.bulk_create(
+        PortalLink(
+            partner_id=partner.pk,
+            customer_id=e.customer_id,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=PAY_LINK_DAYS),
+        )
+        for e in sendable
+        if e.pay_link_id is None
+    )
+    new_links = iter(links)
+    sender = formataddr((partner.display_name or partner.name, settings.DEFAULT_FROM_EMAIL))
+    reply_to = [partner.support_email] if partner.support_email else None
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    for email in emails:
+        lines = reminders.get(email.pk)
+        contacts = to.get(email.customer_id)
+        if not lines:
+            email.status, email.error = ReminderEmail.Status.CANCELLED, "Nothing left to remind."
+            continue
+        if not contacts:
+            email.status = ReminderEmail.Status.NO_RECIPIENT
+            email.error = "The customer has no billing contact to remind."
+            continue
+        if email.pay_link_id is None:
+            email.pay_link = next(new_links)
+        pay_url = absolute(email.pay_link.get_absolute_url())
+        latest = max(lines, key=lambda r: r.offset_days if r.offset_days is not None else -999)
+        invoices = [r.invoice for r in lines]
+        email.attempts += 1
+        email.recipients = ", ".join(c.email for c in contacts)
+        refused, errors = [], []
+        for contact in contacts:
+            subject, body = render(
+                templates,
+                partner,
+                email.customer,
+                invoices,
+                latest.step,
+                latest.offset_days,
+                pay_url,
+                absolute(unsubscribe_path(contact.pk)),
+                today,
+            )
+            email.subject, email.body = subject, body
+            message = EmailMessage(
+                subject,
+                body,
+                sender,
+                [contact.email],
+                reply_to=reply_to,
+                # The idempotency key of this write: a resend is the same message.
+                headers={"Message-ID": f"<{email.idempotency_key}-{contact.pk}@{domain}>"},
+                connection=connection,
+            )
+            try:
+                message.send()
+            except Exception as e:  # noqa: BLE001 - SMTP failures of every kind are kept
+                if isinstance(e, smtplib.SMTPRecipientsRefused):
+                    refused.append(f"{contact.email}: {e.recipients.get(contact.email, e)}")
+                else:
+                    errors.append(f"{contact.email}: {e}")
+                    reopen(connection)
+        if errors:
+            email.status, email.error = ReminderEmail.Status.FAILED, "; ".join(errors + refused)
+            result.failed += 1
+        elif len(refused) == len(contacts):
+            email.status, email.error = ReminderEmail.Status.BOUNCED, "; ".join(refused)
+            result.failed += 1
+        else:
+            email.status, email.error = ReminderEmail.Status.SENT, "; ".join(refused)
+            email.sent_at = clock.now()
+            result.sent += 1
+    ReminderEmail.objects.bulk_update(
+        emails,
+        ["status", "error", "attempts", "recipients", "subject", "body", "pay_link", "sent_at"],
+    )
+    for email in emails:
+        result.by_status[email.status] = result.by_status.get(email.status, 0) + 1
+
+
+def reopen(connection) -> None:
+    """Start a fresh SMTP session after a failure left the old one in doubt."""
+    try:
+        connection.close()
+    finally:
+        try:
+            connection.open()
+        except OSError:
+            logger.warning("Could not reconnect to the SMTP server", exc_info=True)
+
+
+def run(partner_id: int, today: dt.date | None = None) -> RunResult:
+    """Plan and send the partner's reminders of `today`."""
+    today = today or clock.today()
+    evaluated, planned = plan(partner_id, today)
+    result = send(partner_id, today)
+    result.evaluated, result.planned = evaluated, planned
+    return result
+
+
+def send_now(customer: Customer, by=None) -> ReminderEmail:
+    """Send a customer their open invoices at once, outside the schedule, by a person's hand."""
+    today = clock.today()
+    invoices = list(
+        chasable(customer.partner_id).filter(customer=customer).values_list("id", flat=True)
+    )
+    with transaction.atomic():
+        email = ReminderEmail.objects.create(
+            partner_id=customer.partner_id,
+            customer=customer,
+            kind=ReminderEmail.Kind.MANUAL,
+            send_date=today,
+            created_by=by,
+        )
+        Reminder.objects.bulk_create(
+            Reminder(partner_id=customer.partner_id, invoice_id=i, email=email) for i in invoices
+        )
+    send(customer.partner_id, today, email_ids=[email.pk])
+    email.refresh_from_db()
+    return email
