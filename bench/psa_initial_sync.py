@@ -249,7 +249,7 @@ def main() -> None:
 
         from arbridge.connectors.ratelimit import InProcessLimiter
         from arbridge.core.models import Partner
-        from arbridge.integrations import psa, tasks
+        from arbridge.integrations import connect, tasks
         from arbridge.integrations.models import Connection, SyncRun
         from arbridge.integrations.registry import load
         from arbridge.ledger.models import Invoice
@@ -261,12 +261,12 @@ def main() -> None:
 
         tasks.http_client = in_process
         limiters = {
-            kind: InProcessLimiter(
+            load(kind).limits: InProcessLimiter(
                 load(kind).limits, max_wait=math.inf, clock=clock.monotonic, sleep=clock.sleep
             )
             for kind in BENCHES
         }
-        psa.limiter = limiters.__getitem__
+        connect.limiter = limiters.__getitem__
 
         partner = Partner.objects.create(name="Bench MSP")
         connection = Connection.objects.create(

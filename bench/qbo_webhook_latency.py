@@ -52,11 +52,11 @@ POLL_LIMIT = 200  # the API's largest page
 
 def sandbox():
     """Return the sandbox the server mounts: as the demo's, with room for the benchmark's writes."""
-    from arbridge.integrations import qbo
+    from arbridge.integrations.vendors import vendor_app
     from arbridge.sandbox.qbo import create_app
 
     return create_app(
-        verifier_token=qbo.app().verifier_token,
+        verifier_token=vendor_app("qbo").webhook_key,
         webhook_url=f"{os.environ['ARBRIDGE_BASE_URL']}/webhooks/qbo",
         requests_per_minute=1_000_000,
         concurrent_requests=100,
@@ -72,7 +72,7 @@ def serve(port: int) -> None:
 
     from arbridge.server import build_app
 
-    app = build_app({"qbo": f"{NAME}.sandbox"})
+    app = build_app({"/sandbox/qbo": sandbox})
     waitress_serve(app, host="127.0.0.1", port=port, threads=16, _quiet=True)
 
 

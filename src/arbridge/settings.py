@@ -224,16 +224,41 @@ LOGGING = {
     },
 }
 
-# The QuickBooks Online app (developer.intuit.com). Without a client id, outside
-# production, arbridge talks to its own sandbox at BASE_URL/sandbox/qbo; with
-# one, the URLs default to Intuit's (see arbridge.integrations.qbo).
-QBO_CLIENT_ID = os.getenv("ARBRIDGE_QBO_CLIENT_ID", "")
-QBO_CLIENT_SECRET = envsecret("ARBRIDGE_QBO_CLIENT_SECRET", "") or ""
-QBO_AUTH_URL = os.getenv("ARBRIDGE_QBO_AUTH_URL", "")
-QBO_TOKEN_URL = os.getenv("ARBRIDGE_QBO_TOKEN_URL", "")
-QBO_REVOKE_URL = os.getenv("ARBRIDGE_QBO_REVOKE_URL", "")
-QBO_API_BASE = os.getenv("ARBRIDGE_QBO_API_BASE", "")
-QBO_WEBHOOK_VERIFIER_TOKEN = envsecret("ARBRIDGE_QBO_WEBHOOK_VERIFIER_TOKEN", "") or ""
+# Every vendor app by one pattern: ARBRIDGE_<KIND>_<NAME> becomes the setting
+# <KIND>_<NAME> (QBO_CLIENT_ID, XERO_WEBHOOK_KEY, AUTOTASK_API_BASE...); secrets may
+# come from the file a <...>_FILE variable names. Without a client id, outside
+# production, an OAuth2 kind talks to its own sandbox at BASE_URL/sandbox/<kind>;
+# with one, the URLs default to the vendor's (arbridge.integrations.vendors).
+VENDOR_SETTING_NAMES = (
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "API_BASE",
+    "AUTH_URL",
+    "TOKEN_URL",
+    "REVOKE_URL",
+    "WEBHOOK_KEY",
+)
+SECRET_VENDOR_SETTINGS = ("CLIENT_SECRET", "WEBHOOK_KEY")
+
+
+def vendor_settings(environ) -> dict[str, str]:
+    """Return the <KIND>_<NAME> settings the ARBRIDGE_<KIND>_<NAME> variables give."""
+    found = {}
+    for variable in environ:
+        name = variable.removesuffix("_FILE")
+        for suffix in VENDOR_SETTING_NAMES:
+            kind = name.removeprefix("ARBRIDGE_").removesuffix(f"_{suffix}")
+            if name.startswith("ARBRIDGE_") and name.endswith(f"_{suffix}") and kind:
+                read = envsecret if suffix in SECRET_VENDOR_SETTINGS else os.getenv
+                found[f"{kind}_{suffix}"] = read(name, "") or ""
+    return found
+
+
+globals().update(vendor_settings(os.environ))
+# Intuit calls the webhook key a verifier token; the older variable still works.
+QBO_WEBHOOK_KEY = (
+    globals().get("QBO_WEBHOOK_KEY") or envsecret("ARBRIDGE_QBO_WEBHOOK_VERIFIER_TOKEN", "") or ""
+)
 
 # Connector registry additions, "kind=dotted.path" separated by commas.
 EXTRA_CONNECTORS = dict(

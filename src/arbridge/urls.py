@@ -1,20 +1,21 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from arbridge.integrations import psa, webhooks
+from arbridge.integrations import webhooks
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # As Intuit is configured to post: one endpoint for every company, no trailing slash.
-    path("webhooks/qbo", webhooks.quickbooks, name="qbo_webhook"),
-    # One URL per connection: HaloPSA and ConnectWise are set up per instance.
-    path("webhooks/halopsa/<int:connection_id>", psa.halopsa_webhook, name="halopsa_webhook"),
-    path(
-        "webhooks/connectwise/<int:connection_id>",
-        psa.connectwise_callback,
-        name="connectwise_callback",
-    ),
+    # The processors' webhooks (webhooks/stripe/<partner>/...) before the connectors'.
     path("", include("arbridge.payments.urls")),
+    # Every vendor's webhooks: one URL for every account of a kind that sends app-wide
+    # (as Intuit and Xero are configured to post, no trailing slash), one per connection
+    # for a kind set up per instance (HaloPSA, ConnectWise).
+    path("webhooks/<slug:kind>", webhooks.app_webhook, name="webhook"),
+    path(
+        "webhooks/<slug:kind>/<int:connection_id>",
+        webhooks.connection_webhook,
+        name="connection_webhook",
+    ),
     path("api/v1/", include("arbridge.api.urls")),
     path("", include("arbridge.portal.urls")),
     path("", include("arbridge.collections.urls")),

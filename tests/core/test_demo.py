@@ -9,7 +9,7 @@ from werkzeug.serving import make_server
 from arbridge import server
 from arbridge.core import demo
 from arbridge.core.models import ApiKey, Membership, Partner
-from arbridge.integrations import psa
+from arbridge.integrations import connect
 from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
 from arbridge.ledger.models import Customer, Invoice, Payment
 
@@ -22,9 +22,9 @@ def served(settings):
     thread.start()
     settings.BASE_URL = f"http://127.0.0.1:{web.port}"
     # Limiters of this test's own: the demo's tenants repeat across tests.
-    psa.limiter.cache_clear()
+    connect.limiter.cache_clear()
     yield settings.BASE_URL
-    psa.limiter.cache_clear()
+    connect.limiter.cache_clear()
     web.shutdown()
 
 

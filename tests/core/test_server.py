@@ -22,7 +22,7 @@ def echo_app():
 
 @pytest.fixture
 def sandboxes(monkeypatch):
-    monkeypatch.setitem(server.SANDBOXES, "echo", "tests.core.test_server.echo_app")
+    monkeypatch.setitem(server.OTHER_SANDBOXES, "/sandbox/echo", "tests.core.test_server.echo_app")
     built.clear()
 
 
@@ -67,3 +67,12 @@ def test_it_serves_collected_static_files_with_debug_off(db, settings, tmp_path)
 
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/css")
+
+
+def test_every_built_connector_s_sandbox_is_mounted_where_its_package_says(db):
+    client = Client(server.build_app())
+
+    # Xero's sandbox declares /sandbox/xero in arbridge.sandbox.xero.demo; nothing else names it.
+    response = client.get("/sandbox/xero/connections", headers={"Authorization": "Bearer x"})
+
+    assert response.status_code == 401  # the sandbox's own answer to a token it never issued

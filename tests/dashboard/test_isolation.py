@@ -13,11 +13,14 @@ from arbridge.dashboard import urls
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.payments.models import UnmatchedFunds
 
+# Connecting sends the browser to the vendor and back, by kind, not by a row's id:
+# test_qbo_connect.py and test_psa_connect.py cover them.
+OAUTH_STEPS = ("connect", "oauth_callback")
 PAGES_WITH_IDS = {
-    p.name: sorted(p.pattern.converters) for p in urls.urlpatterns if p.pattern.converters
+    p.name: sorted(p.pattern.converters)
+    for p in urls.urlpatterns
+    if p.pattern.converters and p.name not in OAUTH_STEPS
 }
-# Connecting QuickBooks sends the browser to Intuit and back: test_qbo_connect.py covers it.
-OAUTH_STEPS = ("qbo_connect", "qbo_callback")
 LIST_PAGES = [
     p.name
     for p in urls.urlpatterns

@@ -60,10 +60,10 @@ def test_halopsa_shows_both_frequencies_and_the_version_note(page):
 
 
 def test_a_connector_not_yet_built_is_shown_as_such(page):
-    xero = column(page, "Xero")
+    netsuite = column(page, "NetSuite")
 
-    assert row(page, "Invoice Details")[xero] == "Not yet available"
-    assert row(page, "Native PDF")[xero] == "Not yet available"
+    assert row(page, "Invoice Details")[netsuite] == "Not yet available"
+    assert row(page, "Native PDF")[netsuite] == "Not yet available"
 
 
 def test_the_page_follows_a_connectors_capabilities(page):

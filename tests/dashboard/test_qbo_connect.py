@@ -12,7 +12,7 @@ from arbridge.integrations.models import Connection, ExternalRef, SyncRun
 # The QuickBooks sandbox on loopback HTTP, and Acme's connection to a company in it.
 pytest_plugins = ["tests.integrations.qbo.fixtures"]
 
-CONNECT = reverse("dashboard:qbo_connect")
+CONNECT = reverse("dashboard:connect", args=["qbo"])
 
 
 def consent(authorize_url: str, realm: str) -> str:
@@ -94,7 +94,7 @@ def test_a_forged_state_is_refused(client, alice, company):
     client.get(CONNECT)
 
     response = client.get(
-        reverse("dashboard:qbo_callback"),
+        reverse("dashboard:oauth_callback", args=["qbo"]),
         {"code": "x", "state": "forged", "realmId": company.realm},
         follow=True,
     )
@@ -109,7 +109,9 @@ def test_a_refused_consent_leaves_it_unconnected(client, alice, company):
     state = parse_qs(urlsplit(location).query)["state"][0]
 
     response = client.get(
-        reverse("dashboard:qbo_callback"), {"error": "access_denied", "state": state}, follow=True
+        reverse("dashboard:oauth_callback", args=["qbo"]),
+        {"error": "access_denied", "state": state},
+        follow=True,
     )
 
     assert "refused the authorization (access_denied)" in response.content.decode()
@@ -128,7 +130,7 @@ def test_reconnecting_to_another_company_is_refused(client, alice, qbo, company)
     qbo.refresh_from_db()
     assert qbo.remote_account == company.realm
     messages = client.get(reverse("dashboard:connections")).content.decode()
-    assert "another QuickBooks company" in messages
+    assert "another QuickBooks Online account" in messages
 
 
 def test_disconnecting_revokes_the_grant_and_keeps_the_data(client, alice, qbo, company):

@@ -95,4 +95,4 @@ def test_the_connections_page_links_to_each_and_offers_to_connect(client, alice,
     body = client.get(reverse("dashboard:connections")).content.decode()
 
     assert page(connection) in body
-    assert reverse("dashboard:qbo_connect") in body
+    assert reverse("dashboard:connect", args=["qbo"]) in body

@@ -15,16 +15,19 @@ import httpx
 from werkzeug.wrappers import Request, Response
 
 from arbridge.connectors.base import (
+    DEFAULT_RUNTIME,
     Capabilities,
     Change,
     Command,
     Config,
+    Credentials,
     Cursor,
     CustomerRecord,
     Frequency,
     Item,
     Op,
     RemoteRef,
+    Runtime,
 )
 from arbridge.connectors.http import raise_for_status, transport_error
 from tests.loopback import Loopback
@@ -101,7 +104,10 @@ class FakeVendorConnector:
         category="accounting", frequencies={Item.CUSTOMERS: Frequency.HOURLY}
     )
 
-    def __init__(self, config: Config, http: httpx.Client) -> None:
+    auth = Credentials
+    api_base = ""
+
+    def __init__(self, config: Config, http: httpx.Client, runtime: Runtime = DEFAULT_RUNTIME):
         self.config = config
         self.http = http
 

@@ -5,6 +5,24 @@ carries out arbridge's writes (`push`). The engine in arbridge.integrations
 applies the changes and delivers the commands; the connector never sees a
 model, a setting or a request.
 
+Every connector is built the same way, `Kind(config, http, runtime)`, and
+says how a partner authorizes it (`auth`: an `OAuth2` app, or a pydantic
+`Credentials` model the dashboard turns into a form). Beyond `pull` and
+`push`, what a connector can do is optional and declared in its
+Capabilities, so callers ask the flag, never the class:
+
+    fetch       fetch(entity, ids): read records again, as webhook hints ask
+    pdf         pdf(invoice_remote_id): the vendor's own rendering
+    accounts    accounts(): the chart of accounts, for choosing where money goes
+    check       check(): the cheapest authenticated call, telling what it learned
+    webhooks    receive(request) (or, app-wide, the classmethod receive(request, key)),
+                hints(body), and optionally subscribe(url)
+    tenants     tenants(): the accounts one consent reaches, to pick one from
+    invoices    invoice(remote_id), invoice_by_number(number), invoice_payments(remote_id):
+                what mirroring a payment made elsewhere needs
+    invoices_in items() and the create_invoice command: the Sync Tool's target
+    invoices_out closed_invoices(): the Sync Tool's source
+
 Exceptions:
 
     ConnectorError            something went wrong talking to the vendor
@@ -18,13 +36,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from arbridge.connectors.ratelimit import Limiter, Limits
 
 # -- errors -------------------------------------------------------------------
 
@@ -50,6 +72,14 @@ class PermanentError(ConnectorError):
 
 class AuthError(PermanentError):
     pass
+
+
+class FieldError(ValueError):
+    """A credentials or preferences value a person must correct, naming its field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 class MalformedRecord(PermanentError):
@@ -117,6 +147,22 @@ class Capabilities:
     fallback_frequencies: Mapping[Item, Frequency] = field(default_factory=dict)
     # Set when the connector has `push_many` (BatchPusher); None: one `push` per command.
     batching: Batching | None = None
+    # The optional methods the connector has (see the module's docstring).
+    fetch: bool = False
+    pdf: bool = False
+    accounts: bool = False
+    check: bool = False
+    tenants: bool = False
+    # "app": one URL for every connection, hints name the account (QuickBooks, Xero);
+    # "connection": one URL per connection (HaloPSA, ConnectWise); None: no webhooks.
+    webhooks: Literal["app", "connection"] | None = None
+    # Can look up its invoices (`invoice`, `invoice_by_number`, `invoice_payments`):
+    # what mirroring a payment made in another system needs.
+    invoices: bool = False
+    # Can create invoices the Sync Tool copies to it (`create_invoice` command, `items()`).
+    invoices_in: bool = False
+    # Lists the invoices ready to be copied elsewhere by the Sync Tool (`closed_invoices()`).
+    invoices_out: bool = False
 
     def frequency(self, item: Item, vendor_version: str | None = None) -> Frequency:
         """Return how often an item syncs for an instance of the given version."""
@@ -278,15 +324,226 @@ class Preferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Credentials(BaseModel):
+    """Base for what a person types to connect a credentials-based connector.
+
+    The dashboard draws one form field per model field, from its title,
+    description and type (a `SecretStr` is a password field, a `Literal` a
+    choice); the validated model, dumped, is stored encrypted as the
+    connection's credentials. `account_field` names the field that is the
+    vendor's account id (stored as the connection's remote account).
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    account_field: ClassVar[str] = ""
+
+    def stored(self) -> dict[str, Any]:
+        """Return the credentials to store, secrets revealed, blanks left out."""
+        values = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if hasattr(value, "get_secret_value"):
+                value = value.get_secret_value()
+            if value not in ("", None):
+                values[name] = value
+        return values
+
+
+def https_url(value: str) -> str:
+    """Return an address a person typed as an https URL without a trailing slash."""
+    value = value.strip().rstrip("/")
+    if "://" not in value:
+        value = f"https://{value}"
+    scheme, _, rest = value.partition("://")
+    if scheme not in ("http", "https") or not rest or " " in rest:
+        raise ValueError("Enter a valid URL.")
+    return value
+
+
+def account_field(
+    types: Sequence[str], *, key: str = "id", needed_by: str = "", missing: str = ""
+) -> dict[str, Any]:
+    """Return a preference's metadata: chosen from the accounts of these types (or subtypes).
+
+    `key` is the Account attribute stored ("id" or "code"); `needed_by` names a
+    boolean preference that needs this one chosen, `missing` what to say if not.
+    """
+    return {"accounts": list(types), "key": key, "needed_by": needed_by, "missing": missing}
+
+
+@dataclass(frozen=True)
+class OAuth2:
+    """An OAuth2 authorization-code app's endpoints at the vendor, and what it asks for.
+
+    `account_param` names the callback's query parameter that says which
+    account was connected (QuickBooks' realmId); when empty the connector
+    lists the accounts the consent reaches (`tenants()`).
+    """
+
+    authorize_url: str
+    token_url: str
+    revoke_url: str = ""
+    api_base: str = ""
+    scope: str = ""
+    account_param: str = ""
+    revoke_as_json: bool = False  # Intuit takes {"token": ...}; RFC 7009 a form
+
+
+AuthScheme = OAuth2 | type[Credentials]
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account of the vendor's chart of accounts."""
+
+    id: str
+    name: str
+    type: str  # "Bank", "Income", "Expense", ... in the vendor's words
+    subtype: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One account (company, organisation) a consent reaches."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What a connector's check call taught: credentials to keep, the account it reached."""
+
+    credentials: Mapping[str, Any] = field(default_factory=dict)
+    remote_account: str = ""
+
+
+@dataclass(frozen=True)
+class InvoiceSummary:
+    """An invoice as its system has it now: what mirroring and the Sync Tool compare and copy."""
+
+    id: str
+    number: str
+    total: Decimal
+    customer_name: str = ""
+    customer_id: str = ""
+    date: dt.date | None = None
+    due_date: dt.date | None = None
+    currency: str = "USD"
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class InvoicePayment:
+    """A payment applied to an invoice, and whether arbridge wrote it."""
+
+    id: str
+    amount: Decimal
+    date: dt.date | None
+    is_arbridge: bool
+
+
+@dataclass(frozen=True)
+class SaleItem:
+    """A product or service an invoice line can sell, with its income account."""
+
+    id: str
+    name: str
+    type: str
+    income_account_id: str = ""
+    income_account_name: str = ""
+
+
+# -- webhooks -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A delivery as it arrived: headers (lower-case names), raw body, query string."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One record a delivery says changed: a reason to read it again, never the record."""
+
+    entity: str  # canonical: "invoice", "customer", "payment", "credit"
+    remote_id: str
+    account: str = ""  # the vendor account it belongs to, for app-wide deliveries
+    event_id: str = ""  # the same for every redelivery of this change
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a connector made of a delivery.
+
+    `accepted` False: refused (401, nothing kept). Accepted with no hints is a
+    handshake or a delivery of nothing we read (Xero's intent to receive):
+    answered 2xx, nothing stored. `kept_headers` are worth storing with the body.
+    """
+
+    accepted: bool
+    hints: tuple[Hint, ...] = ()
+    reason: str = ""
+    kept_headers: tuple[str, ...] = ("content-type",)
+
+
+# -- what the host gives a connector ----------------------------------------------
+
+
+def _no_limiter(limits: Limits) -> Limiter | None:
+    return None
+
+
+def _nothing_known(entity: str) -> Iterable[str]:
+    return ()
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the host gives every connector beside its config and HTTP client.
+
+    limiter: the host's limiter enforcing a set of vendor limits, shared by
+        every worker of the deployment (None: the connector goes unlimited).
+    known: the remote ids of an entity's records the host holds from this
+        connection (for connectors whose change feed omits deletions).
+    sleep, clock: waiting and time, replaceable in tests and benchmarks.
+    """
+
+    limiter: Callable[[Limits], Limiter | None] = _no_limiter
+    known: Callable[[str], Iterable[str]] = _nothing_known
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], dt.datetime] = _utcnow
+
+
+DEFAULT_RUNTIME = Runtime()
+
+
 # -- the protocol -------------------------------------------------------------
 
 
 class Connector(Protocol):
     kind: ClassVar[str]
+    display_name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
     Preferences: ClassVar[type[Preferences]]
+    auth: ClassVar[AuthScheme]
+    # Where the vendor's API is when the connection does not say (an OAuth2 app's
+    # api_base, Autotask's zone lookup host); "" when every connection says.
+    api_base: ClassVar[str]
 
-    def __init__(self, config: Config, http: httpx.Client) -> None: ...
+    def __init__(self, config: Config, http: httpx.Client, runtime: Runtime = ...) -> None:
+        """Take the connection's config, a client carrying its authorization, the runtime."""
+        ...
 
     def pull(self, cursor: Cursor | None) -> Iterator[Change | Rejected | Cursor]:
         """Yield changes since the cursor, and a new Cursor after each durable batch.
@@ -327,3 +584,64 @@ class BatchPusher(Protocol):
             PermanentError: a person must look at it.
         """
         ...
+
+
+class Fetcher(Protocol):
+    """Capabilities.fetch: read some records again by id (webhook hints, re-reads)."""
+
+    def fetch(self, entity: str, ids: Iterable[str]) -> Iterator[Change | Rejected]:
+        """Yield the records' changes; an id the vendor no longer has is a delete."""
+        ...
+
+
+class PdfSource(Protocol):
+    """Capabilities.pdf: the vendor renders its own invoice PDF."""
+
+    def pdf(self, invoice_remote_id: str) -> bytes: ...
+
+
+class ChartOfAccounts(Protocol):
+    """Capabilities.accounts: the accounts a partner picks for deposits, fees and income."""
+
+    def accounts(self) -> list[Account]: ...
+
+
+class Checker(Protocol):
+    """Capabilities.check: the cheapest authenticated call, made before credentials are stored."""
+
+    def check(self) -> Checked:
+        """Raises ConnectorError when the vendor refuses the credentials."""
+        ...
+
+
+class TenantLister(Protocol):
+    """Capabilities.tenants: the accounts one OAuth consent reaches (Xero's organisations)."""
+
+    def tenants(self) -> list[Tenant]: ...
+
+
+class InvoiceLookup(Protocol):
+    """Capabilities.invoices: an invoice as the system has it now, and what was paid on it."""
+
+    def invoice(self, remote_id: str) -> InvoiceSummary | None: ...
+
+    def invoice_by_number(self, number: str) -> InvoiceSummary | None:
+        """Return the invoice carrying this number, if the system has exactly one."""
+        ...
+
+    def invoice_payments(self, remote_id: str) -> list[InvoicePayment]: ...
+
+
+class WebhookReceiver(Protocol):
+    """Capabilities.webhooks: verify and read deliveries; re-read what they hint at.
+
+    Per connection: `receive(request)` on a connector built for it. App-wide:
+    the classmethod `receive(request, key)` with the app's webhook key, before
+    any connection is known; its hints carry the account. At apply time,
+    `hints(body)` on the connection's connector reads the stored body again and
+    keeps what concerns this connection.
+    """
+
+    def receive(self, request: WebhookRequest) -> Delivery: ...
+
+    def hints(self, body: bytes) -> list[Hint]: ...

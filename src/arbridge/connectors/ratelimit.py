@@ -266,3 +266,24 @@ class ReleasingStream(httpx.SyncByteStream):
             release, self._release = self._release, None
             if release is not None:
                 release()
+
+
+class ClientTransport(httpx.BaseTransport):
+    """Send through another client, so that its auth and its owner's `with` carry ours."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.client.send(request, stream=True)
+
+    def close(self) -> None:
+        pass  # the client is its owner's to close
+
+
+def limited_client(http: httpx.Client, limiter: Limiter | None, key: str) -> httpx.Client:
+    """Return `http` with each request waiting for a slot under `key` (as is, with no limiter)."""
+    if limiter is None:
+        return http
+    transport = RateLimitedTransport(ClientTransport(http), limiter, key)
+    return httpx.Client(transport=transport, timeout=http.timeout, headers=http.headers)

@@ -1,33 +1,47 @@
-"""Forms of the integrations pages: a connection's role, and an accounting system's preferences."""
+"""Forms of the integrations pages, drawn from the connectors' own pydantic models.
 
-from collections.abc import Iterable
+A credentials kind's connect form is its `Credentials` model's fields (and the
+connection's role); every kind's preferences form is its `Preferences`
+model's, accounts offered from its chart where a field says so.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Literal, get_args, get_origin
 
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from pydantic import BaseModel, SecretStr, ValidationError
 
+from arbridge.connectors.base import Account
 from arbridge.core.models import AuditEntry
 from arbridge.integrations.models import Connection
 
-BANK_NOTE = (
-    "We recommend selecting the same bank account that is connected to arbridge for payouts."
-)
-# QuickBooks' account types offered for each choice.
-# Reference: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/account
-BANK_TYPES = ("Bank",)
-FEE_TYPES = ("Expense", "Other Expense")
-INCOME_TYPES = ("Income", "Other Income")
-ACCOUNT_FIELDS = ("deposit_account_id", "fee_account_id", "surcharge_income_account_id")
 
-
-class RoleForm(forms.Form):
-    role = forms.ChoiceField(
+def RoleField() -> forms.ChoiceField:  # noqa: N802 - a field, named as Django's are
+    return forms.ChoiceField(
         required=False,
         choices=[("", "No role"), *Connection.Role.choices],
         help_text="A partner has at most one primary, one secondary and one tertiary "
         "connection. An invoice number found in two connections is one invoice.",
     )
+
+
+def check_role(partner, connection: Connection | None, role: str | None) -> str | None:
+    """Return the role if no other connection of the partner holds it."""
+    holders = Connection.objects.for_partner(partner).filter(role=role)
+    if connection is not None and connection.pk is not None:
+        holders = holders.exclude(pk=connection.pk)
+    if role is not None and (holder := holders.first()) is not None:
+        raise forms.ValidationError(
+            f"{holder} is already your {role} connection. Give it another role first."
+        )
+    return role
+
+
+class RoleForm(forms.Form):
+    role = RoleField()
 
     def __init__(self, connection: Connection, *args, **kwargs) -> None:
         kwargs.setdefault("initial", {"role": connection.role or ""})
@@ -35,65 +49,109 @@ class RoleForm(forms.Form):
         self.connection = connection
 
     def clean_role(self) -> str | None:
-        role = self.cleaned_data["role"] or None
-        holder = (
-            Connection.objects.for_partner(self.connection.partner_id)
-            .filter(role=role)
-            .exclude(pk=self.connection.pk)
-            .first()
+        return check_role(
+            self.connection.partner_id, self.connection, self.cleaned_data["role"] or None
         )
-        if role is not None and holder is not None:
-            raise forms.ValidationError(
-                f"{holder} is already your {role} connection. Give it another role first."
+
+
+def model_fields(
+    model: type[BaseModel], accounts: Sequence[Account] = ()
+) -> dict[str, forms.Field]:
+    """Return one form field per field of a connector's pydantic model.
+
+    str is a text field, SecretStr a password field, bool a checkbox, a
+    Literal a choice, a list of str text separated by commas, and a field with
+    `account_field` metadata a choice of the accounts of its types.
+    """
+    fields: dict[str, forms.Field] = {}
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        common = {
+            "label": info.title or name.replace("_", " ").capitalize(),
+            "help_text": info.description or "",
+            "required": info.is_required(),
+        }
+        annotation = info.annotation
+        if "accounts" in extra:
+            fields[name] = forms.ChoiceField(
+                choices=account_choices(accounts, extra["accounts"], extra.get("key", "id")),
+                **{**common, "required": False},
             )
-        return role
+        elif annotation is bool:
+            fields[name] = forms.BooleanField(**{**common, "required": False})
+        elif annotation is SecretStr:
+            fields[name] = forms.CharField(widget=forms.PasswordInput, **common)
+        elif get_origin(annotation) is Literal:
+            values = get_args(annotation)
+            labels = extra.get("labels") or [str(v) for v in values]
+            fields[name] = forms.ChoiceField(
+                choices=list(zip(values, labels, strict=True)), **common
+            )
+        elif get_origin(annotation) is list:
+            fields[name] = forms.CharField(**{**common, "required": False})
+        else:
+            fields[name] = forms.CharField(**common)
+    return fields
 
 
-def account_choices(accounts: Iterable, types: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Return the accounts of the given types as choices, after a blank one."""
-    return [("", "—")] + [(a.id, a.name) for a in accounts if a.type in types]
+def account_choices(
+    accounts: Iterable[Account], types: Sequence[str], key: str = "id"
+) -> list[tuple[str, str]]:
+    """Return the accounts of the given types (or subtypes) as choices, after a blank one."""
+    return [("", "—")] + [
+        (getattr(a, key), a.name) for a in accounts if a.type in types or a.subtype in types
+    ]
 
 
-class PreferencesForm(forms.Form):
-    """An accounting system's preferences, its accounts offered as dropdowns."""
+class SchemaForm(forms.Form):
+    """A form drawn from a connector's pydantic model, cleaned into it (`self.model`)."""
 
-    deposit_account_id = forms.ChoiceField(
-        required=False, label="Bank account for deposits", help_text=BANK_NOTE
-    )
-    create_deposits = forms.BooleanField(
-        required=False,
-        label="Create Deposits",
-        help_text="Record each payout as a deposit into the bank account above, moving its "
-        "payments out of Undeposited Funds. Off by default: leave it off to reconcile "
-        "deposits by hand against your bank feed.",
-    )
-    fee_account_id = forms.ChoiceField(
-        required=False,
-        label="Processing fee account",
-        help_text="Where each payout's processing fees are booked, as a negative deposit line.",
-    )
-    surcharge_income_account_id = forms.ChoiceField(
-        required=False, label="Surcharge income account"
-    )
+    schema: type[BaseModel]
 
-    def __init__(self, accounts: list, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["deposit_account_id"].choices = account_choices(accounts, BANK_TYPES)
-        self.fields["fee_account_id"].choices = account_choices(accounts, FEE_TYPES)
-        self.fields["surcharge_income_account_id"].choices = account_choices(accounts, INCOME_TYPES)
+    def __init__(self, schema: type[BaseModel], *args, accounts: Sequence[Account] = (), **kwargs):
+        initial = dict(kwargs.pop("initial", None) or {})
+        for name, info in schema.model_fields.items():
+            if get_origin(info.annotation) is list and isinstance(initial.get(name), list):
+                initial[name] = ", ".join(initial[name])
+        super().__init__(*args, initial=initial, **kwargs)
+        self.schema = schema
+        self.model: BaseModel | None = None
+        for name, field in model_fields(schema, accounts).items():
+            self.fields[name] = field
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("create_deposits"):
-            if not data.get("deposit_account_id"):
-                self.add_error("deposit_account_id", "Choose the bank account deposits go to.")
-            if not data.get("fee_account_id"):
-                self.add_error("fee_account_id", "Choose the account processing fees go to.")
-        # A blank choice is "none chosen", which the preferences hold as null.
-        for name in ACCOUNT_FIELDS:
-            if name in data:
-                data[name] = data[name] or None
+        values = {name: data.get(name) for name in self.schema.model_fields if name in data}
+        for name, info in self.schema.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if name in values and "accounts" in extra:
+                values[name] = values[name] or None  # a blank choice is "none chosen"
+            needed_by = extra.get("needed_by")
+            if needed_by and values.get(needed_by) and not values.get(name):
+                self.add_error(name, extra.get("missing") or "Choose one.")
+        if self.errors:
+            return data
+        try:
+            self.model = self.schema.model_validate(values)
+        except ValidationError as e:
+            for error in e.errors():
+                cause = (error.get("ctx") or {}).get("error")
+                field = getattr(cause, "field", None) or (error["loc"][0] if error["loc"] else None)
+                message = str(cause) if cause is not None else error["msg"]
+                self.add_error(field if field in self.fields else None, message)
         return data
+
+
+class ConnectForm(SchemaForm):
+    """A credentials kind's connect form: its credentials, and the connection's role."""
+
+    def __init__(self, schema, partner, connection: Connection | None, *args, **kwargs) -> None:
+        super().__init__(schema, *args, **kwargs)
+        self.partner, self.connection = partner, connection
+        self.fields = {"role": RoleField(), **self.fields}
+
+    def clean_role(self) -> str | None:
+        return check_role(self.partner, self.connection, self.cleaned_data["role"] or None)
 
 
 def save_preferences(
@@ -101,7 +159,7 @@ def save_preferences(
 ) -> HttpResponse | None:
     """Save a bound, valid preferences form; return the redirect, or None with the form's error."""
     try:
-        connection.set_preferences(form.cleaned_data)
+        connection.set_preferences(form.model.model_dump(mode="json"))
     except ValueError as e:
         form.add_error(None, str(e))
         return None

@@ -1,9 +1,12 @@
-"""The integrations pages: connect QuickBooks Online, a connection's role and preferences, PDFs.
+"""The integrations pages: connect any kind, a connection's role and preferences, PDFs.
 
-Connecting sends the person to Intuit and back to `qbo_callback`; the work of
-both ends is in arbridge.integrations.qbo. As on every dashboard page, rows
-are fetched through `for_partner(request.partner)`: another partner's ids
-give 404.
+One flow for every connector, by its `auth`: an OAuth2 kind sends the person
+to its vendor and back to `oauth_callback` (arbridge.integrations.oauth),
+then, where one consent reaches several accounts, to a page to pick one; a
+credentials kind shows a form drawn from its Credentials model, checked by a
+call before anything is kept (arbridge.integrations.credentials). As on
+every dashboard page, rows are fetched through `for_partner(request.partner)`:
+another partner's ids give 404.
 """
 
 import logging
@@ -19,50 +22,81 @@ from django.views.decorators.http import require_POST
 
 from arbridge.connectors.base import ConnectorError
 from arbridge.core.models import AuditEntry, Membership
-from arbridge.dashboard import psa as psa_pages
 from arbridge.dashboard.decorators import member_required
 from arbridge.dashboard.integration_forms import (
-    PreferencesForm,
+    ConnectForm,
     RoleForm,
+    SchemaForm,
     connected,
     save_preferences,
 )
-from arbridge.integrations import qbo, registry
+from arbridge.integrations import credentials, oauth, registry
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import Connection, ExternalRef
 from arbridge.ledger.models import Invoice
 
 logger = logging.getLogger(__name__)
 
-# Kinds connected through their vendor's OAuth consent screen.
-OAUTH_KINDS = (qbo.KIND,)
-
 
 def partner_connection(request: HttpRequest, connection_id: int) -> Connection:
     return get_object_or_404(Connection.objects.for_partner(request.partner), pk=connection_id)
+
+
+def connectable_kinds() -> list[tuple[str, str]]:
+    """Return (kind, name) of every kind a partner can connect here, in the registry's order."""
+    return [(kind, registry.display_name(kind)) for kind in registry.built()]
 
 
 # -- connecting -------------------------------------------------------------------
 
 
 @member_required(Membership.can_manage)
-def qbo_connect(request: HttpRequest) -> HttpResponse:
-    """Send the person to Intuit to connect the partner's QuickBooks Online company."""
+def connect(request: HttpRequest, kind: str) -> HttpResponse:
+    """Connect the partner's system of this kind: its vendor's consent, or its credentials."""
+    if not registry.is_available(kind):
+        raise Http404("No such integration.")
     connection = (
-        Connection.objects.for_partner(request.partner).filter(kind=qbo.KIND).order_by("pk").first()
+        Connection.objects.for_partner(request.partner).filter(kind=kind).order_by("pk").first()
     )
-    if connection is None:
-        connection = Connection.objects.create(
-            partner=request.partner, kind=qbo.KIND, status=Connection.Status.PENDING
-        )
-    return to_consent(request, connection)
+    if oauth.is_oauth(kind):
+        if connection is None:
+            connection = Connection.objects.create(
+                partner=request.partner, kind=kind, status=Connection.Status.PENDING
+            )
+        return to_consent(request, connection)
+    schema = credentials.credentials_model(kind)
+    initial = {"role": connection.role or ""} if connection else {}
+    form = ConnectForm(schema, request.partner, connection, request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if connection is None:
+            connection = Connection(partner=request.partner, kind=kind)
+        connection.role = form.cleaned_data["role"]
+        try:
+            credentials.connect(connection, form.model)
+        except credentials.ConnectError as e:
+            form.add_error(None, str(e))
+        else:
+            return connected(request, connection, role=connection.role)
+    takes_webhooks = registry.load(kind).capabilities.webhooks == "connection"
+    ctx = {
+        "page": "connections",
+        "form": form,
+        "kind": kind,
+        "name": registry.display_name(kind),
+        "webhook_url": (
+            credentials.webhook_url(connection)
+            if takes_webhooks and connection is not None and connection.pk
+            else ""
+        ),
+    }
+    return render(request, "dashboard/connect.html", ctx, status=400 if form.errors else 200)
 
 
 @member_required(Membership.can_manage)
 def reconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     """Authorize a connection again, as after a disconnect or a refused token."""
     connection = partner_connection(request, connection_id)
-    if connection.kind not in OAUTH_KINDS:
+    if not oauth.is_oauth(connection.kind):
         raise Http404("This connection is not authorized through its vendor.")
     return to_consent(request, connection)
 
@@ -70,23 +104,53 @@ def reconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
 def to_consent(request: HttpRequest, connection: Connection) -> HttpResponse:
     """Send the person to the vendor's consent screen for the connection."""
     try:
-        return redirect(qbo.authorization_url(connection, request.user))
-    except qbo.AuthorizationError as e:
+        return redirect(oauth.authorization_url(connection, request.user))
+    except oauth.AuthorizationError as e:
         messages.error(request, str(e))
         return redirect("dashboard:connections")
 
 
 @member_required(Membership.can_manage)
-def qbo_callback(request: HttpRequest) -> HttpResponse:
-    """Finish connecting: Intuit sends the person back here with a code and the company."""
+def oauth_callback(request: HttpRequest, kind: str) -> HttpResponse:
+    """Finish connecting: the vendor sends the person back here with a code."""
+    if not oauth.is_oauth(kind):
+        raise Http404("No such integration.")
     state = request.GET.get("state", "")
     try:
-        connection = qbo.connection_from_state(state, request.partner, request.user)
-        qbo.complete_authorization(connection, request.build_absolute_uri(), state)
-    except qbo.AuthorizationError as e:
+        connection = oauth.connection_from_state(kind, state, request.partner, request.user)
+        tenants = oauth.complete_authorization(connection, request.build_absolute_uri(), state)
+    except oauth.AuthorizationError as e:
         messages.error(request, str(e))
         return redirect("dashboard:connections")
-    return connected(request, connection, realm=connection.remote_account)
+    if tenants:
+        return redirect("dashboard:pick_account", connection_id=connection.pk)
+    return connected(request, connection, account=connection.remote_account)
+
+
+@member_required(Membership.can_manage)
+def pick_account(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Pick the account a consent that reached several is for (Xero's organisations)."""
+    connection = partner_connection(request, connection_id)
+    if not oauth.is_oauth(connection.kind) or connection.status == Connection.Status.CONNECTED:
+        return redirect("dashboard:connection", connection_id=connection.pk)
+    try:
+        tenants = oauth.reachable_tenants(connection)
+    except oauth.AuthorizationError as e:
+        messages.error(request, str(e))
+        return redirect("dashboard:connections")
+    if request.method == "POST":
+        chosen = request.POST.get("account", "")
+        if chosen in {t.id for t in tenants}:
+            try:
+                oauth.choose_account(connection, chosen)
+            except oauth.AuthorizationError as e:
+                messages.error(request, str(e))
+            else:
+                return connected(request, connection, account=chosen)
+        else:
+            messages.error(request, "Choose one of the accounts listed.")
+    ctx = {"page": "connections", "connection": connection, "tenants": tenants}
+    return render(request, "dashboard/pick_account.html", ctx)
 
 
 @require_POST
@@ -94,8 +158,8 @@ def qbo_callback(request: HttpRequest) -> HttpResponse:
 def disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     """Stop syncing: forget the connection's credentials, keep everything it brought."""
     connection = partner_connection(request, connection_id)
-    if connection.kind == qbo.KIND:
-        qbo.disconnect(connection)
+    if oauth.is_oauth(connection.kind):
+        oauth.disconnect(connection)
     else:
         connection.credentials = {}
         connection.status = Connection.Status.DISCONNECTED
@@ -142,7 +206,7 @@ def connection(request: HttpRequest, connection_id: int) -> HttpResponse:
         "connection": obj,
         "form": form,
         "has_preferences": has_preferences(obj),
-        "can_reconnect": obj.kind in OAUTH_KINDS,
+        "can_reconnect": oauth.is_oauth(obj.kind),
     }
     return render(request, "dashboard/connection.html", ctx, status=400 if form.errors else 200)
 
@@ -150,36 +214,43 @@ def connection(request: HttpRequest, connection_id: int) -> HttpResponse:
 def has_preferences(connection: Connection) -> bool:
     """Return True if the connection's connector has preferences a person sets."""
     try:
-        return getattr(registry.load(connection.kind), "Preferences", None) is not None
+        schema = getattr(registry.load(connection.kind), "Preferences", None)
     except (ImportError, LookupError):
         return False
+    return schema is not None and bool(schema.model_fields)
 
 
 @member_required(Membership.can_manage)
 def preferences(request: HttpRequest, connection_id: int) -> HttpResponse:
-    """Choose where payments and deposits are recorded in the accounting system."""
+    """Set a connection's preferences: a form drawn from its connector's Preferences model."""
     obj = partner_connection(request, connection_id)
     if not has_preferences(obj):
         raise Http404("This connection has no preferences.")
-    if obj.kind == "halopsa":
-        # A PSA chooses what it sends, not where payments are recorded.
-        return psa_pages.preferences(request, obj)
-    accounts, problem = None, ""
-    if not obj.is_active:
-        problem = f"Connect {obj} to choose its accounts."
-    else:
-        try:
-            with http_client() as http:
-                accounts = build_connector(obj, http).accounts()
-        except ConnectorError as e:
-            problem = f"Could not read the accounts from {obj}: {e}"
+    connector_class = registry.load(obj.kind)
+    schema = connector_class.Preferences
+    accounts, problem = (), ""
+    if any("accounts" in (f.json_schema_extra or {}) for f in schema.model_fields.values()):
+        if not obj.is_active:
+            problem = f"Connect {obj} to choose its accounts."
+        else:
+            try:
+                with http_client() as http:
+                    accounts = build_connector(obj, http).accounts()
+            except ConnectorError as e:
+                problem = f"Could not read the accounts from {obj}: {e}"
     form = None
-    if accounts is not None:
-        form = PreferencesForm(accounts, request.POST or None, initial=obj.preferences)
+    if not problem:
+        form = SchemaForm(schema, request.POST or None, accounts=accounts, initial=obj.preferences)
         posted = request.method == "POST" and form.is_valid()
         if posted and (saved := save_preferences(request, obj, form)):
             return saved
-    ctx = {"page": "connections", "connection": obj, "form": form, "problem": problem}
+    ctx = {
+        "page": "connections",
+        "connection": obj,
+        "form": form,
+        "problem": problem,
+        "accounting": connector_class.capabilities.category == "accounting",
+    }
     status = 400 if form is not None and form.errors else 200
     return render(request, "dashboard/preferences.html", ctx, status=status)
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from arbridge.dashboard import integrations, payments, psa, sync_tool, views
+from arbridge.dashboard import differences, integrations, payments, sync_tool, views
 
 app_name = "dashboard"
 
@@ -19,9 +19,7 @@ urlpatterns = [
     path("settings/", views.partner_settings, name="settings"),
     path("connections/", views.connections, name="connections"),
     path("connections/<int:connection_id>/sync/", views.sync_now, name="sync_now"),
-    path("integrations/qbo/connect/", integrations.qbo_connect, name="qbo_connect"),
-    path("integrations/qbo/callback/", integrations.qbo_callback, name="qbo_callback"),
-    path("integrations/differences/", psa.differences, name="differences"),
+    path("integrations/differences/", differences.differences, name="differences"),
     path("integrations/preferences/", sync_tool.preferences, name="integration_preferences"),
     path("integrations/sync-invoices/", sync_tool.sync_invoices, name="sync_invoices"),
     path("integrations/sync-invoices/sync/", sync_tool.sync_selected, name="sync_selected"),
@@ -30,10 +28,14 @@ urlpatterns = [
         sync_tool.tool_preferences,
         name="sync_tool_preferences",
     ),
-    *[
-        path(f"integrations/{kind}/connect/", psa.connect, {"kind": kind}, name=f"{kind}_connect")
-        for kind in psa.FORMS
-    ],
+    # Every kind the same way; QuickBooks' callback stays /integrations/qbo/callback/.
+    path("integrations/<slug:kind>/connect/", integrations.connect, name="connect"),
+    path("integrations/<slug:kind>/callback/", integrations.oauth_callback, name="oauth_callback"),
+    path(
+        "integrations/<int:connection_id>/account/",
+        integrations.pick_account,
+        name="pick_account",
+    ),
     path("integrations/<int:connection_id>/", integrations.connection, name="connection"),
     path(
         "integrations/<int:connection_id>/preferences/",

@@ -25,6 +25,7 @@ from arbridge.dashboard.forms import (
     InvoiceSearchForm,
     SyncRunFilterForm,
 )
+from arbridge.dashboard.integrations import connectable_kinds
 from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
 from arbridge.ledger.models import Customer, Invoice
 
@@ -125,9 +126,8 @@ def partner_settings(request: HttpRequest) -> HttpResponse:
 @member_required()
 def connections(request: HttpRequest) -> HttpResponse:
     rows = with_last_run(Connection.objects.for_partner(request.partner))
-    return render(
-        request, "dashboard/connections.html", {"page": "connections", "connections": rows}
-    )
+    ctx = {"page": "connections", "connections": rows, "connectable": connectable_kinds()}
+    return render(request, "dashboard/connections.html", ctx)
 
 
 @require_POST

@@ -47,6 +47,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from arbridge.connectors.base import ConnectorError
 from arbridge.core import clock
+from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import (
     Connection,
@@ -60,8 +61,6 @@ from arbridge.ledger.models import Invoice, Payment
 
 logger = logging.getLogger(__name__)
 
-SOURCE_KIND = "qbo"
-TARGET_KIND = "connectwise"
 State = MirroredPayment.State
 Reason = MirroredPayment.Reason
 Mode = IntegrationPreferences.Mode
@@ -73,23 +72,42 @@ RECONCILE_OVERLAP = dt.timedelta(hours=1)
 # -- where the feature stands -----------------------------------------------------
 
 
+# The two sides, by what their connectors are and can do: payments are read from an
+# accounting system that can show its invoices, and mirrored into a PSA that can too.
+SOURCE, TARGET = "accounting", "psa"
+
+
+def can_mirror(kind: str, category: str) -> bool:
+    """Return True if connections of the kind can be this side of the mirroring."""
+    capabilities = registry.capabilities(kind)
+    return capabilities is not None and capabilities.invoices and capabilities.category == category
+
+
+def side_kinds(category: str) -> list[str]:
+    return [kind for kind in registry.built() if can_mirror(kind, category)]
+
+
 def connections(partner_id: int) -> tuple[Connection | None, Connection | None]:
-    """Return the partner's QuickBooks Online and ConnectWise connections (None: none)."""
+    """Return the partner's accounting connection and PSA connection that mirror (None: none)."""
     found: dict[str, Connection] = {}
-    rows = Connection.objects.for_partner(partner_id).filter(kind__in=(SOURCE_KIND, TARGET_KIND))
+    rows = Connection.objects.for_partner(partner_id).filter(
+        kind__in=side_kinds(SOURCE) + side_kinds(TARGET)
+    )
     for connection in rows.order_by("pk"):
-        found.setdefault(connection.kind, connection)
-    return found.get(SOURCE_KIND), found.get(TARGET_KIND)
+        side = SOURCE if can_mirror(connection.kind, SOURCE) else TARGET
+        found.setdefault(side, connection)
+    return found.get(SOURCE), found.get(TARGET)
 
 
 def missing_requirements(partner_id: int) -> list[str]:
     """Return what keeps external payments from syncing, in the words the page shows."""
     missing = []
-    for kind, connection in zip((SOURCE_KIND, TARGET_KIND), connections(partner_id), strict=True):
-        name = "QuickBooks Online" if kind == SOURCE_KIND else "ConnectWise"
+    for side, connection in zip((SOURCE, TARGET), connections(partner_id), strict=True):
         if connection is None:
-            missing.append(f"A {name} integration is not set up.")
+            names = " or ".join(registry.display_name(kind) for kind in side_kinds(side))
+            missing.append(f"A {names} integration is not set up.")
         elif not connection.is_active:
+            name = registry.display_name(connection.kind)
             missing.append(f"The {name} integration is {connection.get_status_display().lower()}.")
     return missing
 
@@ -106,7 +124,7 @@ def stopped_because(partner_id: int) -> str:
         "External payments sync has stopped: "
         + " ".join(missing)
         + " It resumes when both integrations are connected and active, and payments "
-        "recorded in QuickBooks meanwhile are then synced."
+        "recorded meanwhile are then synced."
     )
 
 
@@ -128,7 +146,7 @@ def turn_on(preferences: IntegrationPreferences, enabled: bool) -> None:
 
 def after_sync(connection: Connection) -> None:
     """Reconcile the partner's payments once a sync batch of either system commits."""
-    if connection.kind not in (SOURCE_KIND, TARGET_KIND):
+    if not (can_mirror(connection.kind, SOURCE) or can_mirror(connection.kind, TARGET)):
         return
     if IntegrationPreferences.objects.filter(
         partner_id=connection.partner_id, external_payments=True
@@ -384,24 +402,25 @@ def verdict(run: Pass, invoice: Invoice) -> tuple[str, str, str]:
 
 def compare(run: Pass, invoice: Invoice) -> tuple[str, str, str]:
     """Read the invoice from both systems now and say whether they are the same."""
-    from arbridge.connectors.connectwise import invoices as cw_invoices
-    from arbridge.connectors.qbo import invoices_out
-
+    source_name = registry.display_name(run.source.kind)
+    target_name = registry.display_name(run.target.kind)
     source_id = remote_id(run.source, invoice)
     if source_id is None:
-        return Reason.INVOICES_DIFFER, "The invoice is no longer linked to QuickBooks.", ""
-    ours = invoices_out.invoice_copy(run.connector(run.source).client, source_id)
-    client = run.connector(run.target).client
+        return Reason.INVOICES_DIFFER, f"The invoice is no longer linked to {source_name}.", ""
+    ours = run.connector(run.source).invoice(source_id)
+    if ours is None:
+        return Reason.INVOICES_DIFFER, f"{source_name} no longer has this invoice.", ""
+    target = run.connector(run.target)
     target_id = remote_id(run.target, invoice)
     theirs = (
-        cw_invoices.invoice(client, target_id)
+        target.invoice(target_id)
         if target_id is not None
-        else cw_invoices.invoice_by_number(client, invoice.number)
+        else target.invoice_by_number(invoice.number)
     )
     if theirs is None:
-        return Reason.NOT_IN_TARGET, f"ConnectWise has no invoice {invoice.number}.", ""
+        return Reason.NOT_IN_TARGET, f"{target_name} has no invoice {invoice.number}.", ""
     differences = [
-        f"{label}: {mine} in QuickBooks, {other} in ConnectWise"
+        f"{label}: {mine} in {source_name}, {other} in {target_name}"
         for label, mine, other in (
             ("Number", ours.number, theirs.number),
             ("Amount", ours.total, theirs.total),
@@ -435,15 +454,13 @@ def find_hand_entered(run: Pass, row: MirroredPayment) -> str | None:
     Same amount and date, not written by arbridge, and not already linked to
     another part.
     """
-    from arbridge.connectors.connectwise import invoices as cw_invoices
-
     taken = set(
         MirroredPayment.objects.filter(target=run.target, target_invoice_id=row.target_invoice_id)
         .exclude(pk=row.pk)
         .exclude(state__in=(State.REMOVED, State.SKIPPED))
         .values_list("remote_id", flat=True)
     )
-    for found in cw_invoices.payments(run.connector(run.target).client, row.target_invoice_id):
+    for found in run.connector(run.target).invoice_payments(row.target_invoice_id):
         pair = f"{row.target_invoice_id}/{found.id}"
         if (
             not found.is_arbridge

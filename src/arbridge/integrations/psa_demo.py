@@ -1,7 +1,7 @@
 """The demo's HaloPSA and ConnectWise: sandboxes served at /sandbox/<kind>, and an MSP in each.
 
-The web server mounts `halopsa_sandbox()` and `connectwise_sandbox()`
-(server.SANDBOXES); `connect()` fills them with what the demo partner bills
+The sandboxes are their packages' (arbridge.sandbox.<kind>.demo, mounted by
+the web server); `connect()` fills them with what the demo partner bills
 from its PSAs and connects its connections to them with the sandboxes' own
 keys, so that their customers, contacts and invoices arrive through the
 connectors, as a real partner's do. A few invoices are billed in QuickBooks
@@ -17,20 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
-from functools import cache
 
 import httpx
 from django.conf import settings
 
-from arbridge.integrations import qbo_demo
 from arbridge.integrations.models import Connection, SyncRun
-from arbridge.sandbox import autotask, connectwise, halopsa
+from arbridge.integrations.tasks import request_sync
+from arbridge.sandbox import connectwise, halopsa
 from arbridge.sandbox.connectwise import app as connectwise_app
+from arbridge.sandbox.connectwise import demo as connectwise_demo
 from arbridge.sandbox.connectwise.seed import api_client, post
 from arbridge.sandbox.halopsa import app as halopsa_app
+from arbridge.sandbox.halopsa import demo as halopsa_demo
 from arbridge.sandbox.halopsa.store import DEFAULT_VERSION
+from arbridge.sandbox.qbo import demo as qbo_demo
 
-HALO_TENANT = "northwind"
+HALO_TENANT = halopsa_demo.TENANT
 HALO_CLIENTS, HALO_INVOICES = 15, 40
 CONNECTWISE_COMPANIES, CONNECTWISE_INVOICES = 10, 36
 RNG_SEED = 20250101
@@ -54,42 +56,18 @@ AGREEMENTS = [
 _seeded: set[str] = set()
 
 
-@cache
-def halopsa_sandbox() -> halopsa.HaloSandbox:
-    """Return the HaloPSA sandbox the web server mounts, with the demo's tenant."""
-    return halopsa_app.create_app(halopsa.Store(), tenant=HALO_TENANT)
-
-
-@cache
-def connectwise_sandbox() -> connectwise.ConnectWiseSandbox:
-    """Return the ConnectWise sandbox the web server mounts, sending callbacks to arbridge."""
-    return connectwise_app.create_app(http=httpx.Client(timeout=10))
-
-
-@cache
-def autotask_sandbox() -> autotask.AutotaskSandbox:
-    """Return the Autotask sandbox the web server mounts, with a few companies billed in it.
-
-    The demo partner has no Autotask connection (a partner connects at most
-    three systems); the sandbox is there for a person to connect one.
-    """
-    app = autotask.create_app()
-    autotask.seed(app.store)
-    return app
-
-
 def connect(halo: Connection, cw: Connection) -> None:
     """Seed both PSAs if this process has not, connect the connections to them, sync them."""
     if "halopsa" not in _seeded:
-        seed_halopsa(halopsa_sandbox().store)
+        seed_halopsa(halopsa_demo.sandbox().store)
         _seeded.add("halopsa")
     if "connectwise" not in _seeded:
-        seed_connectwise(connectwise_sandbox())
+        seed_connectwise(connectwise_demo.sandbox())
         _seeded.add("connectwise")
     wire(
         halo,
         HALO_TENANT,
-        base_url=f"{settings.BASE_URL}/sandbox/halopsa",
+        base_url=f"{settings.BASE_URL}{halopsa_demo.MOUNT}",
         client_id=halopsa_app.CLIENT_ID,
         client_secret=halopsa_app.CLIENT_SECRET,
         # What the test call of a real connection would have detected.
@@ -98,7 +76,7 @@ def connect(halo: Connection, cw: Connection) -> None:
     wire(
         cw,
         connectwise_app.COMPANY,
-        base_url=f"{settings.BASE_URL}/sandbox/connectwise",
+        base_url=f"{settings.BASE_URL}{connectwise_demo.MOUNT}",
         public_key=connectwise_app.PUBLIC_KEY,
         private_key=connectwise_app.PRIVATE_KEY,
         client_id=connectwise_app.CLIENT_ID,
@@ -107,7 +85,6 @@ def connect(halo: Connection, cw: Connection) -> None:
 
 def wire(connection: Connection, remote_account: str, **credentials: str) -> SyncRun:
     """Store the sandbox's keys on the connection, mark it connected, request a sync."""
-    from arbridge.integrations.tasks import request_sync
 
     connection.credentials = {**connection.credentials, **credentials}
     connection.remote_account = remote_account

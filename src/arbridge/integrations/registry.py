@@ -5,7 +5,9 @@ preferences as a pydantic model in `Preferences`; connections of that kind are
 validated against it. ARBRIDGE_EXTRA_CONNECTORS adds kinds (tests, plugins).
 """
 
+import importlib
 from functools import cache
+from types import ModuleType
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -14,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 CONNECTORS: dict[str, str] = {
     "qbo": "arbridge.connectors.qbo.QuickBooksOnline",
     "qbd": "arbridge.connectors.qbd.QuickBooksDesktop",
-    "xero": "arbridge.connectors.xero.Xero",
+    "xero": "arbridge.connectors.xero.XeroConnector",
     "netsuite": "arbridge.connectors.netsuite.NetSuite",
     "business_central": "arbridge.connectors.business_central.BusinessCentral",
     "zoho_books": "arbridge.connectors.zoho_books.ZohoBooks",
@@ -49,7 +51,31 @@ def all_kinds() -> dict[str, str]:
 
 
 def display_name(kind: str) -> str:
-    return DISPLAY_NAMES.get(kind, kind)
+    try:
+        return load(kind).display_name
+    except (ImportError, LookupError, AttributeError):
+        return DISPLAY_NAMES.get(kind, kind)
+
+
+def sandbox_demo(kind: str) -> ModuleType | None:
+    """Return `arbridge.sandbox.<kind>.demo`, where a sandbox declares its mount and demo app."""
+    try:
+        return importlib.import_module(f"arbridge.sandbox.{kind}.demo")
+    except ModuleNotFoundError:
+        return None
+
+
+def capabilities(kind: str):
+    """Return the kind's Capabilities, or None if its connector is not built here."""
+    try:
+        return load(kind).capabilities
+    except (ImportError, LookupError):
+        return None
+
+
+def built() -> list[str]:
+    """Return the kinds whose connector is built here, in the registry's order."""
+    return [kind for kind in all_kinds() if is_available(kind)]
 
 
 @cache

@@ -19,7 +19,7 @@ from huey.contrib.djhuey import db_periodic_task
 
 from arbridge.connectors.base import Capabilities, Frequency, Item
 from arbridge.core import clock
-from arbridge.integrations import registry, writeback
+from arbridge.integrations import registry, tasks, writeback
 from arbridge.integrations.models import Connection, SyncRun, WebhookEvent
 from arbridge.integrations.tasks import SWEEP_BATCH, SWEEP_GRACE, request_sync
 
@@ -70,10 +70,8 @@ def sweep_webhook_events() -> int:
         received_at__lte=clock.now() - SWEEP_GRACE,
     )
     ids = list(stale.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
-    from arbridge.integrations.webhooks import process_webhook
-
     for event_id in ids:
-        process_webhook(event_id)
+        tasks.process_webhook(event_id)
     return len(ids)
 
 

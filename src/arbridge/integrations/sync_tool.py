@@ -17,8 +17,7 @@ from typing import Any, NamedTuple
 
 from django.db import transaction
 
-from arbridge.connectors.base import Change
-from arbridge.connectors.connectwise import invoices as cw_invoices
+from arbridge.connectors.base import Change, InvoiceSummary
 from arbridge.core import clock
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.external_payments import connections
@@ -55,12 +54,11 @@ def pair(partner_id: int) -> tuple[Connection, Connection]:
     return connectwise, quickbooks
 
 
-def waiting_invoices(partner_id: int) -> list[cw_invoices.InvoiceCopy]:
+def waiting_invoices(partner_id: int) -> list[InvoiceSummary]:
     """Return the closed ConnectWise invoices that are not in QuickBooks Online yet."""
     connectwise, quickbooks = pair(partner_id)
     with http_client() as http:
-        client = build_connector(connectwise, http).client
-        closed = list(cw_invoices.closed_invoices(client))
+        closed = list(build_connector(connectwise, http).closed_invoices())
     synced = set(
         SyncedInvoice.objects.for_partner(partner_id)
         .filter(source=connectwise)
@@ -103,10 +101,10 @@ def sync_invoices(partner_id: int, remote_ids: list[str], user=None) -> list[Out
 def sync_one(
     connector, connectwise: Connection, quickbooks: Connection, remote_id: str, user
 ) -> Outcome:
-    copy = cw_invoices.invoice(connector.client, remote_id) if remote_id.isdigit() else None
+    copy = connector.invoice(remote_id)
     if copy is None:
         return Outcome(remote_id, None, "ConnectWise has no such invoice.")
-    if copy.status != cw_invoices.CLOSED:
+    if not connector.is_closed(copy):
         return Outcome(copy.number, None, "The invoice is not closed in ConnectWise.")
     invoice = bring_in(connector, connectwise, copy)
     if invoice is None:
@@ -139,7 +137,7 @@ def sync_one(
     return Outcome(copy.number, synced, "")
 
 
-def bring_in(connector, connectwise: Connection, copy: cw_invoices.InvoiceCopy) -> Invoice | None:
+def bring_in(connector, connectwise: Connection, copy: InvoiceSummary) -> Invoice | None:
     """Return the arbridge invoice of a ConnectWise invoice, syncing it in if it is not here."""
     from arbridge.integrations.sync import apply_changes
 
@@ -167,7 +165,7 @@ def linked(connection: Connection, invoice: Invoice) -> bool:
 
 
 def invoice_payload(
-    invoice: Invoice, copy: cw_invoices.InvoiceCopy, preferences: IntegrationPreferences
+    invoice: Invoice, copy: InvoiceSummary, preferences: IntegrationPreferences
 ) -> dict[str, Any]:
     """Return the create_invoice command: ConnectWise's number, dates, customer and amounts."""
     lines = [
@@ -196,13 +194,11 @@ def invoice_payload(
 
 def choices(partner_id: int) -> tuple[list, list]:
     """Return QuickBooks' items and income accounts, for the Sync Tool's preferences."""
-    from arbridge.connectors.qbo import invoices_out
-
     quickbooks, _ = connections(partner_id)
     if quickbooks is None or not quickbooks.is_active:
         raise SyncToolError("The Sync Tool needs a connected QuickBooks Online integration.")
     with http_client() as http:
         connector = build_connector(quickbooks, http)
-        items = invoices_out.items(connector.client)
+        items = connector.items()
         accounts = [a for a in connector.accounts() if a.type == "Income"]
     return items, accounts

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from arbridge.core import clock
 from arbridge.core.models import Partner
-from arbridge.integrations import psa_demo
 from arbridge.integrations.models import IntegrationPreferences
+from arbridge.sandbox.connectwise import demo as connectwise_demo
 from arbridge.sandbox.connectwise.seed import api_client, post
 
 # (customer, number, total): closed in ConnectWise, not in QuickBooks Online.
@@ -41,7 +41,7 @@ def prepare(partner: Partner) -> None:
 
 
 def bill_closed_invoices() -> None:
-    app = psa_demo.connectwise_sandbox()
+    app = connectwise_demo.sandbox()
     issued = app.clock().date() - dt.timedelta(days=3)
     companies: dict[str, int] = {}
     with api_client(app) as client:

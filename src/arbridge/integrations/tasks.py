@@ -16,9 +16,15 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from arbridge.core import clock
-from arbridge.integrations import outbox
+from arbridge.integrations import hints, outbox
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection, ExceptionItem, OutboundCommand, SyncRun
+from arbridge.integrations.models import (
+    Connection,
+    ExceptionItem,
+    OutboundCommand,
+    SyncRun,
+    WebhookEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -256,5 +262,45 @@ def retry_exception(item: ExceptionItem, user=None) -> OutboundCommand | SyncRun
         return request_sync(item.connection, SyncRun.Trigger.MANUAL)
 
 
+# -- webhooks ---------------------------------------------------------------------
+
+
+@db_task()
+def process_webhook(event_id: int) -> None:
+    """Read again and apply what a stored delivery says changed."""
+    process(event_id)
+
+
+def process(event_id: int) -> WebhookEvent | None:
+    """Apply an event's hints unless that was done; return the event, or None if there is none.
+
+    If that fails, a sync of the connection catches up instead.
+    """
+    event = WebhookEvent.objects.select_related("connection").filter(pk=event_id).first()
+    if event is None or event.status == WebhookEvent.Status.PROCESSED:
+        return event
+    connection = event.connection
+    if connection is None or not connection.is_active:
+        event.finish(WebhookEvent.Status.PROCESSED, "Ignored: the connection is not connected.")
+        return event
+    try:
+        with http_client() as http:
+            connector = build_connector(connection, http)
+            changes = hints.read_hinted(event, connector)
+        # Imported here, as pull_changes does: a broken engine fails the job, not the worker.
+        from arbridge.integrations.sync import apply_changes
+
+        with transaction.atomic():
+            apply_changes(connection, changes, connector.capabilities)
+            event.finish(WebhookEvent.Status.PROCESSED)
+    except Exception as e:
+        logger.exception("Webhook event %s could not be applied; syncing instead", event.pk)
+        with transaction.atomic():
+            event.finish(WebhookEvent.Status.FAILED, f"{type(e).__name__}: {e}")
+            # The daily sweep would find the change too; a sync now finds it sooner.
+            request_sync(connection, SyncRun.Trigger.WEBHOOK)
+    return event
+
+
 # Jobs that live beside the code they run, imported so that every consumer knows them.
-from arbridge.integrations import external_payments, schedules, webhooks  # noqa: E402, F401
+from arbridge.integrations import external_payments, schedules  # noqa: E402, F401

@@ -1,17 +1,20 @@
 """Vendor webhooks: verified, stored once, answered at once; a job applies what they hint at.
 
-POST /webhooks/qbo is one endpoint for every QuickBooks company, as Intuit
-sends them. A delivery whose `intuit-signature` does not verify is refused
-with 401 and leaves nothing behind. A good one is stored as one WebhookEvent
-per connection it concerns, keyed by its hints, so a redelivery is not stored
-again; companies no connection knows are acknowledged and ignored. The answer
-goes out before any call to QuickBooks: Intuit wants it within 3 seconds.
+One view for every kind, by the connector's Capabilities.webhooks:
 
-The job, `process_webhook`, treats the hints as reasons to look: it reads the
-objects again (`connector.fetch`) and applies them with the sync engine,
-which keeps whichever version is newest, so deliveries repeated or out of
-order have one effect. If that fails, a sync of the connection (by CDC)
-catches up instead.
+    POST /webhooks/<kind>                   app-wide (QuickBooks Online, Xero): one URL for
+                                            every account, verified with the app's webhook key
+                                            (ARBRIDGE_<KIND>_WEBHOOK_KEY); hints name the account
+    POST /webhooks/<kind>/<connection id>   per connection (HaloPSA, ConnectWise): verified
+                                            with what the connection holds
+
+These are the URLs partners and vendors were already given. A delivery that
+does not verify is refused with 401 and leaves nothing behind; one that
+verifies and hints at nothing (Xero's intent to receive) is answered 200 and
+leaves nothing either. A good one is stored as one WebhookEvent per
+connection it concerns, keyed by its hints (by its body when they carry no
+event id), so a redelivery is not stored again. The answer goes out before
+any call to the vendor; the job, integrations.tasks.process_webhook, applies it.
 """
 
 from __future__ import annotations
@@ -19,152 +22,123 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from huey.contrib.djhuey import db_task
 
-from arbridge.connectors.qbo.webhooks import Hint, parse_notifications, verify_signature
-from arbridge.integrations import qbo
+from arbridge.connectors.base import Delivery, Hint, MalformedRecord, WebhookRequest
+from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection, ExternalRef, SyncRun, WebhookEvent
-from arbridge.ledger.models import PaymentAllocation
+from arbridge.integrations.models import Connection, WebhookEvent
+from arbridge.integrations.tasks import process_webhook
+from arbridge.integrations.vendors import vendor_app
 
 logger = logging.getLogger(__name__)
 
-# The request headers worth keeping with the body, for a person looking at an event.
-KEPT_HEADERS = ("content-type", "intuit-signature", "intuit-t-id", "intuit-created-time")
+
+def arrived(request: HttpRequest) -> WebhookRequest:
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return WebhookRequest(headers=headers, body=request.body, query=dict(request.GET.items()))
+
+
+def receiving_kind(kind: str, scope: str):
+    """Return the connector class of a kind taking webhooks of this scope; 404 otherwise."""
+    try:
+        connector_class = registry.load(kind)
+    except (ImportError, LookupError):
+        raise Http404("No such webhook.") from None
+    if connector_class.capabilities.webhooks != scope:
+        raise Http404("No such webhook.")
+    return connector_class
 
 
 @csrf_exempt
 @require_POST
-def quickbooks(request: HttpRequest) -> HttpResponse:
-    """Take a QuickBooks Online delivery: verify it, store it once per connection, answer."""
-    body = request.body
-    signature = request.headers.get("intuit-signature", "")
-    if not verify_signature(body, signature, qbo.app().verifier_token):
-        logger.warning("Refused a QuickBooks webhook whose signature does not verify")
-        return HttpResponse("The intuit-signature does not verify.", status=401)
+def app_webhook(request: HttpRequest, kind: str) -> HttpResponse:
+    """Take a delivery for every account of a kind: verify, store once per connection, answer."""
+    connector_class = receiving_kind(kind, "app")
     try:
-        hints = parse_notifications(body)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        logger.exception("A signed QuickBooks webhook could not be read")
-        return HttpResponse("The body is not a QuickBooks notification.", status=400)
-
-    by_realm: dict[str, list[Hint]] = defaultdict(list)
-    for hint in hints:
-        by_realm[hint.realm].append(hint)
-    connections = Connection.objects.filter(kind=qbo.KIND, remote_account__in=list(by_realm))
+        delivery = connector_class.receive(arrived(request), vendor_app(kind).webhook_key)
+    except MalformedRecord as e:
+        logger.warning("A signed %s webhook could not be read: %s", kind, e)
+        return HttpResponse(str(e), status=400)
+    if not delivery.accepted:
+        logger.warning("Refused a %s webhook whose signature does not verify", kind)
+        return HttpResponse(delivery.reason, status=401)
+    by_account: dict[str, list[Hint]] = defaultdict(list)
+    for hint in delivery.hints:
+        by_account[hint.account].append(hint)
+    connections = (
+        Connection.objects.filter(kind=kind, remote_account__in=list(by_account))
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .select_related("partner")
+    )
     known = set()
-    headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
-    for connection in connections.exclude(status=Connection.Status.DISCONNECTED):
+    for connection in connections:
         known.add(connection.remote_account)
-        event, created = WebhookEvent.store(
-            connection.partner,
-            qbo.KIND,
-            dedupe_key(connection, by_realm[connection.remote_account]),
-            body,
-            connection=connection,
-            headers=headers,
-        )
-        if created:
-            # robust: the event is stored whatever the queue says; the sweeper finds it.
-            transaction.on_commit(lambda pk=event.pk: process_webhook(pk), robust=True)
-    if unknown := set(by_realm) - known:
-        logger.info("Ignored QuickBooks webhook hints for companies %s", sorted(unknown))
+        store(request, connection, delivery, by_account[connection.remote_account])
+    if unknown := set(by_account) - known:
+        logger.info("Ignored %s webhook hints for accounts %s", kind, sorted(unknown))
     return HttpResponse(status=200)
 
 
-def dedupe_key(connection: Connection, hints: list[Hint]) -> str:
-    """Return the same key for every delivery of these changes to this connection."""
-    digest = hashlib.sha256("\n".join(sorted(h.event_id for h in hints)).encode()).hexdigest()
-    return f"{connection.pk}:{digest}"
-
-
-@db_task()
-def process_webhook(event_id: int) -> None:
-    """Read again and apply what a stored delivery says changed."""
-    process(event_id)
-
-
-def process(event_id: int) -> WebhookEvent | None:
-    """Apply an event's hints unless that was done; return the event, or None if there is none."""
-    event = WebhookEvent.objects.select_related("connection").filter(pk=event_id).first()
-    if event is None or event.status == WebhookEvent.Status.PROCESSED:
-        return event
-    connection = event.connection
-    if connection is None or not connection.is_active:
-        event.finish(WebhookEvent.Status.PROCESSED, "Ignored: the connection is not connected.")
-        return event
+@csrf_exempt
+@require_POST
+def connection_webhook(request: HttpRequest, kind: str, connection_id: int) -> HttpResponse:
+    """Take a delivery to one connection's URL, verified with what that connection holds."""
+    receiving_kind(kind, "connection")
+    connection = (
+        Connection.objects.filter(pk=connection_id, kind=kind)
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .select_related("partner")
+        .first()
+    )
+    # The same answer for an unknown connection as for a forged delivery: no probing.
+    refused = "This delivery is not from the system this connection is for."
+    if connection is None:
+        return HttpResponse(refused, status=401)
     try:
         with http_client() as http:
-            connector = build_connector(connection, http)
-            changes = read_hinted(event, connector)
-        # Imported here, as tasks.py does: a broken engine fails the job, not the worker.
-        from arbridge.integrations.sync import apply_changes
+            delivery = build_connector(connection, http).receive(arrived(request))
+    except MalformedRecord as e:
+        return HttpResponse(str(e), status=400)
+    if not delivery.accepted:
+        logger.warning("Refused a %s webhook for connection %s", kind, connection_id)
+        return HttpResponse(delivery.reason or refused, status=401)
+    store(request, connection, delivery, delivery.hints)
+    return HttpResponse(status=200)
 
-        with transaction.atomic():
-            apply_changes(connection, changes, connector.capabilities)
-            event.finish(WebhookEvent.Status.PROCESSED)
-    except Exception as e:
-        logger.exception("Webhook event %s could not be applied; syncing instead", event.pk)
-        from arbridge.integrations.tasks import request_sync
 
-        with transaction.atomic():
-            event.finish(WebhookEvent.Status.FAILED, f"{type(e).__name__}: {e}")
-            # The daily sweep would find the change too; a sync now finds it sooner.
-            request_sync(connection, SyncRun.Trigger.WEBHOOK)
+def store(
+    request: HttpRequest, connection: Connection, delivery: Delivery, hints: Sequence[Hint]
+) -> WebhookEvent | None:
+    """Store a verified delivery's hints for a connection once, and queue their job."""
+    if not hints:
+        return None
+    headers = {
+        name: request.headers[name] for name in delivery.kept_headers if name in request.headers
+    }
+    event, created = WebhookEvent.store(
+        connection.partner,
+        connection.kind,
+        dedupe_key(connection, hints, request.body),
+        request.body,
+        connection=connection,
+        headers=headers,
+    )
+    if created:
+        # robust: the event is stored whatever the queue says; the sweeper finds it.
+        transaction.on_commit(lambda pk=event.pk: process_webhook(pk), robust=True)
     return event
 
 
-def read_hinted(event: WebhookEvent, connector) -> list:
-    """Return the records an event's hints name, read again from its source."""
-    if event.source != qbo.KIND:
-        # Imported here: psa.py builds on this module.
-        from arbridge.integrations import psa
-
-        return psa.read_hinted(event, connector)
-    connection = event.connection
-    ids: dict[str, list[str]] = defaultdict(list)
-    for hint in parse_notifications(bytes(event.body)):
-        if hint.realm == connection.remote_account and hint.id not in ids[hint.entity]:
-            ids[hint.entity].append(hint.id)
-    changes = [change for entity in ids for change in connector.fetch(entity, ids[entity])]
-    # A payment moves the balances of the invoices it applies money or credit
-    # to, or applied before it changed; QuickBooks need not send hints for them.
-    fetched = ids.get("Invoice", [])
-    moved = [id for id in moved_invoices(connection, changes) if id not in fetched]
-    if moved:
-        changes += connector.fetch("Invoice", moved)
-    return changes
-
-
-def moved_invoices(connection: Connection, changes: list) -> list[str]:
-    """Return the invoices whose balance the fetched payments' changes move.
-
-    Those the payment is linked to in QuickBooks now, and those arbridge holds
-    it applied to (all of them, for a payment deleted there).
-    """
-    ids: dict[str, None] = {}
-    payments = [change for change in changes if change.entity == "payment"]
-    if not payments:
-        return []
-    for change in payments:
-        raw = change.raw if isinstance(change.raw, dict) else {}
-        for line in raw.get("Line") or []:
-            for txn in line.get("LinkedTxn") or []:
-                if txn.get("TxnType") == "Invoice":
-                    ids[str(txn["TxnId"])] = None
-    held = ExternalRef.objects.filter(
-        connection=connection, entity=ExternalRef.Entity.PAYMENT
-    ).filter(remote_id__in=[change.remote_id for change in payments])
-    paid = PaymentAllocation.objects.filter(payment_id__in=held.values("local_id")).values(
-        "invoice_id"
-    )
-    for remote_id in ExternalRef.objects.filter(
-        connection=connection, entity=ExternalRef.Entity.INVOICE, local_id__in=paid
-    ).values_list("remote_id", flat=True):
-        ids[remote_id] = None
-    return list(ids)
+def dedupe_key(connection: Connection, hints: Sequence[Hint], body: bytes) -> str:
+    """Return the same key for every delivery of these changes to this connection."""
+    if all(hint.event_id for hint in hints):
+        text = "\n".join(sorted(hint.event_id for hint in hints)).encode()
+    else:
+        text = body  # no id of its own: the same body again is the same delivery
+    return f"{connection.pk}:{hashlib.sha256(text).hexdigest()}"

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from arbridge.connectors.autotask import Autotask
-from arbridge.connectors.base import Config
+from arbridge.connectors.base import Config, Runtime
 from arbridge.connectors.ratelimit import Limiter
 from arbridge.sandbox.autotask import AutotaskSandbox, Store, create_app
 from arbridge.sandbox.autotask.app import INTEGRATION_CODE, SECRET, USERNAME
@@ -35,7 +35,8 @@ def connect(
     settings: Config | None = None,
 ) -> Autotask:
     http = httpx.Client(transport=httpx.WSGITransport(app=sandbox))
-    return Autotask(settings or config(), http, limiter=limiter, clock=clock, sleep=lambda _: None)
+    runtime = Runtime(limiter=lambda limits: limiter, clock=clock, sleep=lambda _: None)
+    return Autotask(settings or config(), http, runtime)
 
 
 @pytest.fixture

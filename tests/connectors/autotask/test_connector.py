@@ -18,6 +18,7 @@ from arbridge.connectors.base import (
     Op,
     PermanentError,
     RetryableError,
+    Runtime,
 )
 from arbridge.connectors.ratelimit import InProcessLimiter, Limits
 from arbridge.sandbox.autotask import Store, create_app
@@ -76,7 +77,7 @@ def test_a_known_zone_is_not_asked_for_again(sandbox, clock, person):
         return httpx.WSGITransport(app=sandbox).handle_request(request)
 
     http = httpx.Client(transport=httpx.MockTransport(record))
-    list(Autotask(known, http, clock=clock).pull(None))
+    list(Autotask(known, http, Runtime(clock=clock)).pull(None))
 
     assert not any("zoneinformation" in r.url.path.lower() for r in seen)
 

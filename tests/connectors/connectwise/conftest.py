@@ -5,7 +5,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from arbridge.connectors.base import Config
+from arbridge.connectors.base import Config, Runtime
 from arbridge.connectors.connectwise import ConnectWise
 from arbridge.sandbox.connectwise import ConnectWiseSandbox, create_app
 from arbridge.sandbox.connectwise.app import CLIENT_ID, COMPANY, PRIVATE_KEY, PUBLIC_KEY
@@ -40,8 +40,8 @@ def connect(
         preferences=preferences,
         remote_account=COMPANY,
     )
-    return ConnectWise(config, httpx.Client(transport=httpx.WSGITransport(app=sandbox)),
-                       sleep=sleep or Sleeps())  # fmt: skip
+    http = httpx.Client(transport=httpx.WSGITransport(app=sandbox))
+    return ConnectWise(config, http, Runtime(sleep=sleep or Sleeps()))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from arbridge.connectors.base import Config
+from arbridge.connectors.base import Config, Runtime
 from arbridge.connectors.halopsa import HaloPSA
 from arbridge.sandbox.halopsa import HaloSandbox, create_app
 from arbridge.sandbox.halopsa.app import CLIENT_ID, CLIENT_SECRET, TENANT
@@ -36,7 +36,7 @@ def connect(
         remote_account=TENANT,
     )
     http = httpx.Client(transport=transport or httpx.WSGITransport(app=sandbox))
-    return HaloPSA(config, http, sleep=sleep or Sleeps())
+    return HaloPSA(config, http, Runtime(sleep=sleep or Sleeps()))
 
 
 @pytest.fixture

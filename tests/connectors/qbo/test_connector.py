@@ -11,7 +11,15 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from arbridge.connectors.base import Change, Command, Cursor, Op, PermanentError, Rejected
+from arbridge.connectors.base import (
+    Account,
+    Change,
+    Command,
+    Cursor,
+    Op,
+    PermanentError,
+    Rejected,
+)
 from arbridge.connectors.qbo.client import StaleObject
 from tests.connectors.qbo.books import connect
 
@@ -287,11 +295,8 @@ def test_accounts_list_what_the_preferences_offer(books, qbo):
 
     accounts = {account.name: account for account in qbo.accounts()}
 
-    assert accounts["Business Checking"] == (
-        checking["Id"],
-        "Business Checking",
-        "Bank",
-        "Checking",
+    assert accounts["Business Checking"] == Account(
+        id=checking["Id"], name="Business Checking", type="Bank", subtype="Checking"
     )
     assert accounts["Undeposited Funds"].subtype == "UndepositedFunds"
     assert "Old Savings" not in accounts

@@ -74,8 +74,8 @@ def connect(
     tokens.fetch_token(consent.headers["Location"], state=state)
     api = httpx.Client(transport=transport or httpx.WSGITransport(app=app), auth=BearerAuth(tokens))
     unpicked = XeroConnector(Config(base_url=ROOT), api)
-    picked = next(t for t in unpicked.tenants() if t.tenant_id == tenant)
-    config = Config(base_url=ROOT, remote_account=picked.tenant_id, preferences=preferences)
+    picked = next(t for t in unpicked.tenants() if t.id == tenant)
+    config = Config(base_url=ROOT, remote_account=picked.id, preferences=preferences)
     connector = XeroConnector(config, api)
     connector.client.sleep = lambda seconds: None  # a test does not wait out Retry-After
     return connector

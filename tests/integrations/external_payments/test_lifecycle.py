@@ -175,7 +175,7 @@ def test_a_disconnected_integration_stops_syncing_and_it_catches_up_after(
     [row] = MirroredPayment.objects.all()
     assert (row.state, row.reason) == (State.SKIPPED, MirroredPayment.Reason.DISCONNECTED)
     assert cw.payments(in_cw) == []
-    assert "ConnectWise integration is disconnected" in external_payments.stopped_because(
+    assert "ConnectWise PSA integration is disconnected" in external_payments.stopped_because(
         partner.pk
     )
 

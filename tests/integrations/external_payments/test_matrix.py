@@ -114,7 +114,7 @@ def test_the_matrix(
         assert row.reason == Reason.NOT_SYNCED_WITH_TOOL
     else:
         assert row.reason == Reason.INVOICES_DIFFER
-        assert "150.00 in QuickBooks, 175.00 in ConnectWise" in row.detail
+        assert "150.00 in QuickBooks Online, 175.00 in ConnectWise PSA" in row.detail
     assert cw.payments(in_cw) == []
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_the_preference_says_what_is_missing_and_stays_off(client, alice, partner, quickbooks):
     client.force_login(alice)
     page = client.get("/integrations/preferences/").content.decode()
-    assert "A ConnectWise integration is not set up." in page
+    assert "A ConnectWise PSA integration is not set up." in page
 
     client.post("/integrations/preferences/", {"external_payments": "on"})
 
@@ -122,7 +122,7 @@ def test_skipped_payments_are_listed_with_their_reason_to_their_partner_only(
     client.force_login(alice)
     page = client.get("/integrations/preferences/").content.decode()
     assert "Invoices differ" in page
-    assert "150.00 in QuickBooks, 175.00 in ConnectWise" in page
+    assert "150.00 in QuickBooks Online, 175.00 in ConnectWise PSA" in page
     client.force_login(charlie)
     page = client.get("/integrations/preferences/").content.decode()
     assert "No skipped payments." in page

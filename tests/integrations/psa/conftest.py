@@ -12,7 +12,9 @@ pytest.register_assert_rewrite("tests.integrations.qbo.fixtures")
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware  # noqa: E402
 
-from arbridge.integrations import psa  # noqa: E402
+from arbridge.connectors.connectwise.connector import Credentials as CwCredentials  # noqa: E402
+from arbridge.connectors.halopsa.connector import Credentials as HaloCredentials  # noqa: E402
+from arbridge.integrations import connect, credentials  # noqa: E402
 from arbridge.integrations.models import Connection  # noqa: E402
 from arbridge.sandbox.connectwise import app as connectwise_app  # noqa: E402
 from arbridge.sandbox.halopsa import app as halo_app  # noqa: E402
@@ -57,9 +59,9 @@ def psa_server():
 @pytest.fixture(autouse=True)
 def fresh_limiters():
     """Give each test limiters of its own: a sandbox's tenant name repeats across tests."""
-    psa.limiter.cache_clear()
+    connect.limiter.cache_clear()
     yield
-    psa.limiter.cache_clear()
+    connect.limiter.cache_clear()
 
 
 @pytest.fixture
@@ -91,13 +93,16 @@ def halo_url(psa_server, halo_sandbox) -> str:
 def halopsa(partner, halo_url) -> Connection:
     """Acme's primary HaloPSA connection, connected through the form's code path."""
     connection = Connection(partner=partner, kind="halopsa", role=Connection.Role.PRIMARY)
-    credentials = {
-        "base_url": halo_url,
-        "client_id": halo_app.CLIENT_ID,
-        "client_secret": halo_app.CLIENT_SECRET,
-        "webhook_auth": WEBHOOK_AUTH,
-    }
-    psa.connect(connection, credentials, halo_app.TENANT)
+    typed = HaloCredentials(
+        base_url=halo_url,
+        tenant=halo_app.TENANT,
+        client_id=halo_app.CLIENT_ID,
+        client_secret=halo_app.CLIENT_SECRET,
+        webhook_auth=WEBHOOK_AUTH["kind"],
+        webhook_header=WEBHOOK_AUTH["header"],
+        webhook_value=WEBHOOK_AUTH["value"],
+    )
+    credentials.connect(connection, typed)
     return connection
 
 
@@ -115,11 +120,12 @@ def connectwise_url(psa_server, connectwise_sandbox) -> str:
 
 def connect_connectwise(connection: Connection, connectwise_url: str) -> Connection:
     """Connect a connection to the sandbox's company through the form's code path."""
-    credentials = {
-        "base_url": connectwise_url,
-        "public_key": connectwise_app.PUBLIC_KEY,
-        "private_key": connectwise_app.PRIVATE_KEY,
-        "client_id": connectwise_app.CLIENT_ID,
-    }
-    psa.connect(connection, credentials, connectwise_app.COMPANY)
+    typed = CwCredentials(
+        base_url=connectwise_url,
+        company=connectwise_app.COMPANY,
+        public_key=connectwise_app.PUBLIC_KEY,
+        private_key=connectwise_app.PRIVATE_KEY,
+        client_id=connectwise_app.CLIENT_ID,
+    )
+    credentials.connect(connection, typed)
     return connection

@@ -3,7 +3,8 @@
 import pytest
 from django.conf import settings
 
-from arbridge.integrations import psa
+from arbridge.connectors.connectwise.connector import Credentials
+from arbridge.integrations import credentials
 from arbridge.integrations.models import Connection
 from arbridge.sandbox.connectwise import app as connectwise_app
 
@@ -21,8 +22,8 @@ def connect(partner, connectwise_url: str) -> Connection:
     connection = Connection.objects.for_partner(partner).filter(
         kind="connectwise"
     ).first() or Connection(partner=partner, kind="connectwise")
-    credentials = {"base_url": connectwise_url, **CREDENTIALS}
-    psa.connect(connection, credentials, connectwise_app.COMPANY)
+    typed = Credentials(base_url=connectwise_url, company=connectwise_app.COMPANY, **CREDENTIALS)
+    credentials.connect(connection, typed)
     return connection
 
 

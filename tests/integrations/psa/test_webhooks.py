@@ -5,7 +5,6 @@ import json
 import pytest
 from django.test import Client
 
-from arbridge.integrations import psa
 from arbridge.integrations.models import Connection, WebhookEvent
 from arbridge.ledger.models import Customer, Invoice
 from arbridge.sandbox.connectwise import app as connectwise_app
@@ -87,7 +86,7 @@ def test_below_2_122_1_invoices_wait_for_the_hourly_pull_but_clients_do_not(halo
     post(url, halo_event("invoice", invoice["id"], "evt-inv"), **SECRET)
     post(url, halo_event("client", client["id"], "evt-client"), **SECRET)
 
-    assert not psa.has_real_time_webhooks(halopsa)
+    assert halopsa.credentials["version"] == "2.122.0"
     assert not Invoice.objects.exists()
     assert Customer.objects.for_partner(halopsa.partner).filter(name="Globex Corporation").exists()
 
@@ -98,7 +97,7 @@ def test_from_2_122_1_invoices_arrive_in_real_time(halopsa, halo, post):
 
     post(f"/webhooks/halopsa/{halopsa.pk}", halo_event("invoice", invoice["id"]), **SECRET)
 
-    assert psa.has_real_time_webhooks(halopsa)
+    assert halopsa.credentials["version"] == "2.122.1"
     assert Invoice.objects.filter(number="INV-10").exists()
 
 

@@ -19,10 +19,10 @@ from django.test import Client
 
 from arbridge.core.models import Partner
 from arbridge.integrations.models import Connection, ExternalRef, SyncRun
-from arbridge.integrations.qbo import sandbox_urls
 from arbridge.integrations.tasks import perform_sync, request_sync
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
 from arbridge.sandbox.qbo import QuickBooksSandbox, create_app
+from arbridge.sandbox.qbo.demo import app_settings
 from tests.connectors.qbo.books import Books
 from tests.loopback import Loopback
 
@@ -86,7 +86,7 @@ def sandbox(sandbox_server, settings, receiver, webhook_format) -> QuickBooksSan
         http=httpx.Client(transport=receiver),
     )
     sandbox_server.app = app
-    urls = sandbox_urls(sandbox_server.url)
+    urls = app_settings(sandbox_server.url)
     settings.QBO_AUTH_URL, settings.QBO_TOKEN_URL = urls["auth_url"], urls["token_url"]
     settings.QBO_REVOKE_URL, settings.QBO_API_BASE = urls["revoke_url"], urls["api_base"]
     return app

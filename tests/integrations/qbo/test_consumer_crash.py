@@ -16,9 +16,9 @@ from django.db.models import F
 from arbridge.core import clock
 from arbridge.integrations import writeback
 from arbridge.integrations.models import ExternalRef, OutboundCommand, SyncRun
-from arbridge.integrations.qbo import sandbox_urls
 from arbridge.integrations.tasks import HEARTBEAT_TIMEOUT, request_sync, sweep
 from arbridge.ledger.models import Invoice
+from arbridge.sandbox.qbo.demo import app_settings
 from tests.integrations import test_consumer_crash as crash
 from tests.integrations.qbo.fixtures import take_payment
 
@@ -60,7 +60,7 @@ class Stall:
 @pytest.fixture
 def quickbooks_env(monkeypatch, sandbox_server):
     """Point the consumer (a process of its own) at the loopback sandbox."""
-    urls = sandbox_urls(sandbox_server.url)
+    urls = app_settings(sandbox_server.url)
     monkeypatch.setenv("ARBRIDGE_QBO_API_BASE", urls["api_base"])
     monkeypatch.setenv("ARBRIDGE_QBO_TOKEN_URL", urls["token_url"])
 

@@ -4,8 +4,8 @@ from django.db import connection as db
 from django.db import transaction
 
 from arbridge.integrations.models import Connection, SyncRun
-from arbridge.integrations.qbo import ConnectionTokenStore
 from arbridge.integrations.tasks import perform_sync, request_sync
+from arbridge.integrations.tokens import ConnectionTokenStore
 from arbridge.sandbox.qbo.app import CLIENT_ID
 
 

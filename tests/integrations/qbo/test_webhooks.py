@@ -61,7 +61,7 @@ def test_a_body_signed_with_another_token_is_refused(client, qbo, invoice):
 
 
 def test_the_verifier_token_setting_decides(client, settings, qbo, invoice):
-    settings.QBO_WEBHOOK_VERIFIER_TOKEN = "configured-token"
+    settings.QBO_WEBHOOK_KEY = "configured-token"  # ARBRIDGE_QBO_WEBHOOK_KEY
     body = json.dumps([cloud_event(qbo.remote_account, "invoice", invoice["Id"])]).encode()
 
     assert post(client, body).status_code == 401
@@ -129,7 +129,7 @@ def test_a_stale_hint_does_not_undo_a_newer_sync(client, qbo, company, invoice, 
     sync(qbo)
     event = WebhookEvent.objects.get()
 
-    from arbridge.integrations.webhooks import process
+    from arbridge.integrations.tasks import process
 
     process(event.pk)
 

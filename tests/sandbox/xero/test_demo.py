@@ -27,4 +27,4 @@ def test_the_demo_organisation_is_seeded_once_and_readable():
 
     assert again["tenant_id"] == demo.TENANT
     assert len(invoices) == demo.INVOICES
-    assert [t.tenant_id for t in connector.tenants()] == [demo.TENANT]
+    assert [t.id for t in connector.tenants()] == [demo.TENANT]

@@ -30,19 +30,27 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
+from pydantic import Field, SecretStr
 
 from arbridge.connectors import base
 from arbridge.connectors.autotask import mapping
-from arbridge.connectors.autotask.client import LIMITS, AutotaskClient, Zone, discover_zone
+from arbridge.connectors.autotask.client import (
+    LIMITS,
+    ZONE_HOST,
+    AutotaskClient,
+    Zone,
+    discover_zone,
+)
 from arbridge.connectors.base import (
+    DEFAULT_RUNTIME,
     Capabilities,
     Change,
+    Checked,
     Command,
     Config,
     ContactScope,
@@ -52,9 +60,10 @@ from arbridge.connectors.base import (
     PermanentError,
     Rejected,
     RemoteRef,
+    Runtime,
 )
 from arbridge.connectors.ranges import from_ranges, to_ranges
-from arbridge.connectors.ratelimit import Limiter, Limits
+from arbridge.connectors.ratelimit import Limits
 
 HOURLY, DAILY, RT = Frequency.HOURLY, Frequency.DAILY, Frequency.REAL_TIME
 CAPABILITIES = Capabilities(
@@ -76,6 +85,7 @@ CAPABILITIES = Capabilities(
     # Autotask has no billing-contact flag: every active contact syncs, the primary
     # contact marked as the billing one.
     contact_scope=ContactScope.ALL,
+    check=True,
 )
 STREAM = "autotask"
 ENTITIES = (("Companies", "customer"), ("Contacts", "contact"), ("Invoices", "invoice"))
@@ -87,6 +97,16 @@ LINE_FIELDS = ("id", "invoiceID", "itemName", "description", "quantity", "rate",
 
 class Preferences(base.Preferences):
     """What a partner chooses for an Autotask connection: nothing yet."""
+
+
+class Credentials(base.Credentials):
+    """An API-only user (Admin > Resources > API user) and its tracking identifier."""
+
+    username: str = Field(
+        title="API username", description="An API-only user's username.", min_length=1
+    )
+    secret: SecretStr = Field(title="Secret", min_length=1)
+    integration_code: str = Field(title="Tracking identifier (integration code)", min_length=1)
 
 
 def rate_limit_key(config: Config) -> str:
@@ -101,25 +121,22 @@ class Autotask:
     kind: ClassVar[str] = "autotask"
     capabilities: ClassVar[Capabilities] = CAPABILITIES
     Preferences: ClassVar[type[Preferences]] = Preferences
+    display_name: ClassVar[str] = "Autotask"
+    auth: ClassVar[type[Credentials]] = Credentials
+    # Where Autotask says which zone serves a user.
+    api_base: ClassVar[str] = ZONE_HOST
     limits: ClassVar[Limits] = LIMITS
 
-    def __init__(
-        self,
-        config: Config,
-        http: httpx.Client,
-        *,
-        limiter: Limiter | None = None,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, config: Config, http: httpx.Client, runtime: Runtime = DEFAULT_RUNTIME):
         credentials = config.credentials
         self.username = credentials.get("username", "")
-        self.clock = clock
+        self.clock = runtime.clock
+        limiter, sleep = runtime.limiter(LIMITS), runtime.sleep
         if credentials.get("zone_url") and (config.remote_account or credentials.get("database")):
             self.zone = Zone(credentials["zone_url"], rate_limit_key(config).split(":", 1)[1])
         else:
             # The integration stores the zone in the credentials, so this runs once.
-            self.zone = discover_zone(http, self.username, config.base_url)
+            self.zone = discover_zone(http, self.username, config.base_url or ZONE_HOST)
         headers = {
             "ApiIntegrationCode": credentials.get("integration_code", ""),
             "UserName": self.username,
@@ -217,6 +234,15 @@ class Autotask:
                 if isinstance(row, dict) and isinstance(row.get("invoiceID"), int):
                     found.setdefault(row["invoiceID"], []).append(row)
         return found
+
+    def check(self) -> Checked:
+        """Query one company; keep the zone found, so it is asked once per connection."""
+        # Reference: https://www.autotask.net/help/developerhelp/Content/APIs/REST/API_Calls/REST_Basic_Query_Calls.htm
+        next(self.client.query("Companies", [{"op": "gt", "field": "id", "value": 0}]), None)
+        return Checked(
+            credentials={"zone_url": self.zone.url, "database": self.zone.database},
+            remote_account=self.zone.database,
+        )
 
     # -- writing --------------------------------------------------------------
 

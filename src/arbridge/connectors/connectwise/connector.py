@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -36,25 +35,35 @@ from functools import partial
 from typing import Any, ClassVar
 
 import httpx
+from pydantic import Field, SecretStr, field_validator
 
 from arbridge.connectors import base, incremental
 from arbridge.connectors.base import (
+    DEFAULT_RUNTIME,
     Capabilities,
     Change,
+    Checked,
     Command,
     Config,
     ContactScope,
     Cursor,
+    Delivery,
     Frequency,
+    Hint,
+    InvoicePayment,
+    InvoiceSummary,
     Item,
     MalformedRecord,
     PermanentError,
     Rejected,
     RemoteRef,
+    Runtime,
+    WebhookRequest,
 )
-from arbridge.connectors.connectwise import callbacks, mapping
+from arbridge.connectors.connectwise import callbacks, invoices, mapping
 from arbridge.connectors.connectwise.client import LIMITS, ConnectWiseClient, NotFound, loads
-from arbridge.connectors.ratelimit import Limiter, Limits
+from arbridge.connectors.connectwise.invoices import REFERENCE_PREFIX
+from arbridge.connectors.ratelimit import Limits
 
 RT = Frequency.REAL_TIME
 CAPABILITIES = Capabilities(
@@ -74,9 +83,14 @@ CAPABILITIES = Capabilities(
     deposits=False,
     archive_on_source_delete=False,
     contact_scope=ContactScope.BILLING,
+    fetch=True,
+    pdf=True,
+    check=True,
+    webhooks="connection",
+    invoices=True,
+    invoices_out=True,
 )
 OVERLAP = dt.timedelta(minutes=1)
-REFERENCE_PREFIX = "arbridge:"
 STREAM = "connectwise"
 # The callback types registered, one callback each, for every record of the company
 # ("owner" level; objectId is then ignored). Reference: ../shared/specs/connectwise CallbackEntry
@@ -86,11 +100,40 @@ CALLBACK_TYPES = ("company", "contact", "invoice")
 PRODUCT_FIELDS = "id,invoice,catalogItem,description,quantity,price,extPrice"
 
 
+class Credentials(base.Credentials):
+    """An API member's keys (System > Members > API Members) and arbridge's client id."""
+
+    account_field: ClassVar[str] = "company"
+
+    base_url: str = Field(
+        title="Site URL",
+        description="na.myconnectwise.net for the cloud, or your own server's address.",
+    )
+    company: str = Field(
+        title="Company ID", description="The company you sign in with.", min_length=1
+    )
+    public_key: str = Field(title="Public key", min_length=1)
+    private_key: SecretStr = Field(title="Private key", min_length=1)
+    client_id: str = Field(
+        title="Client ID", description="From developer.connectwise.com, Client ID.", min_length=1
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return base.https_url(value)
+
+
 class Preferences(base.Preferences):
     """What a partner chooses for a ConnectWise connection."""
 
     # Register callbacks for real time; off, changes arrive only with the scheduled pull.
-    callbacks: bool = True
+    callbacks: bool = Field(
+        True,
+        title="Real-time callbacks",
+        description="Have ConnectWise call arbridge back on changes; off, changes arrive "
+        "with the scheduled pull only.",
+    )
 
 
 @dataclass(frozen=True)
@@ -125,17 +168,13 @@ class ConnectWise:
     kind: ClassVar[str] = "connectwise"
     capabilities: ClassVar[Capabilities] = CAPABILITIES
     Preferences: ClassVar[type[Preferences]] = Preferences
+    display_name: ClassVar[str] = "ConnectWise PSA"
+    auth: ClassVar[type[Credentials]] = Credentials
+    api_base: ClassVar[str] = ""  # every site has its own address
     limits: ClassVar[Limits] = LIMITS
     page_size = 1000
 
-    def __init__(
-        self,
-        config: Config,
-        http: httpx.Client,
-        *,
-        limiter: Limiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, config: Config, http: httpx.Client, runtime: Runtime = DEFAULT_RUNTIME):
         self.preferences = Preferences.model_validate(config.preferences)
         credentials = config.credentials
         self.site_url = config.base_url.rstrip("/")
@@ -146,8 +185,8 @@ class ConnectWise:
             public_key=credentials.get("public_key", ""),
             private_key=credentials.get("private_key", ""),
             client_id=credentials.get("client_id", ""),
-            limiter=limiter,
-            sleep=sleep,
+            limiter=runtime.limiter(LIMITS),
+            sleep=runtime.sleep,
         )
         self.http = http
         self._signing_keys: dict[str, str] = {}
@@ -192,7 +231,52 @@ class ConnectWise:
             return self._delete_payment(command)
         raise PermanentError(f"ConnectWise cannot {command.action}")
 
+    # -- invoices as ConnectWise has them now -----------------------------------
+
+    def invoice(self, remote_id: str) -> InvoiceSummary | None:
+        return invoices.invoice(self.client, remote_id) if str(remote_id).isdigit() else None
+
+    def invoice_by_number(self, number: str) -> InvoiceSummary | None:
+        return invoices.invoice_by_number(self.client, number)
+
+    def invoice_payments(self, remote_id: str) -> list[InvoicePayment]:
+        return invoices.payments(self.client, remote_id)
+
+    def is_closed(self, invoice: InvoiceSummary) -> bool:
+        """Return True if the invoice is closed: billed, no longer to change."""
+        return invoice.status == invoices.CLOSED
+
+    def closed_invoices(self) -> Iterator[InvoiceSummary]:
+        """Yield the closed invoices, oldest first: what the Sync Tool may copy elsewhere."""
+        return invoices.closed_invoices(self.client)
+
     # -- callbacks ------------------------------------------------------------
+
+    def check(self) -> Checked:
+        """Read one company: the cheapest call the API member's keys must pass."""
+        # Reference: ../shared/specs/connectwise, GET /company/companies
+        next(self.client.records("company/companies", page_size=1), None)
+        return Checked()
+
+    def subscribe(self, url: str) -> list[str]:
+        """Have ConnectWise call `url` back on changes (when the preferences ask it)."""
+        return self.register_callbacks(url)
+
+    def receive(self, request: WebhookRequest) -> Delivery:
+        """Accept a callback signed with this connection's site's key."""
+        if not self.verify_callback(request.headers, request.body):
+            return Delivery(
+                accepted=False, reason="This callback is not signed by its ConnectWise."
+            )
+        return Delivery(
+            accepted=True,
+            hints=tuple(self.hints(request.body)),
+            kept_headers=("content-type", callbacks.SIGNATURE_HEADER),
+        )
+
+    def hints(self, body: bytes) -> list[Hint]:
+        # A callback has no id of its own: the same body again is the same delivery.
+        return [Hint(h.entity, h.remote_id) for h in callbacks.parse_callback(body)]
 
     def register_callbacks(self, url: str, description: str = "arbridge") -> list[str]:
         """Register a callback to `url` for each synced type, once; return their ids."""

@@ -9,38 +9,20 @@ QuickBooks copy and look for a payment someone already entered by hand.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
+from arbridge.connectors.base import InvoicePayment, InvoiceSummary
 from arbridge.connectors.connectwise.client import ConnectWiseClient, NotFound
-from arbridge.connectors.connectwise.connector import REFERENCE_PREFIX
 from arbridge.connectors.connectwise.mapping import amount, day
 
 CLOSED = "Closed"
+# What a payment arbridge wrote carries in its `source`.
+REFERENCE_PREFIX = "arbridge:"
 
 
-class InvoiceCopy(NamedTuple):
-    """What the Sync Tool copies and external payments compare of a ConnectWise invoice."""
-
-    id: str
-    number: str
-    total: Decimal
-    customer_id: str
-    customer_name: str
-    date: dt.date | None
-    due_date: dt.date | None
-    currency: str
-    status: str
-
-
-class InvoicePayment(NamedTuple):
-    id: str
-    amount: Decimal
-    date: dt.date | None
-    # True for a payment arbridge wrote (its `source` carries arbridge's reference).
-    is_arbridge: bool
+# What the Sync Tool copies and external payments compare of a ConnectWise invoice.
+InvoiceCopy = InvoiceSummary
 
 
 def copy_of(raw: dict[str, Any]) -> InvoiceCopy:

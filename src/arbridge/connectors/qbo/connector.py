@@ -16,12 +16,15 @@ reading a little too much is always the safe side.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import httpx
+from pydantic import Field
 
 from arbridge.connectors.base import (
+    DEFAULT_RUNTIME,
+    Account,
     Batching,
     Capabilities,
     Change,
@@ -30,14 +33,24 @@ from arbridge.connectors.base import (
     ConnectorError,
     ContactScope,
     Cursor,
+    Delivery,
     Frequency,
+    Hint,
+    InvoicePayment,
+    InvoiceSummary,
     Item,
+    MalformedRecord,
+    OAuth2,
     PermanentError,
     Preferences,
     Rejected,
     RemoteRef,
+    Runtime,
+    SaleItem,
+    WebhookRequest,
+    account_field,
 )
-from arbridge.connectors.qbo import invoices_out, mapping
+from arbridge.connectors.qbo import invoices_out, mapping, webhooks
 from arbridge.connectors.qbo import models as qb
 from arbridge.connectors.qbo.client import (
     CDC_LIMIT,
@@ -47,7 +60,7 @@ from arbridge.connectors.qbo.client import (
     batch_result,
     id_order,
 )
-from arbridge.connectors.ratelimit import Limiter, Limits
+from arbridge.connectors.ratelimit import Limits, limited_client
 
 STREAM = "qbo"
 # Read in this order, so that an invoice's terms and customer come before it,
@@ -70,6 +83,22 @@ MAX_STALE_RETRIES = 3
 FETCH_BATCH = 100
 
 
+# Reference: https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
+OAUTH = OAuth2(
+    authorize_url="https://appcenter.intuit.com/connect/oauth2",
+    token_url="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",  # noqa: S106
+    revoke_url="https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+    api_base="https://quickbooks.api.intuit.com",
+    scope="com.intuit.quickbooks.accounting",
+    account_param="realmId",
+    revoke_as_json=True,
+)
+
+# Reference: https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features#limits-and-throttles
+# A second's margin on the minute: Intuit counts a request when it arrives,
+# and one sent the instant its slot frees may arrive inside the old minute.
+LIMITS = Limits(per_window=500, window_s=61.0, concurrency=10)
+
 # Batch requests: "Recommended maximum number of payloads in a single batch
 # request is 30. Throttled at 40 Batch requests per minute, per realm ID and
 # app. 120 Batch requests per minute per realm ID." A batch is also one of the
@@ -78,7 +107,7 @@ FETCH_BATCH = 100
 # Reference: https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
 # (checked 2025; the older batch page still says 10 payloads:
 # https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/batch)
-# A second's margin on the minute, as for the 500 (integrations/qbo.py).
+# A second's margin on the minute, as for the 500.
 BATCH_LIMITS = Limits(per_window=40, window_s=61.0)
 # Partial batches go at most once per BATCH_LIMITS' average spacing (61 s / 40),
 # so that only full batches can spend the minute faster. Only payments are
@@ -99,18 +128,45 @@ class Judged(NamedTuple):
     seen: set[str]
 
 
+BANK_NOTE = (
+    "We recommend selecting the same bank account that is connected to arbridge for payouts."
+)
+
+
 class QuickBooksPreferences(Preferences):
-    deposit_account_id: str | None = None
-    create_deposits: bool = False
-    fee_account_id: str | None = None
-    surcharge_income_account_id: str | None = None
+    """Where payments and deposits are recorded; accounts offered by their QuickBooks type."""
 
-
-class Account(NamedTuple):
-    id: str
-    name: str
-    type: str
-    subtype: str
+    # Reference: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/account
+    deposit_account_id: str | None = Field(
+        None,
+        title="Bank account for deposits",
+        description=BANK_NOTE,
+        json_schema_extra=account_field(
+            ["Bank"], needed_by="create_deposits", missing="Choose the bank account deposits go to."
+        ),
+    )
+    create_deposits: bool = Field(
+        False,
+        title="Create Deposits",
+        description="Record each payout as a deposit into the bank account above, moving its "
+        "payments out of Undeposited Funds. Off by default: leave it off to reconcile "
+        "deposits by hand against your bank feed.",
+    )
+    fee_account_id: str | None = Field(
+        None,
+        title="Processing fee account",
+        description="Where each payout's processing fees are booked, as a negative deposit line.",
+        json_schema_extra=account_field(
+            ["Expense", "Other Expense"],
+            needed_by="create_deposits",
+            missing="Choose the account processing fees go to.",
+        ),
+    )
+    surcharge_income_account_id: str | None = Field(
+        None,
+        title="Surcharge income account",
+        json_schema_extra=account_field(["Income", "Other Income"]),
+    )
 
 
 class QuickBooksOnline:
@@ -123,28 +179,52 @@ class QuickBooksOnline:
         archive_on_source_delete=True,
         contact_scope=ContactScope.BILLING,
         batching=BATCHING,
+        fetch=True,
+        pdf=True,
+        accounts=True,
+        webhooks="app",
+        invoices=True,
+        invoices_in=True,
     )
     Preferences: ClassVar[type[QuickBooksPreferences]] = QuickBooksPreferences
+    display_name: ClassVar[str] = "QuickBooks Online"
+    auth: ClassVar[OAuth2] = OAUTH
+    api_base: ClassVar[str] = OAUTH.api_base
+    limits: ClassVar[Limits] = LIMITS
 
-    def __init__(
-        self,
-        config: Config,
-        http: httpx.Client,
-        batch_limiter: Limiter | None = None,
-        known: Callable[[str], Iterable[str]] | None = None,
-    ) -> None:
-        """Take a connection's config, a client that carries its token and rate limit,
-        the limiter of the company's batch requests (BATCH_LIMITS), shared by every worker,
-        and `known`: the remote ids of an entity ("invoice") arbridge holds from this company.
+    def __init__(self, config: Config, http: httpx.Client, runtime: Runtime = DEFAULT_RUNTIME):
+        """Take a connection's config, a client that carries its token, and the host's runtime:
+        the company's limits (LIMITS, BATCH_LIMITS) shared by every worker, and what it holds
+        (`known`: the remote ids of an entity, "invoice", arbridge holds from this company).
         """
         if not config.remote_account:
             raise PermanentError("the connection names no QuickBooks company (realm id)")
+        self.realm = config.remote_account
         self.preferences = QuickBooksPreferences.model_validate(config.preferences)
-        self.client = QuickBooksClient(http, config.base_url, config.remote_account)
-        self.batch_limiter = batch_limiter
-        self.batch_limit_key = f"qbo-batch:{config.remote_account}"
-        self.known = known
+        http = limited_client(http, runtime.limiter(LIMITS), f"qbo:{self.realm}")
+        self.client = QuickBooksClient(http, config.base_url, self.realm)
+        self.batch_limiter = runtime.limiter(BATCH_LIMITS)
+        self.batch_limit_key = f"qbo-batch:{self.realm}"
+        self.known = runtime.known
         self._terms: dict[str, str] | None = None
+
+    # -- webhooks -------------------------------------------------------------
+
+    @classmethod
+    def receive(cls, request: WebhookRequest, key: str) -> Delivery:
+        """Verify a delivery for every company by its intuit-signature; read its hints."""
+        signature = request.headers.get("intuit-signature", "")
+        if not webhooks.verify_signature(request.body, signature, key):
+            return Delivery(accepted=False, reason="The intuit-signature does not verify.")
+        return Delivery(
+            accepted=True,
+            hints=tuple(_hints(request.body)),
+            kept_headers=webhooks.KEPT_HEADERS,
+        )
+
+    def hints(self, body: bytes) -> list[Hint]:
+        """Return a stored delivery's hints for this connection's company."""
+        return [hint for hint in _hints(body) if hint.account == self.realm]
 
     # -- reading --------------------------------------------------------------
 
@@ -265,6 +345,24 @@ class QuickBooksOnline:
             if not mapping.is_deleted(raw) and raw.get("Name"):
                 self._terms[str(raw["Id"])] = raw["Name"]
 
+    def invoice(self, remote_id: str) -> InvoiceSummary | None:
+        """Return an invoice's number, total and customer as QuickBooks has them now."""
+        try:
+            return invoices_out.invoice_copy(self.client, remote_id)
+        except NotFound:
+            return None
+
+    def invoice_by_number(self, number: str) -> InvoiceSummary | None:
+        raw = invoices_out.find_invoice(self.client, number)
+        return None if raw is None else self.invoice(str(raw["Id"]))
+
+    def invoice_payments(self, remote_id: str) -> list[InvoicePayment]:
+        raise PermanentError("QuickBooks Online payments are read with the sync, not by invoice")
+
+    def items(self) -> list[SaleItem]:
+        """Return the items an invoice the Sync Tool creates may sell."""
+        return invoices_out.items(self.client)
+
     def pdf(self, invoice_remote_id: str) -> bytes:
         """Return QuickBooks' own PDF of an invoice."""
         return self.client.pdf(invoice_remote_id)
@@ -275,7 +373,9 @@ class QuickBooksOnline:
         for page in self.client.pages("Account", where=("Active = true",)):
             for raw in page.records:
                 a = qb.Account.model_validate(raw)
-                accounts.append(Account(a.Id, a.Name, a.AccountType, a.AccountSubType))
+                accounts.append(
+                    Account(id=a.Id, name=a.Name, type=a.AccountType, subtype=a.AccountSubType)
+                )
         return accounts
 
     # -- writing --------------------------------------------------------------
@@ -377,6 +477,15 @@ class QuickBooksOnline:
                     continue  # changed since it was read: read it again
                 raise
             return RemoteRef(remote_id)
+
+
+def _hints(body: bytes) -> Iterator[Hint]:
+    try:
+        notifications = webhooks.parse_notifications(body)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise MalformedRecord("The body is not a QuickBooks notification.", raw=body) from e
+    for n in notifications:
+        yield Hint(entity=n.entity.lower(), remote_id=n.id, account=n.realm, event_id=n.event_id)
 
 
 def now() -> dt.datetime:

@@ -10,30 +10,20 @@ the same name, or a new one created under a request id of its own.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
-from arbridge.connectors.base import PermanentError, RemoteRef
+from arbridge.connectors.base import InvoiceSummary, PermanentError, RemoteRef, SaleItem
 from arbridge.connectors.qbo.client import QuickBooksClient, quote
 from arbridge.connectors.qbo.mapping import HOME_CURRENCY, decimal
 
 CENT = Decimal("0.01")
 
 
-class Item(NamedTuple):
-    id: str
-    name: str
-    type: str
-    income_account_id: str
-    income_account_name: str
+Item = SaleItem
 
 
-class InvoiceCopy(NamedTuple):
-    """What the Sync Tool and external payments compare of a QuickBooks invoice."""
-
-    id: str
-    number: str
-    total: Decimal
-    customer_name: str
+# What the Sync Tool and external payments compare of a QuickBooks invoice.
+InvoiceCopy = InvoiceSummary
 
 
 def items(client: QuickBooksClient) -> list[Item]:
@@ -46,11 +36,11 @@ def items(client: QuickBooksClient) -> list[Item]:
             account = raw.get("IncomeAccountRef") or {}
             found.append(
                 Item(
-                    str(raw["Id"]),
-                    str(raw.get("Name", "")),
-                    str(raw.get("Type", "")),
-                    str(account.get("value", "")),
-                    str(account.get("name", "")),
+                    id=str(raw["Id"]),
+                    name=str(raw.get("Name", "")),
+                    type=str(raw.get("Type", "")),
+                    income_account_id=str(account.get("value", "")),
+                    income_account_name=str(account.get("name", "")),
                 )
             )
     return found
@@ -72,10 +62,10 @@ def invoice_copy(client: QuickBooksClient, invoice_id: str) -> InvoiceCopy:
     if not name and customer.get("value"):
         name = client.read("Customer", str(customer["value"])).get("DisplayName", "")
     return InvoiceCopy(
-        str(raw["Id"]),
-        str(raw.get("DocNumber") or raw["Id"]),
-        Decimal(str(raw.get("TotalAmt", 0))).quantize(CENT),
-        str(name or ""),
+        id=str(raw["Id"]),
+        number=str(raw.get("DocNumber") or raw["Id"]),
+        total=Decimal(str(raw.get("TotalAmt", 0))).quantize(CENT),
+        customer_name=str(name or ""),
     )
 
 

@@ -45,6 +45,10 @@ OPERATIONS = {
 }
 
 
+# The request headers worth keeping with the body, for a person looking at an event.
+KEPT_HEADERS = ("content-type", "intuit-signature", "intuit-t-id", "intuit-created-time")
+
+
 @dataclass(frozen=True)
 class Hint:
     """One object a delivery says changed."""

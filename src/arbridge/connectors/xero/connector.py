@@ -29,29 +29,40 @@ checkpoint and, rescheduled, resumes from it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
 
 import httpx
+from pydantic import Field
 
 from arbridge.connectors.base import (
+    DEFAULT_RUNTIME,
+    Account,
     Capabilities,
     Change,
     Command,
     Config,
     ContactScope,
     Cursor,
+    Delivery,
     Frequency,
+    Hint,
     Item,
+    MalformedRecord,
+    OAuth2,
     PermanentError,
     Preferences,
     Rejected,
     RemoteRef,
+    Runtime,
+    Tenant,
+    WebhookRequest,
+    account_field,
 )
 from arbridge.connectors.http import request
-from arbridge.connectors.ratelimit import Limiter, Limits
+from arbridge.connectors.ratelimit import Limits, limited_client
 from arbridge.connectors.wire import loads
-from arbridge.connectors.xero import mapping
+from arbridge.connectors.xero import mapping, webhooks
 from arbridge.connectors.xero.client import PAGE_SIZE, XeroClient, id_list, parse_date, since_header
 
 STREAM = "xero"
@@ -94,30 +105,57 @@ SCOPES = (
     "accounting.contacts",
     "accounting.settings.read",
 )
+OAUTH = OAuth2(
+    authorize_url=AUTHORIZE_URL,
+    token_url=TOKEN_URL,
+    revoke_url=REVOKE_URL,
+    api_base=API_BASE,
+    scope=" ".join(SCOPES),
+)
 
 
 class XeroPreferences(Preferences):
+    """Where payments and payouts are recorded; accounts offered by their Xero type."""
+
     # Where payments taken in arbridge are recorded while deposits are on: an
     # account with payments enabled (e.g. "Stripe clearing"); the bank account otherwise.
-    clearing_account_code: str | None = None
-    bank_account_code: str | None = None
-    create_deposits: bool = False
-    fee_account_code: str | None = None
-    fee_contact_name: str = "Payment processor"
-
-
-class Account(NamedTuple):
-    id: str
-    code: str
-    name: str
-    type: str
-
-
-class Tenant(NamedTuple):
-    connection_id: str
-    tenant_id: str
-    name: str
-    type: str
+    clearing_account_code: str | None = Field(
+        None,
+        title="Clearing account",
+        description='An account with payments enabled, e.g. "Stripe clearing": payments '
+        "wait there until their payout moves them to the bank account.",
+        json_schema_extra=account_field(
+            ["BANK", "payments"],
+            key="code",
+            needed_by="create_deposits",
+            missing="Choose the clearing account payments wait in.",
+        ),
+    )
+    bank_account_code: str | None = Field(
+        None,
+        title="Bank account for deposits",
+        description="We recommend the bank account connected to arbridge for payouts.",
+        json_schema_extra=account_field(
+            ["BANK"], key="code", needed_by="create_deposits", missing="Choose the bank account."
+        ),
+    )
+    create_deposits: bool = Field(
+        False,
+        title="Create Deposits",
+        description="Record each payout as a bank transfer from the clearing account to the "
+        "bank account, and its fees as a spend transaction. Off by default.",
+    )
+    fee_account_code: str | None = Field(
+        None,
+        title="Processing fee account",
+        json_schema_extra=account_field(
+            ["EXPENSE", "OVERHEADS", "DIRECTCOSTS"],
+            key="code",
+            needed_by="create_deposits",
+            missing="Choose the account processing fees go to.",
+        ),
+    )
+    fee_contact_name: str = Field("Payment processor", title="Contact the fees are paid to")
 
 
 class XeroConnector:
@@ -140,26 +178,52 @@ class XeroConnector:
         deposits=True,
         archive_on_source_delete=True,
         contact_scope=ContactScope.BILLING,
+        fetch=True,
+        accounts=True,
+        tenants=True,
+        webhooks="app",
     )
     Preferences: ClassVar[type[XeroPreferences]] = XeroPreferences
+    display_name: ClassVar[str] = "Xero"
+    auth: ClassVar[OAuth2] = OAUTH
+    api_base: ClassVar[str] = API_BASE
+    limits: ClassVar[Limits] = LIMITS
 
-    def __init__(
-        self,
-        config: Config,
-        http: httpx.Client,
-        batch_limiter: Limiter | None = None,
-        known: Callable[[str], Iterable[str]] | None = None,
-    ) -> None:
+    def __init__(self, config: Config, http: httpx.Client, runtime: Runtime = DEFAULT_RUNTIME):
         """Take a connection's config (remote_account: the tenant id picked after
-        consent; empty until then, when only `tenants()` works) and a client that
-        carries its token and rate limit. `batch_limiter` and `known` are not used:
-        Xero has no batch limit of its own and lists what it deletes.
+        consent; empty until then, when only `tenants()` works), a client that
+        carries its token, and the host's runtime: the organisation's minute and
+        daily limits are counted by the host's limiters, shared by every worker.
         """
         self.preferences = XeroPreferences.model_validate(config.preferences)
         self.base_url = config.base_url
-        self.http = http
         self.tenant_id = config.remote_account
+        key = f"xero:{self.tenant_id}"
+        http = limited_client(http, runtime.limiter(DAILY_LIMITS), f"{key}:day")
+        http = limited_client(http, runtime.limiter(LIMITS), key)
+        self.http = http
         self.client = XeroClient(http, config.base_url, config.remote_account)
+
+    # -- webhooks -------------------------------------------------------------
+
+    @classmethod
+    def receive(cls, request: WebhookRequest, key: str) -> Delivery:
+        """Verify an x-xero-signature; intent to receive is a good signature on no events.
+
+        Xero wants 200 or 401 with an empty body, within 5 seconds.
+        """
+        signature = request.headers.get(webhooks.SIGNATURE_HEADER, "")
+        if not webhooks.verify(request.body, signature, key):
+            return Delivery(accepted=False)
+        return Delivery(
+            accepted=True,
+            hints=tuple(_hints(request.body)),
+            kept_headers=("content-type", webhooks.SIGNATURE_HEADER),
+        )
+
+    def hints(self, body: bytes) -> list[Hint]:
+        """Return a stored delivery's hints for this connection's organisation."""
+        return [hint for hint in _hints(body) if hint.account == self.tenant_id]
 
     def _tenant(self) -> None:
         if not self.tenant_id:
@@ -175,13 +239,9 @@ class XeroConnector:
             headers={"Accept": "application/json"},
         )
         return [
-            Tenant(
-                str(c["id"]),
-                str(c["tenantId"]),
-                str(c.get("tenantName") or ""),
-                str(c.get("tenantType") or ""),
-            )
+            Tenant(id=str(c["tenantId"]), name=str(c.get("tenantName") or ""))
             for c in loads(response.content, "Xero")
+            if c.get("tenantType", "ORGANISATION") == "ORGANISATION"
         ]
 
     # -- reading --------------------------------------------------------------
@@ -242,18 +302,18 @@ class XeroConnector:
                 yield from mapping.payment_changes(raw, full=full)
 
     def accounts(self) -> list[Account]:
-        """Return the active bank accounts and those taking payments, for the preferences."""
+        """Return the active accounts (those taking payments marked), for the preferences."""
         self._tenant()
         body = self.client.get("Accounts", where='Status=="ACTIVE"')
         return [
             Account(
-                str(a["AccountID"]),
-                str(a.get("Code") or ""),
-                str(a.get("Name") or ""),
-                str(a.get("Type") or ""),
+                id=str(a["AccountID"]),
+                code=str(a.get("Code") or ""),
+                name=str(a.get("Name") or ""),
+                type=str(a.get("Type") or ""),
+                subtype="payments" if a.get("EnablePaymentsToAccount") else "",
             )
             for a in body.get("Accounts") or []
-            if a.get("Type") == "BANK" or a.get("EnablePaymentsToAccount")
         ]
 
     # -- writing --------------------------------------------------------------
@@ -360,3 +420,12 @@ def place(
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _hints(body: bytes) -> Iterator[Hint]:
+    try:
+        events = webhooks.parse(body)
+    except (ValueError, KeyError, TypeError) as e:
+        raise MalformedRecord("The body is not a Xero webhook delivery.", raw=body) from e
+    for e in events:
+        yield Hint(entity=e.entity, remote_id=e.remote_id, account=e.tenant_id, event_id=e.event_id)

@@ -10,9 +10,10 @@ organisation lives in the web server's memory, so each start seeds it afresh.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from arbridge.sandbox.xero.app import CLIENT_ID, WEBHOOK_KEY, XeroSandbox, create_app
+from arbridge.sandbox.xero.app import CLIENT_ID, CLIENT_SECRET, WEBHOOK_KEY, XeroSandbox, create_app
 from arbridge.sandbox.xero.seed import seed
 from arbridge.sandbox.xero.store import Store
 
@@ -26,6 +27,20 @@ RNG_SEED = 20250202
 STORE = Store()
 
 
+def app_settings(root: str) -> dict[str, str]:
+    """Return the sandbox's app and endpoints, served under `root`."""
+    return {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "auth_url": f"{root}/identity/connect/authorize",
+        "token_url": f"{root}/connect/token",
+        "revoke_url": f"{root}/connect/revocation",
+        "api_base": root,
+        "webhook_key": WEBHOOK_KEY,
+    }
+
+
+@cache
 def sandbox(webhook_url: str | None = None, webhook_key: str = WEBHOOK_KEY) -> XeroSandbox:
     """Return the sandbox to mount, posting its webhooks to `webhook_url` if given."""
     return create_app(STORE, webhook_url=webhook_url, webhook_key=webhook_key)
