@@ -40,6 +40,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         ("primary", "halopsa", "pending"),
         ("secondary", "qbo", "pending"),
         ("tertiary", "connectwise", "pending"),
+        (None, "xero", "pending"),
     }
     # Everything billed arrives through the connectors.
     assert not Invoice.objects.exists()
@@ -54,15 +55,17 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "qbo": "connected",
         "halopsa": "connected",
         "connectwise": "connected",
+        "xero": "connected",
     }
     for connection in connections:
         [run] = connection.sync_runs.all()
         assert (run.trigger, run.status) == (SyncRun.Trigger.INITIAL, SyncRun.Status.SUCCEEDED)
-        assert connection.credentials["base_url" if connection.kind != "qbo" else "token"]
+        oauth = connection.kind in ("qbo", "xero")
+        assert connection.credentials["token" if oauth else "base_url"]
 
     invoices = Invoice.objects.for_partner(partner)
     assert 250 <= invoices.count() <= 400  # "a few hundred"
-    for kind in ("qbo", "halopsa", "connectwise"):
+    for kind in ("qbo", "halopsa", "connectwise", "xero"):
         assert ExternalRef.objects.filter(connection__kind=kind, entity="invoice").count() >= 30
     halo_billed = invoices.filter(connection__kind="halopsa").prefetch_related("lines")
     for invoice in halo_billed:

@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from arbridge import settings as arbridge_settings
 from arbridge.core.models import ApiKey, Membership, Partner
+from arbridge.demo.connections import connect_to_sandbox, demo_kinds
 from arbridge.integrations import psa_demo, qbo_demo, sync_tool_demo
 from arbridge.integrations.models import Connection
 from arbridge.ledger.models import Customer, Invoice
@@ -61,6 +62,10 @@ def start() -> DemoLogin:
     # The sandboxes live in this process's memory: seeded and connected at every start.
     connections = {c.kind: c for c in Connection.objects.for_partner(partner)}
     quickbooks = qbo_demo.connect(connections["qbo"])
+    # Beside them, each other OAuth2 kind's sandbox account (Xero's organisation).
+    for kind in demo_kinds():
+        if kind in connections and kind != "qbo":
+            connect_to_sandbox(connections[kind])
     # After QuickBooks: the PSAs bill some of its invoices too.
     psa_demo.connect(connections["halopsa"], connections["connectwise"])
     # The Sync Tool in use, closed ConnectWise invoices waiting to go to QuickBooks.
@@ -92,6 +97,10 @@ def seed() -> Partner:
             ("connectwise", Connection.Role.TERTIARY),
         ):
             Connection.objects.create(partner=partner, kind=kind, role=role)
+        # Every other kind whose sandbox keeps a demo account, without a role.
+        for kind in demo_kinds():
+            if kind != "qbo":
+                Connection.objects.create(partner=partner, kind=kind)
         return partner
 
 

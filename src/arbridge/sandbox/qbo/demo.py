@@ -60,4 +60,4 @@ def seed_demo(client_id: str = CLIENT_ID) -> dict[str, Any]:
     if REALM not in STORE.realms:
         STORE.add_realm(REALM, COMPANY_NAME)
         seed(STORE, REALM, customers=CUSTOMERS, invoices=INVOICES, rng_seed=RNG_SEED)
-    return {**STORE.auth.issue(REALM, client_id, ttl=None), "realm_id": REALM}
+    return {**STORE.auth.issue(REALM, client_id, ttl=None), "realm_id": REALM, "account": REALM}

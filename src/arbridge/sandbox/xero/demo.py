@@ -20,7 +20,7 @@ from arbridge.sandbox.xero.store import Store
 MOUNT = "/sandbox/xero"
 TENANT = "6f1d3a52-9c1e-4b7a-a3f0-2d5e8c4b7a10"
 ORG_NAME = "Harbourside MSP (Xero sandbox)"
-CUSTOMERS, INVOICES = 30, 180
+CUSTOMERS, INVOICES = 12, 40
 RNG_SEED = 20250202
 
 # The sandbox's organisations, shared by the app the server mounts and `seed_demo()`.
@@ -55,6 +55,13 @@ def seed_demo(client_id: str = CLIENT_ID) -> dict[str, Any]:
     if TENANT not in STORE.orgs:
         STORE.add_org(TENANT, ORG_NAME)
         seed(STORE, TENANT, customers=CUSTOMERS, invoices=INVOICES, seed=RNG_SEED)
+    if client_id == CLIENT_ID:
+        # Registered when the server first builds the sandbox, which may not have happened yet.
+        STORE.auth.register_client(CLIENT_ID, CLIENT_SECRET)
     if client_id not in STORE.auth.clients:
         raise ValueError(f"the sandbox does not know the app {client_id}")
-    return {**STORE.auth.issue(client_id, [TENANT], ttl=None), "tenant_id": TENANT}
+    return {
+        **STORE.auth.issue(client_id, [TENANT], ttl=None),
+        "tenant_id": TENANT,
+        "account": TENANT,
+    }

@@ -1,0 +1,1 @@
+"""The demo's connections: each built kind's sandbox, as its own package declares it."""
