@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from arbridge.connectors.base import Capabilities, Frequency, Item
-from arbridge.dashboard.decorators import member_required
+from arbridge.core.access import member_required
 from arbridge.integrations import registry
 
 LABELS = {

@@ -22,9 +22,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from arbridge.core.access import member_required
 from arbridge.core.models import AuditEntry, Membership, Partner
 from arbridge.core.money import format_money
-from arbridge.dashboard.decorators import member_required
 from arbridge.dashboard.views import paginate
 from arbridge.integrations import writeback
 from arbridge.integrations.models import Connection, ExceptionItem, OutboundCommand

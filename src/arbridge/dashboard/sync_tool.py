@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 
 from arbridge.connectors.base import ConnectorError
 from arbridge.core import clock
+from arbridge.core.access import member_required
 from arbridge.core.models import AuditEntry, Membership
-from arbridge.dashboard.decorators import member_required
 from arbridge.integrations import external_payments, sync_tool
 from arbridge.integrations.models import IntegrationPreferences, MirroredPayment, SyncedInvoice
 

@@ -15,8 +15,8 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from arbridge.core import clock
+from arbridge.core.access import SESSION_KEY, member_required
 from arbridge.core.models import ApiKey, AuditEntry, Membership
-from arbridge.dashboard.decorators import SESSION_KEY, member_required
 from arbridge.dashboard.forms import (
     ApiKeyForm,
     BrandingForm,

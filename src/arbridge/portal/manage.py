@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from arbridge.core import clock
+from arbridge.core.access import member_required
 from arbridge.core.models import AuditEntry, Membership
-from arbridge.dashboard.decorators import member_required
 from arbridge.ledger.models import Customer
 from arbridge.portal.models import DEFAULT_LINK_DAYS, PortalLink
 

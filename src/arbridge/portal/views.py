@@ -17,7 +17,7 @@ from arbridge.connectors.base import ConnectorError
 from arbridge.core import clock
 from arbridge.core.models import Partner
 from arbridge.core.money import ZERO
-from arbridge.dashboard.integrations import cached_pdf, native_pdf_ref, safe
+from arbridge.integrations.pdfs import cached_pdf, native_pdf_ref, safe
 from arbridge.ledger.models import Customer, Invoice
 from arbridge.portal import pdf, tasks
 from arbridge.portal.access import current_visitor, end_session, start_session, visitor_required

@@ -1,4 +1,4 @@
-"""Resolve the signed-in member's current partner and role for each dashboard view.
+"""Resolve the signed-in member's current partner and role, for dashboard and portal staff views.
 
 The current partner lives in the session as SESSION_KEY. A user only ever
 gets a partner they are a member of: a stale or forged session value falls
