@@ -1,4 +1,4 @@
-"""Time a Xero organisation's first sync through the connector, at Xero's rate limits.
+"""Time a Xero organisation's first sync, end to end, at Xero's rate limits.
 
     .venv/bin/python bench/xero_initial_sync.py --invoices 20000 [--customers 1000]
 
@@ -7,11 +7,11 @@
 
 The Xero sandbox runs in a child process over loopback HTTP with its limits
 on (60 calls a minute, 5,000 a day, 5 at once per organisation), filled
-straight into its store (not timed). This process runs the connector's full
-pull (contacts, invoices, credit notes, payments) through arbridge's own
-rate limiter (connectors.xero LIMITS and DAILY_LIMITS) and applies what it
-reads to an in-memory replica. Until the Django side wires Xero in, the
-sync engine is not part of the run: the figure is the connector's.
+straight into its store (not timed). This process migrates a fresh SQLite
+arbridge, connects a partner to the organisation, and times one sync job
+(tasks.perform_sync: the connector's full pull of contacts, invoices, credit
+notes and payments, through arbridge's limiters for connectors.xero LIMITS
+and DAILY_LIMITS, applied by the sync engine).
 
 Xero's minute limit bounds the run, so the limiter's waits are not slept:
 they run on a virtual clock, the time waited is added to the elapsed time,
@@ -37,14 +37,18 @@ import logging
 import math
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from _common import start_django
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "xero_initial_sync"
@@ -147,12 +151,11 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "src"))
-    from arbridge.connectors.base import Change, Config, Cursor, Op, Rejected
-    from arbridge.connectors.ratelimit import InProcessLimiter, RateLimitedTransport
-    from arbridge.connectors.xero import XeroConnector
+    from arbridge.connectors.ratelimit import InProcessLimiter
     from arbridge.connectors.xero.connector import DAILY_LIMITS, LIMITS
 
     child, url = start_sandbox()
+    data_dir = tempfile.mkdtemp(prefix="arb_bench_xero_")
     try:
         control = httpx.Client(base_url=url, timeout=600)
         log(f"seeding {args.invoices} invoices, {args.customers} customers")
@@ -176,40 +179,51 @@ def main() -> None:
         clock.sleep(61)
         clock.skipped = 0.0
 
-        key = f"xero:{TENANT}"
-        transport: httpx.BaseTransport = httpx.HTTPTransport()
-        for limits in (DAILY_LIMITS, LIMITS):
-            limiter = InProcessLimiter(
+        # arbridge as it runs: a fresh SQLite, the partner's connection holding the token,
+        # the sync job through the engine; its limiters wait on the virtual clock.
+        start_django(data_dir, url)
+        os.environ.update(
+            ARBRIDGE_XERO_API_BASE=url, ARBRIDGE_XERO_TOKEN_URL=f"{url}/connect/token"
+        )
+        from django.conf import settings
+
+        settings.XERO_API_BASE, settings.XERO_TOKEN_URL = url, f"{url}/connect/token"
+        from arbridge.core.models import Partner
+        from arbridge.integrations import connect
+        from arbridge.integrations.models import Connection, SyncRun
+        from arbridge.integrations.tasks import perform_sync
+        from arbridge.ledger.models import Invoice
+
+        limiters = {
+            limits: InProcessLimiter(
                 limits, max_wait=math.inf, clock=clock.monotonic, sleep=clock.sleep
             )
-            transport = RateLimitedTransport(transport, limiter, key)
-        api = httpx.Client(
-            transport=transport,
-            timeout=120,
-            headers={"Authorization": f"Bearer {token['access_token']}"},
+            for limits in (DAILY_LIMITS, LIMITS)
+        }
+        connect.limiter = limiters.__getitem__
+        partner = Partner.objects.create(name="Bench MSP", slug="bench")
+        connection = Connection.objects.create(
+            partner=partner,
+            kind="xero",
+            status=Connection.Status.CONNECTED,
+            remote_account=TENANT,
+            credentials={"token": {**token, "token_type": "Bearer"}},
         )
-        connector = XeroConnector(Config(base_url=url, remote_account=TENANT), api)
-        connector.client.sleep = clock.sleep
+        run = SyncRun.objects.create(partner=partner, connection=connection)
 
         before = stats(control)
-        held: dict[tuple[str, str], Any] = {}
-        rejected = checkpoints = 0
         log("syncing")
         started = time.perf_counter()
-        for item in connector.pull(None):
-            if isinstance(item, Cursor):
-                checkpoints += 1
-            elif isinstance(item, Rejected):
-                rejected += 1
-            elif isinstance(item, Change):
-                held[item.entity, item.remote_id] = item.record if item.op == Op.UPSERT else None
+        run = perform_sync(run.pk)
         elapsed = time.perf_counter() - started
+        synced = Invoice.objects.for_partner(partner).count()
+        log(f"run {run.status} in {elapsed:.1f}s: {synced} invoices; {run.error_message}")
         after = stats(control)
     finally:
         child.terminate()
         child.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
-    synced = sum(1 for (entity, _), record in held.items() if entity == "invoice" and record)
     requests = after["requests"] - before["requests"]
     seconds = elapsed + clock.skipped
     min_requests = sum(max(1, math.ceil(n / 100)) for n in counts.values())
@@ -217,14 +231,13 @@ def main() -> None:
     report: dict[str, Any] = {
         "bench": NAME,
         "transport": "loopback HTTP to a werkzeug sandbox in a child process, limits on",
-        "engine": "the connector's pull into an in-memory replica (Django side not wired yet)",
+        "engine": "tasks.perform_sync: the connector's pages through the sync engine into SQLite",
+        "status": run.status,
         "invoices": args.invoices,
         "customers": args.customers,
         "lines_per_invoice": args.lines,
         "rows": counts,
         "synced_invoices": synced,
-        "rejected": rejected,
-        "checkpoints": checkpoints,
         "seconds": round(seconds, 2),
         "measured_seconds": round(elapsed, 2),
         "waited_for_limit_s": round(clock.skipped, 2),
