@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -60,6 +61,8 @@ HOLDING = (ExceptionItem.Kind.UNMATCHED, ExceptionItem.Kind.CONFLICT)
 # An attempt still processing this long after it began was interrupted: ask again.
 RECOVER_AFTER = dt.timedelta(minutes=1)
 REREAD_PAGE = 50
+# Seconds to wait before asking the processor again within a run (429s, timeouts).
+ASK_AGAIN_AFTER = (0.1, 0.5, 1.0, 2.0)
 Status = Attempt.Status
 
 
@@ -336,12 +339,16 @@ def ask(
         processor_customer=method.processor_customer,
         off_session=True,
     )
-    try:
-        result = processor.charge_saved(request)
-    except base.ProcessorError as e:
-        # Left processing: the next run asks again with the same key.
-        logger.warning("Auto pay charge %s could not be made: %s", attempt.key, e)
-        return attempt
+    for pause in (*ASK_AGAIN_AFTER, None):
+        try:
+            result = processor.charge_saved(request)
+            break
+        except base.ProcessorError as e:
+            if pause is None:
+                # Left processing: the next run asks again with the same key.
+                logger.warning("Auto pay charge %s could not be made: %s", attempt.key, e)
+                return attempt
+            time.sleep(pause)  # a rate limit or a blip: the same key makes asking again safe
     return settle(attempt, result, payment_settings, settings, now, report)
 
 
