@@ -16,7 +16,8 @@ Capabilities, so callers ask the flag, never the class:
     accounts    accounts(): the chart of accounts, for choosing where money goes
     check       check(): the cheapest authenticated call, telling what it learned
     webhooks    receive(request) (or, app-wide, the classmethod receive(request, key)),
-                hints(body), and optionally subscribe(url)
+                hints(body)
+    subscribe   subscribe(url): ask the vendor to call arbridge back on changes
     tenants     tenants(): the accounts one consent reaches, to pick one from
     invoices    invoice(remote_id), invoice_by_number(number), invoice_payments(remote_id):
                 what mirroring a payment made elsewhere needs
@@ -156,6 +157,8 @@ class Capabilities:
     # "app": one URL for every connection, hints name the account (QuickBooks, Xero);
     # "connection": one URL per connection (HaloPSA, ConnectWise); None: no webhooks.
     webhooks: Literal["app", "connection"] | None = None
+    # Can be asked to call a URL back on changes (`subscribe(url)`), once connected.
+    subscribe: bool = False
     # Can look up its invoices (`invoice`, `invoice_by_number`, `invoice_payments`):
     # what mirroring a payment made in another system needs.
     invoices: bool = False

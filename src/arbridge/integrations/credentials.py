@@ -86,10 +86,10 @@ def check(connection: Connection, http: httpx.Client) -> dict[str, Any]:
 
 def subscribe(connection: Connection) -> list[str]:
     """Ask a connector that can call back (`subscribe`) to call this connection's URL."""
+    if not registry.load(connection.kind).capabilities.subscribe:
+        return []
     with http_client() as http:
         connector = build_connector(connection, http)
-        if not hasattr(connector, "subscribe"):
-            return []
         try:
             return connector.subscribe(webhook_url(connection))
         except (ConnectorError, httpx.HTTPError) as e:

@@ -87,6 +87,7 @@ CAPABILITIES = Capabilities(
     pdf=True,
     check=True,
     webhooks="connection",
+    subscribe=True,
     invoices=True,
     invoices_out=True,
 )
