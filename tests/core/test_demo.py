@@ -8,9 +8,9 @@ from werkzeug.serving import make_server
 
 from arbridge import server
 from arbridge.core import demo
-from arbridge.core.models import ApiKey, Membership, Partner
+from arbridge.core.models import ApiKey, Connection, Membership, Partner
 from arbridge.integrations import connect
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
+from arbridge.integrations.models import ExceptionItem, ExternalRef, SyncRun
 from arbridge.ledger.models import Customer, Invoice, Payment
 
 

@@ -18,10 +18,9 @@ from django.db import transaction
 from django.urls import reverse
 
 from arbridge import settings as arbridge_settings
-from arbridge.core.models import ApiKey, Membership, Partner
+from arbridge.core.models import ApiKey, Connection, Membership, Partner
 from arbridge.demo.connections import connect_to_sandbox, demo_kinds
 from arbridge.integrations import psa_demo, qbo_demo, sync_tool_demo
-from arbridge.integrations.models import Connection
 from arbridge.ledger.models import Customer, Invoice
 from arbridge.payments.base import ProcessorError
 from arbridge.payments.models import PaymentSettings

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from arbridge.core import clock
 from arbridge.core.access import SESSION_KEY, member_required
-from arbridge.core.models import ApiKey, AuditEntry, Membership
+from arbridge.core.models import ApiKey, AuditEntry, Connection, Membership
 from arbridge.dashboard.forms import (
     ApiKeyForm,
     BrandingForm,
@@ -26,7 +26,7 @@ from arbridge.dashboard.forms import (
     SyncRunFilterForm,
 )
 from arbridge.dashboard.integrations import connectable_kinds
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
+from arbridge.integrations.models import ExceptionItem, ExternalRef, SyncRun
 from arbridge.ledger.models import Customer, Invoice
 
 PAGE_SIZE = 50

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import OAuth2Token
 
+from arbridge.core.models import Connection
 from arbridge.integrations import registry
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.integrations.models import SyncRun
 from arbridge.integrations.tasks import request_sync
 from arbridge.integrations.vendors import vendor_app
 

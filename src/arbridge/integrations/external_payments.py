@@ -47,10 +47,10 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from arbridge.connectors.base import ConnectorError
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import (
-    Connection,
     ExternalRef,
     IntegrationPreferences,
     MirroredPayment,

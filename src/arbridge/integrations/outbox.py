@@ -57,8 +57,9 @@ from arbridge.connectors.base import (
     RetryableError,
 )
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, OutboundCommand
+from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
 from arbridge.integrations.registry import load
 
 logger = logging.getLogger(__name__)

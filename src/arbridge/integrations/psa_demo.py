@@ -21,7 +21,8 @@ from decimal import Decimal
 import httpx
 from django.conf import settings
 
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.core.models import Connection
+from arbridge.integrations.models import SyncRun
 from arbridge.integrations.tasks import request_sync
 from arbridge.sandbox import connectwise, halopsa
 from arbridge.sandbox.connectwise import app as connectwise_app

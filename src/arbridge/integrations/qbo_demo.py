@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from arbridge.core.models import Connection
 from arbridge.demo.connections import connect_to_sandbox
-from arbridge.integrations.models import Connection
 from arbridge.integrations.vendors import vendor_app
 from arbridge.sandbox.qbo import demo
 

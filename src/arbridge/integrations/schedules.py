@@ -19,8 +19,9 @@ from huey.contrib.djhuey import db_periodic_task
 
 from arbridge.connectors.base import Capabilities, Frequency, Item
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.integrations import registry, tasks, writeback
-from arbridge.integrations.models import Connection, SyncRun, WebhookEvent
+from arbridge.integrations.models import SyncRun, WebhookEvent
 from arbridge.integrations.tasks import SWEEP_BATCH, SWEEP_GRACE, request_sync
 
 logger = logging.getLogger(__name__)

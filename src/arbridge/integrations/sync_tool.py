@@ -19,10 +19,10 @@ from django.db import transaction
 
 from arbridge.connectors.base import Change, InvoiceSummary
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.external_payments import connections
 from arbridge.integrations.models import (
-    Connection,
     ExternalRef,
     IntegrationPreferences,
     OutboundCommand,

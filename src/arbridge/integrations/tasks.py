@@ -16,15 +16,10 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.integrations import hints, outbox
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import (
-    Connection,
-    ExceptionItem,
-    OutboundCommand,
-    SyncRun,
-    WebhookEvent,
-)
+from arbridge.integrations.models import ExceptionItem, OutboundCommand, SyncRun, WebhookEvent
 
 logger = logging.getLogger(__name__)
 

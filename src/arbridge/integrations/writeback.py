@@ -27,14 +27,10 @@ from collections import defaultdict
 from django.db.models import F
 
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.core.money import ZERO, quantize
 from arbridge.integrations import registry
-from arbridge.integrations.models import (
-    Connection,
-    ExceptionItem,
-    ExternalRef,
-    OutboundCommand,
-)
+from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
 from arbridge.ledger.models import Deposit, DepositLine, Payment
 
 logger = logging.getLogger(__name__)

@@ -38,11 +38,11 @@ from django.db import connections, models, transaction
 from django.db.models import Q, Sum
 
 from arbridge.core import clock
-from arbridge.core.models import PartnerOwned
+from arbridge.core.models import PartnerOwned, PartnerQuerySet
 from arbridge.core.money import ZERO, money_field, quantize
 
 if TYPE_CHECKING:
-    from arbridge.integrations.models import Connection
+    from arbridge.core.models import Connection
 
 
 class LedgerError(ValueError):
@@ -112,6 +112,16 @@ class Guarded(PartnerOwned):
         self._remember()
 
 
+class CustomerQuerySet(PartnerQuerySet):
+    def unknown_for_connection(self, connection: "Connection") -> "Customer":
+        """Return the connection's customer for invoices that arrive without one."""
+        customer, _ = self.get_or_create(
+            unknown_for=connection,
+            defaults={"partner_id": connection.partner_id, "name": "Unknown"},
+        )
+        return customer
+
+
 class Customer(PartnerOwned):
     name = models.CharField(max_length=255)
     email = models.EmailField(blank=True)
@@ -124,11 +134,10 @@ class Customer(PartnerOwned):
     billing_country = models.CharField(max_length=2, blank=True)
     # The connection whose invoices without a customer land here (one per connection).
     unknown_for = models.OneToOneField(
-        "integrations.Connection",
+        "core.Connection",
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        # No reverse accessor: it would hide Connection.unknown_customer().
         related_name="+",
     )
     archived = models.BooleanField(default=False)
@@ -138,6 +147,8 @@ class Customer(PartnerOwned):
     )
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now, db_index=True)
+
+    objects = CustomerQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["partner", "name"])]
@@ -207,7 +218,7 @@ class Invoice(Guarded):
     )
 
     connection = models.ForeignKey(
-        "integrations.Connection",
+        "core.Connection",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -597,7 +608,7 @@ class Payment(Guarded):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.ARBRIDGE)
     connection = models.ForeignKey(
-        "integrations.Connection",
+        "core.Connection",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -745,7 +756,7 @@ class Credit(PartnerOwned):
     date = models.DateField(default=clock.today)
     reference = models.CharField(max_length=255, blank=True)
     connection = models.ForeignKey(
-        "integrations.Connection",
+        "core.Connection",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
