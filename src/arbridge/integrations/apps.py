@@ -8,7 +8,7 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from arbridge.core.models import Connection
-        from arbridge.integrations import registry
+        from arbridge.integrations import registry, tasks  # noqa: F401 (its signal receivers)
 
         # Core names no vendor; the registry tells a connection what its kind is called
         # and which preferences it takes.

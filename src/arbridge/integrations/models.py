@@ -13,6 +13,7 @@ from django.db import models, transaction
 from arbridge.core import clock
 from arbridge.core.models import Connection, Partner, PartnerOwned
 from arbridge.core.money import money_field
+from arbridge.integrations import signals
 
 
 class ExternalRef(PartnerOwned):
@@ -202,8 +203,6 @@ class OutboundCommand(PartnerOwned):
 
         Its delivery is enqueued when the transaction commits.
         """
-        from arbridge.integrations.outbox import enqueue_on_commit
-
         command, created = cls.objects.get_or_create(
             idempotency_key=idempotency_key,
             defaults={
@@ -214,7 +213,7 @@ class OutboundCommand(PartnerOwned):
             },
         )
         if created:
-            enqueue_on_commit(command)
+            signals.on_commit(signals.delivery_due, command_id=command.pk, eta=None)
         return command
 
 

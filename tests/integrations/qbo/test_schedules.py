@@ -4,7 +4,7 @@ import pytest
 
 from arbridge.core.models import Connection
 from arbridge.integrations.models import SyncRun
-from arbridge.integrations.schedules import request_due_syncs
+from arbridge.integrations.tasks import request_due_syncs
 from tests.integrations.conftest import START
 
 
