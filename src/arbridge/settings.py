@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "arbridge.collections",
     "arbridge.dashboard",
     "arbridge.api",
+    "arbridge.demo",
 ]
 
 MIDDLEWARE = [
