@@ -69,7 +69,9 @@ class PartnerEnrollForm(forms.Form):
 
     def __init__(self, methods, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["method"].choices = [(m.pk, str(m)) for m in methods]
+        self.fields["method"].choices = [
+            (m.pk, f"{m.brand.title()} ending {m.last4}") for m in methods
+        ]
 
 
 # -- settings, rules, enrollments ----------------------------------------------------
@@ -231,8 +233,10 @@ def unenroll(request: HttpRequest, customer_id: int) -> HttpResponse:
 @member_required(Membership.can_handle_money)
 def pilot(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = partner_customer(request, customer_id)
-    rows = Enrollment.objects.for_partner(request.partner)
-    enrollment = get_object_or_404(rows, customer=customer)
+    enrollment = enrollments.enrollment_of(customer)
+    if enrollment is None or enrollment.status == Enrollment.Status.CANCELLED:
+        messages.error(request, f"{customer} is not enrolled in auto pay.")
+        return redirect("dashboard:customer", customer_id=customer.pk)
     enrollments.set_pilot(enrollment, request.POST.get("pilot") == "on")
     state = "in" if enrollment.pilot else "out of"
     AuditEntry.record(

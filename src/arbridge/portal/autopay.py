@@ -102,7 +102,9 @@ def confirm(request: HttpRequest, method_id: int) -> HttpResponse:
         except enrollments.EnrollmentError as e:
             error = str(e)
         else:
-            messages.success(request, f"Auto pay is on with {method}.")
+            messages.success(
+                request, f"Auto pay is on with {method.brand.title()} ending {method.last4}."
+            )
             return redirect("portal:autopay", slug=request.visitor.partner.slug)
     ctx = page_context(request) | {
         "method": method,
