@@ -268,6 +268,7 @@ def test_the_partner_un_enrolls_and_puts_customers_in_the_pilot(client, bob, cus
     client.post(reverse("dashboard:autopay_pilot", args=[customer.pk]), {"pilot": "on"})
     enrolled.refresh_from_db()
     assert enrolled.pilot
+    assert "1 customer in the pilot" in client.get(AUTOPAY).content.decode()
     client.post(reverse("dashboard:autopay_pilot", args=[customer.pk]))
     enrolled.refresh_from_db()
     assert not enrolled.pilot

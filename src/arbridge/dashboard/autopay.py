@@ -90,6 +90,9 @@ def settings_page(request: HttpRequest, form: SettingsForm | None = None, status
         "current": current,
         "rules": priorities.ordered(request.partner.pk),
         "enrollments": enrolled,
+        "pilot_count": enrolled.filter(pilot=True)
+        .exclude(status=Enrollment.Status.CANCELLED)
+        .count(),
         "can_manage": request.membership.can_manage(),
         "can_enroll": request.membership.can_handle_money(),
     }
