@@ -52,7 +52,12 @@ def page(portal, partner) -> str:
     return response.content.decode()
 
 
+def invoices_page(portal, partner) -> str:
+    return portal.get(reverse("portal:invoices", args=[partner.slug])).content.decode()
+
+
 def test_a_customer_enrolls_a_new_card(portal, partner, globex):
+    assert "Turn on auto pay" in invoices_page(portal, partner)
     assert "Add a card" in page(portal, partner)
 
     method = add(portal, partner, "card", VISA)
@@ -73,6 +78,7 @@ def test_a_customer_enrolls_a_new_card(portal, partner, globex):
     assert enrollment.evidence["user_agent"] == BROWSER
     assert dt.datetime.fromisoformat(enrollment.evidence["at"]) >= before
     assert AuditEntry.objects.get(action="autopay.enrolled").target == str(globex)
+    assert "Auto pay is on with Visa ending 4242" in invoices_page(portal, partner)
 
 
 def test_a_bank_account_is_enrolled_with_its_debit_mandate_kept(portal, partner, globex):
