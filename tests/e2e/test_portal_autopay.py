@@ -42,7 +42,7 @@ def test_a_customer_enrolls_in_auto_pay_and_stops(
         ),
     )
     page.goto(f"{live_server.url}{link.get_absolute_url()}")
-    page.get_by_role("link", name="Auto pay").click()
+    page.get_by_role("link", name="Turn on auto pay").click()
     expect(page.get_by_role("heading", name="Auto pay")).to_be_visible()
 
     page.get_by_role("button", name="Add a card").click()
@@ -81,6 +81,8 @@ def test_a_customer_enrolls_in_auto_pay_and_stops(
     page.get_by_role("button", name="Turn off auto pay").click()
     expect(page.get_by_text("Auto pay is off.")).to_be_visible()
     expect(page.get_by_role("link", name="Use Visa ending 4242 for auto pay")).to_be_visible()
+    page.get_by_role("link", name="Invoices", exact=True).click()
+    expect(page.locator("#autopay-status")).to_contain_text("Turn on auto pay")
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.CANCELLED
     assert "charge the card shown" in enrollment.authorization
@@ -94,7 +96,7 @@ def test_a_customer_enrolls_a_bank_account_with_its_mandate(
 ):
     link = PortalLink.issue(globex)
     page.goto(f"{live_server.url}{link.get_absolute_url()}")
-    page.get_by_role("link", name="Auto pay").click()
+    page.get_by_role("link", name="Auto pay", exact=True).click()
 
     page.get_by_role("button", name="Add a bank account (ACH)").click()
     expect(page.get_by_role("heading", name="Pay by bank account (ACH)")).to_be_visible()
