@@ -195,3 +195,21 @@ def test_auto_pay_needs_a_portal_session(client, partner):
     response = client.get(reverse("portal:autopay", args=[partner.slug]))
 
     assert response["Location"] == reverse("portal:billing_link", args=[partner.slug])
+
+
+def test_switching_methods_keeps_the_authorization_it_replaces(portal, partner, globex, tokenize):
+    card = keep_method(globex, tokenize(VISA))
+    confirm(portal, partner, card, agree="on")
+    assert "Add a bank account" in page(portal, partner)
+    account = add(portal, partner, "ach", ACCOUNT)
+    assert "Use another method" in page(portal, partner)
+
+    confirm(portal, partner, account, agree="on")
+
+    enrollment = Enrollment.objects.get(customer=globex)
+    assert enrollment.method == account and "debit the bank account" in enrollment.authorization
+    [earlier] = enrollment.evidence["earlier"]
+    assert "charge the card shown" in earlier["authorization"]
+    assert earlier["evidence"]["user_agent"] == BROWSER and earlier["method"] == str(card)
+    shown = page(portal, partner)
+    assert "ending 6789" in shown and "Use Visa ending 4242 for auto pay" in shown

@@ -135,7 +135,9 @@ def enroll(
     """Enroll the customer's saved method, keeping the words agreed to and the evidence.
 
     Enrolling again (another method, after un-enrolling) replaces the
-    authorization; whether the customer is in the pilot stays as it was.
+    authorization in force; the ones it replaces stay in the evidence
+    ("earlier"), since they must be kept after they end. Whether the
+    customer is in the pilot stays as it was.
     """
     method = usable_methods(customer).filter(pk=method_id).first()
     if method is None:
@@ -147,11 +149,14 @@ def enroll(
     text = authorization_text(customer.partner, method.kind)
     with transaction.atomic():
         earlier = enrollment_of(customer)
+        kept = evidence.as_dict()
+        if earlier is not None and earlier.authorization:
+            kept["earlier"] = superseded(earlier)
         enrollment = Enrollment.enroll(
             method,
             source=source,
             authorization=text,
-            evidence=evidence.as_dict(),
+            evidence=kept,
             pilot=earlier.pilot if earlier else False,
         )
         AuditEntry.record(
@@ -163,6 +168,20 @@ def enroll(
             source=source,
         )
     return enrollment
+
+
+def superseded(enrollment: Enrollment) -> list[dict]:
+    """Return the authorizations an enrollment held, its own last: kept when it is replaced."""
+    evidence = dict(enrollment.evidence)
+    history = evidence.pop("earlier", [])
+    own = {
+        "authorization": enrollment.authorization,
+        "evidence": evidence,
+        "method": str(enrollment.method) if enrollment.method else "",
+        "source": enrollment.source,
+        "status": enrollment.status,
+    }
+    return [*history, own]
 
 
 def unenroll(enrollment: Enrollment, *, source: str, actor=None) -> bool:

@@ -32,12 +32,13 @@ def page_context(request: HttpRequest) -> dict:
 
 @visitor_required
 def autopay(request: HttpRequest) -> HttpResponse:
-    """The customer's auto pay: the method enrolled, or the methods they could enroll."""
+    """The customer's auto pay: the method enrolled, and the others they could enroll."""
     customer = request.visitor.customer
-    ctx = page_context(request) | {
-        "enrollment": enrollments.enrollment_of(customer),
-        "methods": enrollments.usable_methods(customer),
-    }
+    enrollment = enrollments.enrollment_of(customer)
+    methods = enrollments.usable_methods(customer)
+    if enrollment is not None and enrollment.is_active:
+        methods = methods.exclude(pk=enrollment.method_id)
+    ctx = page_context(request) | {"enrollment": enrollment, "methods": methods}
     return render(request, "portal/autopay.html", ctx)
 
 
