@@ -386,3 +386,19 @@ def test_a_partner_cannot_enroll_its_customer_with_another_partners_method(
 
     assert response.status_code == 400
     assert not Enrollment.objects.exists()
+
+
+def test_enrolling_again_keeps_the_customers_own_authorization(client, bob, customer, enrolled):
+    account = save_method(customer, "6789", kind="ach")
+    client.force_login(bob)
+
+    client.post(
+        reverse("dashboard:autopay_enroll", args=[customer.pk]),
+        {"method": account.pk, "how": "Phone call, recorded", "agreed": "on"},
+    )
+
+    enrolled.refresh_from_db()
+    assert enrolled.method == account and enrolled.source == Enrollment.Source.PARTNER
+    [earlier] = enrolled.evidence["earlier"]
+    assert earlier["source"] == "portal" and earlier["evidence"]["ip"] == "203.0.113.7"
+    assert earlier["authorization"] == "I authorize Acme IT to charge the card shown."
