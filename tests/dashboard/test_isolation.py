@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from arbridge.autopay.models import Rule
 from arbridge.dashboard import urls
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.payments.models import UnmatchedFunds
@@ -27,7 +28,7 @@ LIST_PAGES = [
     if not p.pattern.converters and p.name not in ("login", "logout", *OAUTH_STEPS)
 ]
 # Pages that only take a form (POST) and fragments htmx loads into a page.
-ACTIONS = ("sync_selected", "use_sandbox", "use_stripe")
+ACTIONS = ("sync_selected", "use_sandbox", "use_stripe", "autopay_settings")
 FRAGMENTS = ("unmatched_badge",)
 # Acme's data as it appears on its pages; none of it may reach charlie.
 ACME_MARKERS = ["Acme IT", "INV-1001", "Globex", "Customer 77", "Reporting", "1337"]
@@ -47,6 +48,7 @@ def acme_ids(partner, connection, customer, invoice, exception_item, api_key) ->
         "invoice_id": invoice.pk,
         "exception_id": exception_item.pk,
         "key_id": api_key.pk,
+        "rule_id": Rule.objects.create(partner=partner, days=4).pk,
     }
 
 
