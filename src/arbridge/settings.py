@@ -72,6 +72,9 @@ if IS_PRODUCTION:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = BASE_URL.startswith("https://")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Outbound webhooks to loopback, private or link-local addresses: never in production.
+HOOKS_ALLOW_PRIVATE = not IS_PRODUCTION and envbool("ARBRIDGE_WEBHOOKS_ALLOW_PRIVATE", "True")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -90,6 +93,7 @@ INSTALLED_APPS = [
     "arbridge.portal",
     "arbridge.autopay",
     "arbridge.collections",
+    "arbridge.hooks",
     "arbridge.dashboard",
     "arbridge.api",
     "arbridge.demo",

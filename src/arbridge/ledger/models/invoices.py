@@ -377,8 +377,9 @@ class Invoice(Guarded):
     def archive(self) -> None:
         """Archive in arbridge only; nothing is deleted in any source."""
         if not self.archived:
-            self.archived, self.archived_at = True, clock.now()
-            self.save(update_fields=["archived", "archived_at"])
+            self.archived = True
+            self.archived_at = self.updated_at = clock.now()
+            self.save(update_fields=["archived", "archived_at", "updated_at"])
 
 
 class InvoiceLine(PartnerOwned):

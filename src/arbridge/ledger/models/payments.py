@@ -68,7 +68,10 @@ class Payment(Guarded):
     updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
-        indexes = [models.Index(fields=["partner", "status", "id"])]
+        indexes = [
+            models.Index(fields=["partner", "status", "id"]),
+            models.Index(fields=["partner", "updated_at", "id"]),
+        ]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
         ordering = ["-id"]
 
