@@ -1,4 +1,4 @@
-"""What happens in a partner's receivables becomes events, once each, for the endpoints that want them."""
+"""What happens in a partner's receivables becomes events, once each, for who wants them."""
 
 import datetime as dt
 from decimal import Decimal
