@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from arbridge.autopay.models import Rule
 from arbridge.dashboard import urls
+from arbridge.hooks.models import Delivery, Endpoint, Event, new_secret
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.payments.models import UnmatchedFunds
 
@@ -36,6 +37,10 @@ ACME_MARKERS = ["Acme IT", "INV-1001", "Globex", "Customer 77", "Reporting", "13
 
 @pytest.fixture
 def acme_ids(partner, connection, customer, invoice, exception_item, api_key) -> dict[str, int]:
+    endpoint = Endpoint.objects.create(
+        partner=partner, url="https://acme.example/hooks", events=["invoice.paid"],
+        secrets={"current": new_secret()},
+    )  # fmt: skip
     funds = UnmatchedFunds.objects.create(
         partner=partner, reference="fu_1337", amount=Decimal("1337.00"), memo="Globex wire"
     )
@@ -49,6 +54,12 @@ def acme_ids(partner, connection, customer, invoice, exception_item, api_key) ->
         "exception_id": exception_item.pk,
         "key_id": api_key.pk,
         "rule_id": Rule.objects.create(partner=partner, days=4).pk,
+        "endpoint_id": endpoint.pk,
+        "delivery_id": Delivery.objects.create(
+            partner=partner,
+            endpoint=endpoint,
+            event=Event.objects.create(partner=partner, key="k", type="invoice.paid", data={}),
+        ).pk,
     }
 
 

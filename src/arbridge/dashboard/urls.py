@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from arbridge.dashboard import autopay, differences, integrations, payments, sync_tool, views
+from arbridge.dashboard import autopay, differences, hooks, integrations, payments, sync_tool, views
 
 app_name = "dashboard"
 
@@ -73,6 +73,16 @@ urlpatterns = [
     ),
     path("exceptions/<int:exception_id>/retry/", views.retry_exception, name="retry_exception"),
     path("api-keys/", views.api_keys, name="api_keys"),
+    path("settings/webhooks/", hooks.endpoints, name="webhooks"),
+    path("settings/webhooks/<int:endpoint_id>/", hooks.endpoint, name="webhook_endpoint"),
+    path("settings/webhooks/<int:endpoint_id>/rotate/", hooks.rotate, name="rotate_webhook_secret"),
+    path("settings/webhooks/<int:endpoint_id>/switch/", hooks.switch, name="switch_webhook"),
+    path("settings/webhooks/<int:endpoint_id>/delete/", hooks.delete, name="delete_webhook"),
+    path(
+        "settings/webhooks/deliveries/<int:delivery_id>/replay/",
+        hooks.replay,
+        name="replay_delivery",
+    ),
     path("api-keys/<int:key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),
     path("payments/", payments.payments, name="payments"),
     path("payments/<int:payment_id>/refund/", payments.refund_payment, name="refund_payment"),
