@@ -89,7 +89,9 @@ class ZohoClient:
         response = self.send(method, path, **kwargs)
         body = loads(response.content, "Zoho Books")
         if not isinstance(body, dict):
-            raise MalformedRecord("Zoho Books answered with something other than an object", raw=body)
+            raise MalformedRecord(
+                "Zoho Books answered with something other than an object", raw=body
+            )
         if body.get("code", 0) != 0:
             raise PermanentError(f"Zoho Books refused: {body.get('message')}", status=200)
         return body, response

@@ -227,7 +227,10 @@ class ZohoBooks:
                         yield from mapping.contact_changes(raw)
                 else:
                     if held is None:
-                        held = {e: mapping.by_invoice(self.runtime.known(e)) for e in ("payment", "credit")}
+                        held = {
+                            e: mapping.by_invoice(self.runtime.known(e))
+                            for e in ("payment", "credit")
+                        }
                     for n, summary in enumerate(page.records[offset:], start=offset):
                         if n > offset and n % CHECKPOINT_EVERY == 0:
                             yield Cursor(STREAM, place(since, started, entity, number, n))

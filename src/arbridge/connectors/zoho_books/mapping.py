@@ -293,7 +293,10 @@ def payment_body(
         "reference_number": reference(key),
         "description": str(payload.get("reference") or "Paid through arbridge")[:100],
         "invoices": [
-            {"invoice_id": str(a["invoice_remote_id"]), "amount_applied": money(a["amount"], "amount")}
+            {
+                "invoice_id": str(a["invoice_remote_id"]),
+                "amount_applied": money(a["amount"], "amount"),
+            }
             for a in allocations
         ],
     }
