@@ -35,7 +35,9 @@ REDIRECT_URI = "http://arbridge.test/integrations/zoho_books/callback"
 def data_centres(root: str = ROOT) -> dict[str, DataCentre]:
     """Return the sandbox's data centres: the US at its root, the others under /<location>."""
     return {
-        loc: DataCentre(loc, root if loc == "us" else f"{root}/{loc}", root if loc == "us" else f"{root}/{loc}")
+        loc: DataCentre(
+            loc, root if loc == "us" else f"{root}/{loc}", root if loc == "us" else f"{root}/{loc}"
+        )
         for loc in LOCATIONS
     }
 
@@ -73,7 +75,7 @@ def connect(
     store: MemoryTokenStore | None = None,
     **preferences: Any,
 ) -> ZohoBooks:
-    """Authorize arbridge for an organization, as a partner connecting does; return the connector."""
+    """Authorize arbridge for an organization as a partner connecting does; return the connector."""
     http = httpx.Client(transport=httpx.WSGITransport(app=app))
     store = store or MemoryTokenStore()
     consent = TokenManager(oauth_app(f"{ROOT}/oauth/v2/token"), store, http)
@@ -122,7 +124,14 @@ class Books:
     # -- what an MSP's bookkeeper does ---------------------------------------------
 
     def contact(self, name: str, email: str = "", **fields: Any) -> dict[str, Any]:
-        persons = [{"first_name": "Accounts", "last_name": "Payable", "email": email, "is_primary_contact": True}]
+        persons = [
+            {
+                "first_name": "Accounts",
+                "last_name": "Payable",
+                "email": email,
+                "is_primary_contact": True,
+            }
+        ]
         body = {"contact_name": name, "contact_persons": persons if email else [], **fields}
         return self.call("POST", "contacts", body)["contact"]
 
@@ -132,7 +141,9 @@ class Books:
     def deactivate(self, contact_id: str) -> None:
         self.call("POST", f"contacts/{contact_id}/inactive")
 
-    def invoice(self, contact_id: str, *amounts: str, send: bool = True, **fields: Any) -> dict[str, Any]:
+    def invoice(
+        self, contact_id: str, *amounts: str, send: bool = True, **fields: Any
+    ) -> dict[str, Any]:
         """Bill a contact one line per amount, marked as sent unless told not to."""
         body = {
             "customer_id": contact_id,
@@ -182,7 +193,11 @@ class Books:
         self.call(
             "POST",
             f"creditnotes/{note['creditnote_id']}/invoices",
-            {"invoices": [{"invoice_id": invoice["invoice_id"], "amount_applied": Decimal(amount)}]},
+            {
+                "invoices": [
+                    {"invoice_id": invoice["invoice_id"], "amount_applied": Decimal(amount)}
+                ]
+            },
         )
         return note
 
@@ -197,11 +212,18 @@ class Books:
 
     def stats(self) -> dict[str, Any]:
         stats = self.control.get("/_sandbox/stats").json()
-        return stats["organizations"].get(self.organization_id, {"requests": 0, "throttled": 0, "faults": 0})
+        return stats["organizations"].get(
+            self.organization_id, {"requests": 0, "throttled": 0, "faults": 0}
+        )
 
 
 def lines(amounts: tuple[str, ...]) -> list[dict[str, Any]]:
     return [
-        {"name": "Managed services", "description": f"Managed services, line {n}", "quantity": 1, "rate": Decimal(a)}
+        {
+            "name": "Managed services",
+            "description": f"Managed services, line {n}",
+            "quantity": 1,
+            "rate": Decimal(a),
+        }
         for n, a in enumerate(amounts, start=1)
     ]
