@@ -202,7 +202,7 @@ class Books:
         return note
 
     def payments_of(self, invoice_id: str) -> list[dict[str, Any]]:
-        return list(self.read(invoice_id)["payments"])
+        return list(self.call("GET", f"invoices/{invoice_id}/payments")["payments"])
 
     def payment(self, payment_id: str) -> dict[str, Any]:
         return self.call("GET", f"customerpayments/{payment_id}")["payment"]

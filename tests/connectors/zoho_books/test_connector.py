@@ -330,5 +330,6 @@ def test_payments_are_deposited_to_the_account_chosen(sandbox, organization, boo
 
     ref = zoho.push(payment_command(invoice["invoice_id"], Decimal("100"), "p:5"))
 
-    assert books.payment(ref.remote_id)["account_id"] == "460000000000370"
+    held = sandbox.store.payment(organization, ref.remote_id)
+    assert held["_account_id"] == "460000000000370"
     assert {a.name for a in zoho.accounts() if a.type == "bank"} == {"Business Checking"}

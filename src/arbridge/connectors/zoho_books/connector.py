@@ -12,12 +12,17 @@ One cursor stream, "zoho_books", holds where reading stopped:
     {"since": S | None, "started": T,              a pass under way: resume at
      "entity": "invoices", "page": 7, "offset": 50} the 51st invoice of page 7
 
-A pass reads contacts, then invoices, 200 a page, with `last_modified_time`
-S (none on the first pass), oldest created first: a record changed during
-the pass keeps its place and one that newly matches moves later ones on, so
-a page resumed may re-read one but never skips one. Zoho's invoice list
+A pass reads contacts, then invoices, 200 a page, in the order they were
+created. Invoices are asked for with `last_modified_time` S (none on the
+first pass): one changed during the pass keeps its place and one that newly
+matches moves later ones on, so a page resumed may re-read one but never
+skips one. Zoho's contact list takes no such filter, and an MSP's customers
+are few: every pass lists them all (a page per 200) and keeps those changed
+since S; a pass that listed them all from the first page also deletes the
+customers arbridge holds that Zoho no longer lists. Zoho's invoice list
 carries no lines, payments or credits, so each billed invoice is read
-whole (GET /invoices/{id}); a checkpoint follows every CHECKPOINT_EVERY of
+whole (GET /invoices/{id}, and its payments and credits applied when it
+says it has some); a checkpoint follows every CHECKPOINT_EVERY of
 them and every page. When the pass ends, the next reads from T, the
 server's clock at the pass's first page less a minute. Applying a change
 twice changes nothing.
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -49,6 +55,7 @@ from arbridge.connectors.base import (
     Frequency,
     Item,
     OAuth2,
+    Op,
     PermanentError,
     Preferences,
     Rejected,
@@ -65,8 +72,12 @@ from arbridge.connectors.zoho_books.datacentres import US
 STREAM = "zoho_books"
 ENTITIES = ("contacts", "invoices")
 FILTERS: dict[str, dict[str, str]] = {
-    "contacts": {"filter_by": "Status.All", "sort_column": "created_time", "sort_order": "A"},
-    "invoices": {"sort_column": "created_time", "sort_order": "A"},
+    "contacts": {
+        "contact_type": "customer",
+        "filter_by": "Status.All",
+        "sort_column": "created_time",
+    },
+    "invoices": {"sort_column": "created_time"},
 }
 OVERLAP = dt.timedelta(minutes=1)
 CHECKPOINT_EVERY = 50  # invoices read whole between checkpoints
@@ -214,9 +225,11 @@ class ZohoBooks:
         first = ENTITIES.index(state["entity"]) if state.get("entity") in ENTITIES else 0
         number, offset = int(state.get("page", 1)), int(state.get("offset", 0))
         held: dict[str, dict[str, set[str]]] | None = None
+        # Customer ids listed by this pull, when it lists them from the first page.
+        listed: set[str] | None = set() if first == 0 and number == 1 else None
         for entity in ENTITIES[first:]:
             params = dict(FILTERS[entity])
-            if since is not None:
+            if since is not None and entity == "invoices":
                 params["last_modified_time"] = since_param(since)
             while True:
                 page = self.client.page(entity, number, params)
@@ -224,7 +237,10 @@ class ZohoBooks:
                     started = (page.time or self.runtime.clock()) - OVERLAP
                 if entity == "contacts":
                     for raw in page.records:
-                        yield from mapping.contact_changes(raw)
+                        if listed is not None:
+                            listed.add(str(raw.get("contact_id") or ""))
+                        if is_changed(raw, since):
+                            yield from mapping.contact_changes(raw)
                 else:
                     if held is None:
                         held = {
@@ -241,10 +257,18 @@ class ZohoBooks:
                 number += 1
                 yield Cursor(STREAM, place(since, started, entity, number))
             number = 1
+            if entity == "contacts" and listed is not None:
+                yield from self._gone_customers(listed)
             following = ENTITIES.index(entity) + 1
             if following < len(ENTITIES):
                 yield Cursor(STREAM, place(since, started, ENTITIES[following], 1))
         yield Cursor(STREAM, {"since": (started or self.runtime.clock()).isoformat()})
+
+    def _gone_customers(self, listed: set[str]) -> Iterator[Change]:
+        """Delete the customers arbridge holds that the full list no longer has."""
+        for remote_id in sorted(set(self.runtime.known("customer")) - listed):
+            yield Change("customer", remote_id, Op.DELETE)
+            yield Change("contact", f"{remote_id}:primary", Op.DELETE)
 
     def _invoice(
         self, summary: dict[str, Any], held: dict[str, dict[str, set[str]]], *, full: bool
@@ -260,11 +284,18 @@ class ZohoBooks:
         except PermanentError as e:
             if e.status in (400, 404):  # deleted since the page was read
                 if not full:
-                    yield mapping.changed("invoice", summary, invoice_id, mapping.Op.DELETE)
+                    yield mapping.changed("invoice", summary, invoice_id, Op.DELETE)
                 return
             raise
         mine = {entity: ids.get(invoice_id, set()) for entity, ids in held.items()}
-        yield from mapping.invoice_changes(raw, mine)
+        payments = credits = []
+        # Reference: https://www.zoho.com/books/api/v3/invoices/#list-invoice-payments
+        if has_amount(raw.get("payment_made")):
+            payments = self.client.get(f"invoices/{invoice_id}/payments").get("payments") or []
+        # Reference: https://www.zoho.com/books/api/v3/invoices/#list-credits-applied
+        if has_amount(raw.get("credits_applied")):
+            credits = self.client.get(f"invoices/{invoice_id}/creditsapplied").get("credits") or []
+        yield from mapping.invoice_changes(raw, payments, credits, mine)
 
     # -- writing --------------------------------------------------------------
 
@@ -328,6 +359,18 @@ class ZohoBooks:
             if e.status != 404 and "not exist" not in str(e).lower():
                 raise
         return RemoteRef(remote_id)
+
+
+def has_amount(value: Any) -> bool:
+    try:
+        return Decimal(str(value or 0)) != 0
+    except ArithmeticError:
+        return True  # read what it holds rather than guess
+
+
+def is_changed(raw: dict[str, Any], since: dt.datetime | None) -> bool:
+    modified = parse_time(raw.get("last_modified_time"))
+    return since is None or modified is None or modified >= since
 
 
 def place(

@@ -10,13 +10,15 @@ What is read:
   Zoho has no billing flag on contact persons: invoices are emailed to the
   contact's primary person by default, so that one (the list's first_name,
   last_name, email and phone) is the billing contact, `<contact_id>:primary`.
-- An invoice is read whole (GET /invoices/{id}: lines, payments, credits).
-  Drafts are not billed yet; a void invoice (or one taken back to draft)
-  reads as deleted, which archives it in arbridge.
-- The invoice's `payments` are what it received, one canonical payment per
-  payment and invoice (`<payment_id>:<invoice_id>`), so a payment applied to
-  several invoices arrives whole from each; its `credits` are credit notes
-  applied, `<creditnote_id>:<invoice_id>`. One arbridge wrote (its reference
+- An invoice is read whole: GET /invoices/{id} (its lines), and when it
+  says something was paid or credited (payment_made, credits_applied), its
+  payments (/payments) and credits (/creditsapplied). Drafts are not billed
+  yet; a void invoice (or one taken back to draft) reads as deleted, which
+  archives it in arbridge.
+- Each of the invoice's payments is one canonical payment per payment and
+  invoice (`<payment_id>:<invoice_id>`), so a payment applied to several
+  invoices arrives as its part of each; each credit note applied is
+  `<creditnote_id>:<invoice_id>`. One arbridge wrote (its reference
   number starts with REFERENCE_PREFIX) is arbridge's own and is not read
   back. One arbridge held for the invoice that it no longer lists was deleted.
 """
@@ -156,7 +158,12 @@ def gone_changes(summary: dict[str, Any], *, full: bool) -> Changes:
     return [changed("invoice", summary, invoice_id, Op.DELETE)]
 
 
-def invoice_changes(raw: dict[str, Any], held: dict[str, set[str]]) -> Changes:
+def invoice_changes(
+    raw: dict[str, Any],
+    payments: list[dict[str, Any]],
+    credits: list[dict[str, Any]],
+    held: dict[str, set[str]],
+) -> Changes:
     """Return an invoice read whole, then the payments and credits applied to it.
 
     `held` maps "payment" and "credit" to the ids arbridge holds for this
@@ -186,7 +193,7 @@ def invoice_changes(raw: dict[str, Any], held: dict[str, set[str]]) -> Changes:
     except (Unreadable, ValueError) as e:
         return [Rejected("invoice", invoice_id, str(e), raw)]
     items: Changes = [changed("invoice", raw, invoice_id, Op.UPSERT, record)]
-    items += applied_changes(raw, invoice_id, record, held)
+    items += applied_changes(raw, payments, credits, invoice_id, record, held)
     return items
 
 
@@ -204,11 +211,16 @@ def invoice_line(raw: dict[str, Any]) -> InvoiceLineRecord:
 
 
 def applied_changes(
-    raw: dict[str, Any], invoice_id: str, invoice: InvoiceRecord, held: dict[str, set[str]]
+    raw: dict[str, Any],
+    payments: list[dict[str, Any]],
+    credits: list[dict[str, Any]],
+    invoice_id: str,
+    invoice: InvoiceRecord,
+    held: dict[str, set[str]],
 ) -> Changes:
     items: Changes = []
     seen: dict[str, set[str]] = {"payment": set(), "credit": set()}
-    for payment in raw.get("payments") or []:
+    for payment in payments:
         if is_arbridge(payment.get("reference_number")):
             continue
         remote_id = f"{payment.get('payment_id')}:{invoice_id}"
@@ -231,7 +243,7 @@ def applied_changes(
             items.append(Rejected("payment", remote_id, str(e), payment))
             continue
         items.append(changed("payment", raw, remote_id, Op.UPSERT, record))
-    for credit in raw.get("credits") or []:
+    for credit in credits:
         remote_id = f"{credit.get('creditnote_id')}:{invoice_id}"
         seen["credit"].add(remote_id)
         try:

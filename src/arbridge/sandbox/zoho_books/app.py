@@ -12,10 +12,11 @@ www.zohoapis.<tld>:
                                      accounts-server); ?organization=<id> picks one
     POST     [/<dc>]/oauth/v2/token  POST [/<dc>]/oauth/v2/token/revoke
     GET      [/<dc>]/books/v3/organizations
-    GET|POST [/<dc>]/books/v3/contacts     GET|PUT .../contacts/<id>
+    GET|POST [/<dc>]/books/v3/contacts     GET|PUT|DELETE .../contacts/<id>
     POST     .../contacts/<id>/active|inactive
     GET|POST [/<dc>]/books/v3/invoices     GET|PUT|DELETE .../invoices/<id>
     POST     .../invoices/<id>/status/sent|void|draft
+    GET      .../invoices/<id>/payments   GET .../invoices/<id>/creditsapplied
     GET|POST [/<dc>]/books/v3/customerpayments   GET|DELETE .../customerpayments/<id>
     POST     [/<dc>]/books/v3/creditnotes        POST .../creditnotes/<id>/invoices
     GET      [/<dc>]/books/v3/chartofaccounts
@@ -61,7 +62,22 @@ CONTACT_SUMMARY = (
     "contact_id", "contact_name", "company_name", "contact_type", "status", "currency_code",
     "first_name", "last_name", "email", "phone", "mobile", "created_time", "last_modified_time",
 )  # fmt: skip
+CONTACT = (
+    "contact_id", "contact_name", "company_name", "contact_type", "status", "currency_code",
+    "contact_persons", "created_time", "last_modified_time",
+)  # fmt: skip
 PAYMENT_SUMMARY = ("payment_id", "payment_number", "date", "payment_mode", "amount")
+PAYMENT = (
+    "payment_id", "payment_mode", "amount", "date", "reference_number", "description",
+    "customer_id", "customer_name", "invoices",
+)  # fmt: skip
+APPLIED = ("invoice_id", "invoice_number", "amount_applied")
+
+
+def payment_answer(payment: dict[str, Any]) -> dict[str, Any]:
+    answer = public(payment, PAYMENT)
+    answer["invoices"] = [public(part, APPLIED) for part in payment["invoices"]]
+    return answer
 
 
 def create_app(
@@ -277,7 +293,7 @@ class ZohoBooksSandbox:
                     return self.ok(
                         "The contact has been added.",
                         201,
-                        contact=public(store.create_contact(org_id, self.body(request))),
+                        contact=public(store.create_contact(org_id, self.body(request)), CONTACT),
                     )
                 return self.page(request, "contacts", self.contacts(request, org), CONTACT_SUMMARY)
             if len(rest) == 2 and method == "POST" and rest[1] in ("active", "inactive"):
@@ -286,10 +302,15 @@ class ZohoBooksSandbox:
             if len(rest) == 1 and method == "PUT":
                 return self.ok(
                     "Contact has been updated successfully",
-                    contact=public(store.update_contact(org_id, rest[0], self.body(request))),
+                    contact=public(
+                        store.update_contact(org_id, rest[0], self.body(request)), CONTACT
+                    ),
                 )
             if len(rest) == 1 and method == "GET":
-                return self.ok(contact=public(store.contact(org_id, rest[0])))
+                return self.ok(contact=public(store.contact(org_id, rest[0]), CONTACT))
+            if len(rest) == 1 and method == "DELETE":
+                store.delete_contact(org_id, rest[0])
+                return self.ok("The contact has been deleted.")
         if resource == "invoices":
             if not rest:
                 if method == "POST":
@@ -304,6 +325,10 @@ class ZohoBooksSandbox:
                 return self.ok(f"Invoice status has been changed to {rest[2].capitalize()}.")
             if len(rest) == 1 and method == "GET":
                 return self.ok(invoice=public(store.invoice(org_id, rest[0])))
+            if rest[1:] == ["payments"] and method == "GET":
+                return self.ok(payments=list(store.invoice(org_id, rest[0])["_payments"]))
+            if rest[1:] == ["creditsapplied"] and method == "GET":
+                return self.ok(credits=list(store.invoice(org_id, rest[0])["_credits"]))
             if len(rest) == 1 and method == "PUT":
                 return self.ok(
                     "Invoice information has been updated.",
@@ -318,13 +343,13 @@ class ZohoBooksSandbox:
                     return self.ok(
                         "The payment has been created.",
                         201,
-                        payment=public(store.create_payment(org_id, self.body(request))),
+                        payment=payment_answer(store.create_payment(org_id, self.body(request))),
                     )
                 return self.page(
                     request, "customer_payments", self.payments(request, org), PAYMENT_SUMMARY
                 )
             if len(rest) == 1 and method == "GET":
-                return self.ok(payment=public(store.payment(org_id, rest[0])))
+                return self.ok(payment=payment_answer(store.payment(org_id, rest[0])))
             if len(rest) == 1 and method == "DELETE":
                 store.delete_payment(org_id, rest[0])
                 return self.ok("The payment has been deleted.")
@@ -361,6 +386,8 @@ class ZohoBooksSandbox:
     def contacts(self, request: Request, org) -> list[dict[str, Any]]:
         status = request.args.get("filter_by", "Status.All")
         chosen = self.store.listed(org.contacts.values(), self.since(request))
+        if kind := request.args.get("contact_type"):
+            chosen = [c for c in chosen if c["contact_type"] == kind]
         if status == "Status.Active":
             chosen = [c for c in chosen if c["status"] == "active"]
         elif status == "Status.Inactive":

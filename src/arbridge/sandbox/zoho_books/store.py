@@ -8,9 +8,12 @@
 Records are plain dicts in Zoho's field names, amounts Decimal. What Zoho
 derives is derived here: an invoice's balance, payment_made and
 credits_applied, and its status (sent, partially_paid, paid; overdue is not
-simulated). Recording or deleting a payment or applying a credit changes
-the invoice, so its last_modified_time moves on (verify against Zoho: the
-invoice's own timestamp is what a reader of changes relies on).
+simulated). An invoice keeps its payments and credits applied (served by
+/invoices/{id}/payments and /creditsapplied) under "_payments" and
+"_credits", which its own answer leaves out. Recording or deleting a
+payment or applying a credit changes the invoice, so its
+last_modified_time moves on (verify against Zoho: the invoice's own
+timestamp is what a reader of changes relies on).
 """
 
 from __future__ import annotations
@@ -195,6 +198,14 @@ class Store:
             self._touch(contact)
             return contact
 
+    def delete_contact(self, org_id: str, contact_id: str) -> None:
+        with self.lock:
+            org = self.org(org_id)
+            self.contact(org_id, contact_id)
+            if any(i["customer_id"] == contact_id for i in org.invoices.values()):
+                raise Invalid("Contacts with transactions cannot be deleted.", code=1001)
+            del org.contacts[contact_id]
+
     # -- invoices ---------------------------------------------------------------
 
     def create_invoice(self, org_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -215,8 +226,8 @@ class Store:
                 "currency_code": org.currency,
                 "notes": str(body.get("notes") or ""),
                 "terms": str(body.get("terms") or ""),
-                "payments": [],
-                "credits": [],
+                "_payments": [],
+                "_credits": [],
             }
             self._lines(invoice, body.get("line_items") or [])
             self._touch(invoice, created=True)
@@ -248,8 +259,8 @@ class Store:
         invoice["tax_total"] = ZERO
 
     def _derive(self, invoice: dict[str, Any]) -> None:
-        paid = sum((p["amount"] for p in invoice["payments"]), ZERO)
-        credited = sum((c["amount_applied"] for c in invoice["credits"]), ZERO)
+        paid = sum((p["amount"] for p in invoice["_payments"]), ZERO)
+        credited = sum((c["amount_applied"] for c in invoice["_credits"]), ZERO)
         invoice["payment_made"] = paid
         invoice["credits_applied"] = credited
         invoice["balance"] = invoice["total"] - paid - credited
@@ -287,7 +298,7 @@ class Store:
     def set_status(self, org_id: str, invoice_id: str, status: str) -> dict[str, Any]:
         with self.lock:
             invoice = self.invoice(org_id, invoice_id)
-            if status == "void" and (invoice["payments"] or invoice["credits"]):
+            if status == "void" and (invoice["_payments"] or invoice["_credits"]):
                 raise Invalid("Delete the payments and credits of the invoice first.", code=1001)
             if status == "sent" and invoice["status"] != "draft":
                 raise Invalid("Only a draft invoice can be marked as sent.", code=1001)
@@ -299,7 +310,7 @@ class Store:
     def delete_invoice(self, org_id: str, invoice_id: str) -> None:
         with self.lock:
             invoice = self.invoice(org_id, invoice_id)
-            if invoice["payments"]:
+            if invoice["_payments"]:
                 raise Invalid("Invoices with payments cannot be deleted.", code=1001)
             del self.org(org_id).invoices[invoice_id]
 
@@ -337,7 +348,7 @@ class Store:
                 "description": str(body.get("description") or ""),
                 "customer_id": customer["contact_id"],
                 "customer_name": customer["contact_name"],
-                "account_id": account,
+                "_account_id": account,
                 "invoices": [],
             }
             self._touch(payment, created=True)
@@ -349,10 +360,11 @@ class Store:
                     "amount_applied": share,
                 }
                 payment["invoices"].append(part)
-                invoice["payments"].append(
+                invoice["_payments"].append(
                     {
                         "payment_id": payment["payment_id"],
-                        "payment_number": payment["payment_number"],
+                        "invoice_id": invoice["invoice_id"],
+                        "payment_number": int(payment["payment_number"]),
                         "invoice_payment_id": part["invoice_payment_id"],
                         "payment_mode": payment["payment_mode"],
                         "date": payment["date"],
@@ -380,8 +392,8 @@ class Store:
                 invoice = org.invoices.get(part["invoice_id"])
                 if invoice is None:
                     continue
-                invoice["payments"] = [
-                    p for p in invoice["payments"] if p["payment_id"] != payment_id
+                invoice["_payments"] = [
+                    p for p in invoice["_payments"] if p["payment_id"] != payment_id
                 ]
                 self._derive(invoice)
                 self._touch(invoice)
@@ -426,7 +438,7 @@ class Store:
                     "credited_date": self.now().date().isoformat(),
                     "amount_applied": share,
                 }
-                invoice["credits"].append(row)
+                invoice["_credits"].append(row)
                 note["balance"] -= share
                 note["status"] = "closed" if note["balance"] == 0 else "open"
                 note["invoices"].append({"invoice_id": invoice["invoice_id"], **row})
