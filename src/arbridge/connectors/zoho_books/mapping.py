@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -71,17 +72,39 @@ class Unreadable(ValueError):
     pass
 
 
-def changed(entity: str, raw: dict[str, Any], remote_id: str, op: Op, record: Any = None) -> Change:
-    updated = parse_time(raw.get("last_modified_time"))
+def changed(
+    entity: str,
+    raw: dict[str, Any],
+    remote_id: str,
+    op: Op,
+    record: Any = None,
+    *,
+    stamped: dict[str, Any] | None = None,
+) -> Change:
+    """Return a change, versioned by its record's last_modified_time and content.
+
+    Zoho's times are to the second, so two states a second apart may carry
+    one time: the version adds a digest of what was read (or "deleted"), so
+    the engine can tell them apart. `stamped` is the record whose time it is
+    (a payment's, its invoice).
+    """
+    updated = parse_time((stamped or raw).get("last_modified_time"))
     return Change(
         entity,
         remote_id,
         op,
         record,
-        remote_version=updated.isoformat() if updated else "",
+        remote_version=f"{updated.isoformat() if updated else ''}#{digest(raw, op)}",
         remote_updated_at=updated,
         raw=raw,
     )
+
+
+def digest(raw: dict[str, Any], op: Op) -> str:
+    if op == Op.DELETE:
+        return "deleted"
+    text = json.dumps(raw, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def money(value: Any, name: str) -> Decimal:
@@ -242,7 +265,7 @@ def applied_changes(
         except (Unreadable, ValueError) as e:
             items.append(Rejected("payment", remote_id, str(e), payment))
             continue
-        items.append(changed("payment", raw, remote_id, Op.UPSERT, record))
+        items.append(changed("payment", payment, remote_id, Op.UPSERT, record, stamped=raw))
     for credit in credits:
         remote_id = f"{credit.get('creditnote_id')}:{invoice_id}"
         seen["credit"].add(remote_id)
@@ -257,7 +280,7 @@ def applied_changes(
         except (Unreadable, ValueError) as e:
             items.append(Rejected("credit", remote_id, str(e), credit))
             continue
-        items.append(changed("credit", raw, remote_id, Op.UPSERT, record))
+        items.append(changed("credit", credit, remote_id, Op.UPSERT, record, stamped=raw))
     for entity in ("payment", "credit"):
         for remote_id in sorted(held.get(entity, set()) - seen[entity]):
             items.append(changed(entity, raw, remote_id, Op.DELETE))
