@@ -13,6 +13,7 @@ from arbridge.connectors.base import (
     CreditRecord,
     Cursor,
     PaymentRecord,
+    PermanentError,
     RetryableError,
     Runtime,
 )
@@ -22,7 +23,7 @@ from arbridge.connectors.zoho_books.client import RateLimited
 from arbridge.connectors.zoho_books.connector import LIMITS, daily_limits
 from arbridge.connectors.zoho_books.datacentres import DATA_CENTRES, from_callback
 from arbridge.sandbox.zoho_books import create_app, seed
-from tests.connectors.contract import Replica, payment_command
+from tests.connectors.contract import Replica, payment_command, push_until_done
 from tests.connectors.zoho_books.books import ROOT, Books, connect, data_centres
 
 
@@ -326,10 +327,97 @@ def test_a_payment_of_two_invoices_is_one_zoho_payment_deleted_whole(books, zoho
 
 def test_payments_are_deposited_to_the_account_chosen(sandbox, organization, books):
     invoice = books.invoice(books.contact("Bluebird Dental", "ap@b.example")["contact_id"], "100")
-    zoho = connect(sandbox, organization, deposit_account_id="460000000000370")
+    zoho = connect(sandbox, organization, payment_account_id="460000000000370")
 
     ref = zoho.push(payment_command(invoice["invoice_id"], Decimal("100"), "p:5"))
 
     held = sandbox.store.payment(organization, ref.remote_id)
     assert held["_account_id"] == "460000000000370"
     assert {a.name for a in zoho.accounts() if a.type == "bank"} == {"Business Checking"}
+
+
+UNDEPOSITED, CHECKING, FEES, SALES = (
+    "460000000000361",
+    "460000000000370",
+    "460000000000400",
+    "460000000000388",
+)
+
+
+def deposit_command(remote_ids: list[str], key: str = "zoho_books-deposit-3-1") -> Command:
+    return Command(
+        "create_deposit",
+        {
+            "deposit_id": 3,
+            "date": "2026-03-04",
+            "currency": "USD",
+            "payments": [{"remote_id": r, "amount": "100.00"} for r in remote_ids],
+            "fees": "6.20",
+            "surcharges": "3.00",
+            "payout": "196.80",
+        },
+        key,
+    )
+
+
+def test_a_payout_is_a_transfer_to_the_bank_with_its_fees_and_surcharges_apart(
+    sandbox, organization, books
+):
+    contact = books.contact("Bluebird Dental", "ap@b.example")["contact_id"]
+    invoices = [books.invoice(contact, "100.00")["invoice_id"] for _ in range(2)]
+    zoho = connect(
+        sandbox,
+        organization,
+        payment_account_id=UNDEPOSITED,
+        create_deposits=True,
+        deposit_account_id=CHECKING,
+        fee_account_id=FEES,
+        surcharge_income_account_id=SALES,
+    )
+    paid = [zoho.push(payment_command(i, Decimal("100.00"), f"p:{i}")).remote_id for i in invoices]
+
+    first = zoho.push(deposit_command(paid))
+    again = zoho.push(deposit_command(paid))
+
+    store = sandbox.store
+    rows = list(store.org(organization).banktransactions.values())
+    assert first == again
+    assert sorted((r["transaction_type"], r["amount"]) for r in rows) == [
+        ("deposit", Decimal("3.00")),
+        ("expense", Decimal("6.20")),
+        ("transfer_fund", Decimal("196.80")),
+    ]
+    # The payments' 200.00 wait in Undeposited Funds; the payout leaves it at nothing.
+    assert store.balance_of(organization, UNDEPOSITED) == Decimal("-200.00")
+    assert store.balance_of(organization, CHECKING) == Decimal("196.80")
+    assert store.balance_of(organization, FEES) == Decimal("6.20")
+
+
+def test_a_payout_whose_answers_are_lost_is_written_once(sandbox, organization, books):
+    contact = books.contact("Bluebird Dental", "ap@b.example")["contact_id"]
+    invoices = [books.invoice(contact, "100.00")["invoice_id"] for _ in range(2)]
+    zoho = connect(
+        sandbox,
+        organization,
+        payment_account_id=UNDEPOSITED,
+        create_deposits=True,
+        deposit_account_id=CHECKING,
+        fee_account_id=FEES,
+        surcharge_income_account_id=SALES,
+    )
+    paid = [zoho.push(payment_command(i, Decimal("100.00"), f"p:{i}")).remote_id for i in invoices]
+    books.faults(error_rate=0.5, error_kinds=["timeout"], timeout_ms=1, seed=7)
+
+    written = {push_until_done(zoho, deposit_command(paid)) for _ in range(3)}
+
+    books.faults(error_rate=0)
+    assert len(written) == 1
+    assert len(sandbox.store.org(organization).banktransactions) == 3
+
+
+def test_a_payout_that_does_not_add_up_is_refused(zoho):
+    command = deposit_command(["1", "2"])
+    command.payload["payout"] = "190.00"
+
+    with pytest.raises(PermanentError):
+        zoho.push(command)

@@ -8,7 +8,7 @@ from django.db import transaction
 from arbridge.integrations import outbox, writeback
 from arbridge.integrations.models import Connection, ExternalRef, OutboundCommand
 from arbridge.ledger.models import Invoice, Payment
-from tests.integrations.qbo.fixtures import take_payment
+from tests.integrations.qbo.fixtures import record_payout, take_payment
 from tests.integrations.zoho_books.conftest import KIND, come_back, consent
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_an_invoice_voided_in_zoho_is_archived(connected, acme_books, sync):
 def test_the_preferences_offer_the_plan_and_the_organization_s_accounts(client, connected):
     page = client.get(f"/integrations/{connected.pk}/preferences/").content.decode()
 
-    assert "Zoho Books plan" in page and "Deposit payments to" in page
+    assert "Zoho Books plan" in page and "Record payments into" in page
     assert 'value="460000000000370"' in page  # Business Checking, from the chart of accounts
 
 
@@ -138,3 +138,42 @@ def test_another_partner_sees_nothing_of_acme_s_zoho_books(
     for url in (f"/integrations/{connected.pk}/", f"/integrations/{connected.pk}/preferences/"):
         assert client.get(url).status_code == 404
     assert not Invoice.objects.for_partner(charlie.memberships.get().partner).exists()
+
+
+def test_a_payout_is_written_to_zoho_with_its_fees_apart_once_its_payments_are(
+    client, connected, acme_books, sync, django_capture_on_commit_callbacks
+):
+    preferences = {
+        "plan": "premium",
+        "payment_account_id": "460000000000361",
+        "create_deposits": "on",
+        "deposit_account_id": "460000000000370",
+        "fee_account_id": "460000000000400",
+    }
+    saved = client.post(f"/integrations/{connected.pk}/preferences/", preferences)
+    assert saved.status_code == 302, saved.content
+    bill(acme_books, "Globex", "150.00")
+    sync(connected)
+    payment = take_payment((Invoice.objects.get(connection=connected), "150.00"))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        writeback.payment_succeeded(payment)
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        [command] = writeback.deposit_recorded(record_payout([payment], fees="4.65"))
+
+    command.refresh_from_db()
+    assert command.status == OutboundCommand.Status.DONE, command.last_error
+    rows = acme_books.app.store.org(acme_books.organization_id).banktransactions.values()
+    assert sorted((r["transaction_type"], r["amount"]) for r in rows) == [
+        ("expense", Decimal("4.65")),
+        ("transfer_fund", Decimal("145.35")),
+    ]
+
+
+def test_creating_deposits_needs_its_accounts(client, connected):
+    response = client.post(
+        f"/integrations/{connected.pk}/preferences/", {"plan": "standard", "create_deposits": "on"}
+    )
+
+    assert response.status_code == 400
+    assert "Choose the bank account." in response.content.decode()

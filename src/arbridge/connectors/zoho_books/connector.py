@@ -123,7 +123,7 @@ OAUTH = OAuth2(
 
 
 class ZohoBooksPreferences(Preferences):
-    """The organization's plan (its daily API allowance) and where payments are deposited."""
+    """The organization's plan (its daily API allowance), where payments and payouts go."""
 
     plan: Plan = Field(
         "standard",
@@ -131,12 +131,44 @@ class ZohoBooksPreferences(Preferences):
         description="Zoho allows each plan a number of API calls a day (Standard 2,000, "
         "Professional 5,000, Premium and above 10,000); arbridge keeps within it.",
     )
+    payment_account_id: str | None = Field(
+        None,
+        title="Record payments into",
+        description='The account payments taken in arbridge wait in, e.g. "Undeposited '
+        "Funds\"; Zoho's default when none is chosen.",
+        json_schema_extra=account_field(
+            ["bank", "cash", "other_current_asset"],
+            needed_by="create_deposits",
+            missing="Choose the account payments wait in until their payout.",
+        ),
+    )
+    create_deposits: bool = Field(
+        False,
+        title="Create Deposits",
+        description="Record each payout as a transfer from that account to the bank "
+        "account, its fees as an expense and its surcharges as income. Off by default.",
+    )
     deposit_account_id: str | None = Field(
         None,
-        title="Deposit payments to",
-        description="The bank or cash account payments taken in arbridge are recorded into "
-        '(e.g. "Undeposited Funds"); Zoho\'s default when none is chosen.',
-        json_schema_extra=account_field(["bank", "cash"]),
+        title="Bank account for deposits",
+        description="We recommend the bank account connected to arbridge for payouts.",
+        json_schema_extra=account_field(
+            ["bank"], needed_by="create_deposits", missing="Choose the bank account."
+        ),
+    )
+    fee_account_id: str | None = Field(
+        None,
+        title="Processing fee account",
+        json_schema_extra=account_field(
+            ["expense", "other_expense"],
+            needed_by="create_deposits",
+            missing="Choose the account processing fees go to.",
+        ),
+    )
+    surcharge_income_account_id: str | None = Field(
+        None,
+        title="Surcharge income account",
+        json_schema_extra=account_field(["income", "other_income"]),
     )
 
 
@@ -151,14 +183,14 @@ class ZohoBooks:
             Item.INVOICE_LINES: Frequency.HOURLY,
             Item.CUSTOMERS: Frequency.HOURLY,
             Item.PAYMENTS: Frequency.HOURLY,
-            Item.DEPOSITS: Frequency.NONE,
+            Item.DEPOSITS: Frequency.REAL_TIME,
             Item.ARCHIVE_INVOICES: Frequency.HOURLY,
             Item.ARCHIVE_CUSTOMERS: Frequency.HOURLY,
             Item.DELETE_PAYMENTS: Frequency.REAL_TIME,
             Item.PDF_INVOICES: Frequency.NONE,
         },
         native_pdf=False,
-        deposits=False,
+        deposits=True,
         archive_on_source_delete=True,
         contact_scope=ContactScope.BILLING,
         accounts=True,
@@ -307,6 +339,8 @@ class ZohoBooks:
                 return self._create_payment(payload, command.idempotency_key)
             if command.action == "delete_payment":
                 return self._delete_payment(str(payload["remote_id"]))
+            if command.action == "create_deposit":
+                return self._create_deposit(payload, command.idempotency_key)
         except KeyError as e:
             raise PermanentError(f"the {command.action} command has no {e}") from e
         raise PermanentError(f"Zoho Books cannot {command.action!r}")
@@ -342,7 +376,7 @@ class ZohoBooks:
             invoice = self.client.get(f"invoices/{first}").get("invoice") or {}
             customer_id = invoice.get("customer_id")
         body = mapping.payment_body(
-            payload, str(customer_id or ""), key, self.preferences.deposit_account_id
+            payload, str(customer_id or ""), key, self.preferences.payment_account_id
         )
         # Reference: https://www.zoho.com/books/api/v3/customer-payments/#create-a-payment
         created = self.client.post("customerpayments", body).get("payment") or {}
@@ -359,6 +393,52 @@ class ZohoBooks:
             if e.status != 404 and "not exist" not in str(e).lower():
                 raise
         return RemoteRef(remote_id)
+
+    def find_transaction(self, reference: str) -> str | None:
+        """Return the id of the bank transaction carrying this reference number, if any."""
+        # Reference: https://www.zoho.com/books/api/v3/bank-transactions/#get-transactions-list
+        body = self.client.get("banktransactions", search_text=reference)
+        for hit in body.get("banktransactions") or []:
+            if hit.get("reference_number") == reference and hit.get("transaction_id"):
+                return str(hit["transaction_id"])
+        return None
+
+    def _create_deposit(self, payload: dict[str, Any], key: str) -> RemoteRef:
+        """Move a payout out of the payments' account: a transfer, its fees and surcharges.
+
+        Up to three bank transactions, each under a reference of its own
+        derived from the command's key and looked up before it is created,
+        so a retry repeats none. The remote id is the transfer's, the
+        version the others' ids.
+        """
+        prefs = self.preferences
+        clearing = payload.get("payment_account_id") or prefs.payment_account_id
+        bank = payload.get("deposit_account_id") or prefs.deposit_account_id
+        if not clearing:
+            raise PermanentError("no Zoho Books account is chosen for payments to wait in")
+        if not bank:
+            raise PermanentError("no Zoho Books bank account is chosen for deposits")
+        bodies = mapping.deposit_bodies(
+            payload,
+            key,
+            clearing=clearing,
+            bank=bank,
+            fee_account=payload.get("fee_account_id") or prefs.fee_account_id,
+            surcharge_account=payload.get("surcharge_account_id")
+            or prefs.surcharge_income_account_id,
+        )
+        ids = {}
+        for part, body in bodies.items():
+            # Reference: https://www.zoho.com/books/api/v3/bank-transactions/#create-a-transaction-for-an-account
+            found = self.find_transaction(body["reference_number"])
+            if found is None:
+                answer = self.client.post("banktransactions", body).get("banktransaction") or {}
+                found = str(answer.get("transaction_id") or "")
+                if not found:
+                    raise PermanentError("Zoho Books did not answer with the bank transaction")
+            ids[part] = found
+        others = ",".join(ids[part] for part in ("surcharges", "fees") if part in ids)
+        return RemoteRef(ids["transfer"], others)
 
 
 def has_amount(value: Any) -> bool:

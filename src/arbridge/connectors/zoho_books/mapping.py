@@ -338,3 +338,74 @@ def payment_body(
     if account_id:
         body["account_id"] = account_id
     return body
+
+
+# -- writing deposits -----------------------------------------------------------------
+
+# Reference: https://www.zoho.com/books/api/v3/bank-transactions/
+# The bank transactions module is not among ../shared/specs/zoho-books: its
+# fields below are from Zoho's documentation pages (verify).
+
+
+def deposit_bodies(
+    payload: dict[str, Any],
+    key: str,
+    *,
+    clearing: str,
+    bank: str,
+    fee_account: str | None,
+    surcharge_account: str | None,
+) -> dict[str, dict[str, Any]]:
+    """Return a payout as bank transactions: surcharges in, fees out, the payout to the bank.
+
+    The payments it pays out wait in `clearing`; surcharges are deposited
+    there from the income account, fees spent from it, and the payout
+    transferred to the bank, so clearing is left at nothing.
+    """
+    payout = money(payload["payout"], "payout")
+    fees = money(payload.get("fees") or "0", "fees")
+    surcharges = money(payload.get("surcharges") or "0", "surcharges")
+    paid = sum((money(p["amount"], "payment amount") for p in payload["payments"]), Decimal(0))
+    if payout <= 0 or fees < 0 or surcharges < 0:
+        raise PermanentError(f"the payout {payout}, fees {fees}, surcharges {surcharges} are wrong")
+    if payout + fees != paid + surcharges:
+        raise PermanentError(
+            f"the payout {payout} and its fees {fees} do not add up to its payments' "
+            f"{paid} and surcharges {surcharges}"
+        )
+    date = str(payload["date"])[:10]
+    bodies: dict[str, dict[str, Any]] = {}
+    if surcharges:
+        if not surcharge_account:
+            raise PermanentError("no Zoho Books account is chosen for surcharge income")
+        bodies["surcharges"] = {
+            "transaction_type": "deposit",
+            "from_account_id": surcharge_account,
+            "to_account_id": clearing,
+            "amount": surcharges,
+            "date": date,
+            "reference_number": reference(f"{key}:surcharges"),
+            "description": "Surcharges taken with card payments",
+        }
+    if fees:
+        if not fee_account:
+            raise PermanentError("no Zoho Books account is chosen for processing fees")
+        bodies["fees"] = {
+            "transaction_type": "expense",
+            "from_account_id": clearing,
+            "to_account_id": fee_account,
+            "amount": fees,
+            "date": date,
+            "reference_number": reference(f"{key}:fees"),
+            "description": "Payment processing fees",
+        }
+    bodies["transfer"] = {
+        "transaction_type": "transfer_fund",
+        "from_account_id": clearing,
+        "to_account_id": bank,
+        "amount": payout,
+        "date": date,
+        "reference_number": reference(f"{key}:transfer"),
+        "description": f"arbridge payout {payload['deposit_id']}",
+    }
+    return bodies

@@ -20,6 +20,7 @@ www.zohoapis.<tld>:
     GET|POST [/<dc>]/books/v3/customerpayments   GET|DELETE .../customerpayments/<id>
     POST     [/<dc>]/books/v3/creditnotes        POST .../creditnotes/<id>/invoices
     GET      [/<dc>]/books/v3/chartofaccounts
+    GET|POST [/<dc>]/books/v3/banktransactions   (not in ../shared/specs: Zoho's pages)
     GET|POST /_sandbox/faults   GET /_sandbox/stats   POST /_sandbox/orgs
     POST     /_sandbox/tokens   POST /_sandbox/seed   POST /_sandbox/clock {"advance_s": 60}
 
@@ -70,6 +71,10 @@ PAYMENT_SUMMARY = ("payment_id", "payment_number", "date", "payment_mode", "amou
 PAYMENT = (
     "payment_id", "payment_mode", "amount", "date", "reference_number", "description",
     "customer_id", "customer_name", "invoices",
+)  # fmt: skip
+BANK_TRANSACTION = (
+    "transaction_id", "transaction_type", "from_account_id", "to_account_id", "amount", "date",
+    "reference_number", "description",
 )  # fmt: skip
 APPLIED = ("invoice_id", "invoice_number", "amount_applied")
 
@@ -369,6 +374,20 @@ class ZohoBooksSandbox:
                     201,
                     apply_to_invoices={"invoices": applied},
                 )
+        if resource == "banktransactions":
+            if not rest and method == "POST":
+                row = store.create_bank_transaction(org_id, self.body(request))
+                return self.ok(
+                    "The transaction has been created.", 201, banktransaction=public(row)
+                )
+            if not rest and method == "GET":
+                text = request.args.get("search_text", "").lower()
+                rows = [
+                    r
+                    for r in org.banktransactions.values()
+                    if text in r["reference_number"].lower() or text in r["description"].lower()
+                ]
+                return self.page(request, "banktransactions", rows, BANK_TRANSACTION)
         if resource == "chartofaccounts" and not rest and method == "GET":
             return self.ok(chartofaccounts=[public(a) for a in org.accounts])
         raise Invalid("Invalid URL Passed", status=404, code=5)

@@ -70,6 +70,7 @@ class Org:
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     creditnotes: dict[str, dict[str, Any]] = field(default_factory=dict)
     accounts: list[dict[str, Any]] = field(default_factory=list)
+    banktransactions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 DEFAULT_ACCOUNTS = (
@@ -447,6 +448,46 @@ class Store:
                 self._touch(note)
                 applied.append({"invoice_id": invoice["invoice_id"], "amount_applied": share})
             return applied
+
+    # -- bank transactions -----------------------------------------------------------
+
+    def create_bank_transaction(self, org_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Record a deposit, an expense or a transfer between two of the organization's accounts."""
+        org = self.org(org_id)
+        kind = str(body.get("transaction_type") or "")
+        if kind not in ("deposit", "expense", "transfer_fund"):
+            raise Invalid(f"transaction_type {kind!r} is not supported here", code=2)
+        accounts = {a["account_id"] for a in org.accounts}
+        for name in ("from_account_id", "to_account_id"):
+            if str(body.get(name) or "") not in accounts:
+                raise Invalid(f"{name} is not an account of the organization", code=1002)
+        value = amount(body.get("amount", 0), "amount")
+        if value <= 0:
+            raise Invalid("amount must be positive", code=2)
+        with self.lock:
+            row = {
+                "transaction_id": self.new_id(),
+                "transaction_type": kind,
+                "from_account_id": str(body["from_account_id"]),
+                "to_account_id": str(body["to_account_id"]),
+                "amount": value,
+                "date": str(body.get("date") or self.now().date().isoformat()),
+                "reference_number": str(body.get("reference_number") or ""),
+                "description": str(body.get("description") or ""),
+            }
+            self._touch(row, created=True)
+            org.banktransactions[row["transaction_id"]] = row
+            return row
+
+    def balance_of(self, org_id: str, account_id: str) -> Decimal:
+        """Return what the bank transactions moved into an account, less what they moved out."""
+        total = ZERO
+        for row in self.org(org_id).banktransactions.values():
+            if row["to_account_id"] == account_id:
+                total += row["amount"]
+            if row["from_account_id"] == account_id:
+                total -= row["amount"]
+        return total
 
     # -- lists ----------------------------------------------------------------------
 
