@@ -421,3 +421,34 @@ def test_a_payout_that_does_not_add_up_is_refused(zoho):
 
     with pytest.raises(PermanentError):
         zoho.push(command)
+
+
+def test_an_invoice_deleted_outright_is_found_by_the_day_s_full_listing(books, zoho, clock):
+    contact = books.contact("Bluebird Dental", "ap@bluebird.example")["contact_id"]
+    kept, gone = (books.invoice(contact, "10.00")["invoice_id"] for _ in range(2))
+    replica = Replica()
+
+    def held(entity: str) -> list[str]:
+        return [i for (e, i), change in replica.changes.items() if e == entity and change.record]
+
+    runtime = Runtime(clock=clock, known=held)
+    connector = ZohoBooks(
+        Config(
+            base_url=ROOT,
+            credentials={"api_domain": zoho.api_domain},
+            remote_account=zoho.organization_id,
+        ),
+        zoho.client.http,
+        runtime,
+    )
+    replica.sync(connector)
+    clock.advance(minutes=5)
+
+    books.delete(gone)
+    replica.sync(connector)
+    assert not replica.is_deleted("invoice", gone)  # no filter finds a deletion
+    clock.advance(days=1)
+    replica.sync(connector)
+
+    assert replica.is_deleted("invoice", gone)
+    assert replica.record("invoice", kept) is not None

@@ -19,7 +19,11 @@ matches moves later ones on, so a page resumed may re-read one but never
 skips one. Zoho's contact list takes no such filter, and an MSP's customers
 are few: every pass lists them all (a page per 200) and keeps those changed
 since S; a pass that listed them all from the first page also deletes the
-customers arbridge holds that Zoho no longer lists. Zoho's invoice list
+customers arbridge holds that Zoho no longer lists. An invoice deleted
+outright (not voided) changes nothing a filter finds, so once a day (and
+on the first pass) the invoices are listed whole too: only those changed
+since S are read again, and those arbridge holds that the list no longer
+has are deletes ({"swept": W} in the cursor says when that last happened). Zoho's invoice list
 carries no lines, payments or credits, so each billed invoice is read
 whole (GET /invoices/{id}, and its payments and credits applied when it
 says it has some); a checkpoint follows every CHECKPOINT_EVERY of
@@ -81,6 +85,8 @@ FILTERS: dict[str, dict[str, str]] = {
 }
 OVERLAP = dt.timedelta(minutes=1)
 CHECKPOINT_EVERY = 50  # invoices read whole between checkpoints
+# How often a pass lists every invoice, to find those deleted outright.
+SWEEP_EVERY = dt.timedelta(days=1)
 
 # Per organization: 100 requests a minute, and a daily allowance by plan; at
 # most 5 at once on Free, 10 on paid plans. A second's margin on the minute.
@@ -254,23 +260,45 @@ class ZohoBooks:
         state = dict(cursor.value) if cursor is not None else {}
         since = parse_time(state.get("since"))
         started = parse_time(state.get("started"))
+        swept = parse_time(state.get("swept"))
+        if "sweeping" in state:
+            sweeping = bool(state["sweeping"])
+        else:
+            now = self.runtime.clock()
+            sweeping = since is None or swept is None or now - swept >= SWEEP_EVERY
         first = ENTITIES.index(state["entity"]) if state.get("entity") in ENTITIES else 0
         number, offset = int(state.get("page", 1)), int(state.get("offset", 0))
         held: dict[str, dict[str, set[str]]] | None = None
-        # Customer ids listed by this pull, when it lists them from the first page.
-        listed: set[str] | None = set() if first == 0 and number == 1 else None
+
+        def place(entity: str, page: int, at: int = 0) -> Cursor:
+            return Cursor(
+                STREAM,
+                {
+                    "since": since.isoformat() if since else None,
+                    "started": started.isoformat() if started else None,
+                    "swept": swept.isoformat() if swept else None,
+                    "sweeping": sweeping,
+                    "entity": entity,
+                    "page": page,
+                    "offset": at,
+                },
+            )
+
         for entity in ENTITIES[first:]:
             params = dict(FILTERS[entity])
-            if since is not None and entity == "invoices":
+            if since is not None and entity == "invoices" and not sweeping:
                 params["last_modified_time"] = since_param(since)
+            # The ids the list gave this pull, when it reads the list from its first page.
+            listed: set[str] | None = set() if number == 1 and offset == 0 else None
+            id_field = "contact_id" if entity == "contacts" else "invoice_id"
             while True:
                 page = self.client.page(entity, number, params)
                 if started is None:
                     started = (page.time or self.runtime.clock()) - OVERLAP
+                if listed is not None:
+                    listed.update(str(raw.get(id_field) or "") for raw in page.records)
                 if entity == "contacts":
                     for raw in page.records:
-                        if listed is not None:
-                            listed.add(str(raw.get("contact_id") or ""))
                         if is_changed(raw, since):
                             yield from mapping.contact_changes(raw)
                 else:
@@ -281,26 +309,33 @@ class ZohoBooks:
                         }
                     for n, summary in enumerate(page.records[offset:], start=offset):
                         if n > offset and n % CHECKPOINT_EVERY == 0:
-                            yield Cursor(STREAM, place(since, started, entity, number, n))
-                        yield from self._invoice(summary, held, full=since is None)
+                            yield place(entity, number, n)
+                        if is_changed(summary, since):
+                            yield from self._invoice(summary, held, full=since is None)
                 offset = 0
                 if page.last:
                     break
                 number += 1
-                yield Cursor(STREAM, place(since, started, entity, number))
+                yield place(entity, number)
             number = 1
-            if entity == "contacts" and listed is not None:
-                yield from self._gone_customers(listed)
+            if listed is not None and (entity == "contacts" or (sweeping and since is not None)):
+                yield from self._gone(entity, listed)
             following = ENTITIES.index(entity) + 1
             if following < len(ENTITIES):
-                yield Cursor(STREAM, place(since, started, ENTITIES[following], 1))
-        yield Cursor(STREAM, {"since": (started or self.runtime.clock()).isoformat()})
+                yield place(ENTITIES[following], 1)
+        finished = started or self.runtime.clock()
+        last_swept = finished if sweeping else (swept or finished)
+        yield Cursor(STREAM, {"since": finished.isoformat(), "swept": last_swept.isoformat()})
 
-    def _gone_customers(self, listed: set[str]) -> Iterator[Change]:
-        """Delete the customers arbridge holds that the full list no longer has."""
-        for remote_id in sorted(set(self.runtime.known("customer")) - listed):
-            yield Change("customer", remote_id, Op.DELETE)
-            yield Change("contact", f"{remote_id}:primary", Op.DELETE)
+    def _gone(self, entity: str, listed: set[str]) -> Iterator[Change]:
+        """Delete what arbridge holds of a list that Zoho, read whole, no longer has."""
+        if entity == "contacts":
+            for remote_id in sorted(set(self.runtime.known("customer")) - listed):
+                yield Change("customer", remote_id, Op.DELETE)
+                yield Change("contact", f"{remote_id}:primary", Op.DELETE)
+            return
+        for remote_id in sorted(set(self.runtime.known("invoice")) - listed):
+            yield Change("invoice", remote_id, Op.DELETE)
 
     def _invoice(
         self, summary: dict[str, Any], held: dict[str, dict[str, set[str]]], *, full: bool
@@ -451,15 +486,3 @@ def has_amount(value: Any) -> bool:
 def is_changed(raw: dict[str, Any], since: dt.datetime | None) -> bool:
     modified = parse_time(raw.get("last_modified_time"))
     return since is None or modified is None or modified >= since
-
-
-def place(
-    since: dt.datetime | None, started: dt.datetime, entity: str, page: int, offset: int = 0
-) -> dict[str, Any]:
-    return {
-        "since": since.isoformat() if since else None,
-        "started": started.isoformat(),
-        "entity": entity,
-        "page": page,
-        "offset": offset,
-    }
