@@ -51,7 +51,6 @@ from _common import free_port, peak_rss_mb, start_django
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "connector_initial_sync"
 SPARE_REQUESTS = 5
-DAY = 24 * 3600
 
 
 def log(message: str) -> None:
@@ -173,12 +172,13 @@ class ZohoBooksBench(Bench):
         return pages + seeded["invoices"] + seeded["paid"] + seeded["credited"]
 
     def bound(self, requests: int, invoices: int) -> dict[str, Any]:
-        from arbridge.connectors.zoho_books.connector import DAILY_REQUESTS, LIMITS
+        from arbridge.connectors.zoho_books.connector import DAILY_REQUESTS, LIMITS, daily_limits
 
         daily = DAILY_REQUESTS[self.plan]
         days = (requests - 1) // daily
         rest = requests - days * daily
-        seconds = days * DAY + ((rest - 1) // LIMITS.per_window) * LIMITS.window_s
+        window = daily_limits(self.plan).window_s
+        seconds = days * window + ((rest - 1) // LIMITS.per_window) * LIMITS.window_s
         return {
             "limit": f"100 requests / minute, {daily:,} / day ({self.plan} plan) per organization",
             "days_of_allowance": round(requests / daily, 2),
