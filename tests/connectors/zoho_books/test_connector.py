@@ -452,3 +452,18 @@ def test_an_invoice_deleted_outright_is_found_by_the_day_s_full_listing(books, z
 
     assert replica.is_deleted("invoice", gone)
     assert replica.record("invoice", kept) is not None
+
+
+def test_a_storm_of_429s_ends_as_a_clean_sync_does(sandbox, organization, books):
+    seed(sandbox.store, organization, customers=3, invoices=40)
+    clean = Replica()
+    clean.sync(connect(sandbox, organization))
+
+    zoho = connect(sandbox, organization)
+    books.faults(error_rate=0.3, error_kinds=["429"], seed=11)
+    stormy = Replica()
+    stormy.sync(zoho)
+    books.faults(error_rate=0)
+
+    assert books.stats()["throttled"] > 10
+    assert stormy.state() == clean.state()

@@ -229,7 +229,7 @@ class ZohoBooks:
             http, runtime.limiter(daily_limits(self.preferences.plan)), f"{key}:day"
         )
         http = limited_client(http, runtime.limiter(LIMITS), key)
-        self.client = ZohoClient(http, self.api_domain, self.organization_id)
+        self.client = ZohoClient(http, self.api_domain, self.organization_id, sleep=runtime.sleep)
 
     def _organization(self) -> None:
         if not self.organization_id:
