@@ -31,10 +31,9 @@ them and every page. When the pass ends, the next reads from T, the
 server's clock at the pass's first page less a minute. Applying a change
 twice changes nothing.
 
-Zoho keeps no idempotency key: a payment carries a reference number built
-from the command's key, and is looked up by it (search_text, then the
-payment itself) before it is created. The create is never resent on a lost
-answer; the outbox's retry finds it by the lookup instead.
+Writes (payments, payouts) are writer.py's: Zoho keeps no idempotency key,
+so each is looked up by the reference number arbridge wrote before it is
+created.
 """
 
 from __future__ import annotations
@@ -42,10 +41,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import httpx
-from pydantic import Field
 
 from arbridge.connectors.base import (
     DEFAULT_RUNTIME,
@@ -61,17 +59,17 @@ from arbridge.connectors.base import (
     OAuth2,
     Op,
     PermanentError,
-    Preferences,
     Rejected,
     RemoteRef,
     Runtime,
     Tenant,
-    account_field,
 )
 from arbridge.connectors.ratelimit import Limits, limited_client
 from arbridge.connectors.zoho_books import mapping
 from arbridge.connectors.zoho_books.client import ZohoClient, parse_time, since_param
 from arbridge.connectors.zoho_books.datacentres import US
+from arbridge.connectors.zoho_books.preferences import ZohoBooksPreferences
+from arbridge.connectors.zoho_books.writer import Writer
 
 STREAM = "zoho_books"
 ENTITIES = ("contacts", "invoices")
@@ -100,7 +98,6 @@ DAILY_REQUESTS = {
     "elite": 10_000,
     "ultimate": 10_000,
 }
-Plan = Literal["free", "standard", "professional", "premium", "elite", "ultimate"]
 
 
 def daily_limits(plan: str) -> Limits:
@@ -132,56 +129,6 @@ OAUTH = OAuth2(
     api_base=US.api_domain,
     scope=",".join(SCOPES),
 )
-
-
-class ZohoBooksPreferences(Preferences):
-    """The organization's plan (its daily API allowance), where payments and payouts go."""
-
-    plan: Plan = Field(
-        "standard",
-        title="Zoho Books plan",
-        description="Zoho allows each plan a number of API calls a day (Standard 2,000, "
-        "Professional 5,000, Premium and above 10,000); arbridge keeps within it.",
-    )
-    payment_account_id: str | None = Field(
-        None,
-        title="Record payments into",
-        description='The account payments taken in arbridge wait in, e.g. "Undeposited '
-        "Funds\"; Zoho's default when none is chosen.",
-        json_schema_extra=account_field(
-            ["bank", "cash", "other_current_asset"],
-            needed_by="create_deposits",
-            missing="Choose the account payments wait in until their payout.",
-        ),
-    )
-    create_deposits: bool = Field(
-        False,
-        title="Create Deposits",
-        description="Record each payout as a transfer from that account to the bank "
-        "account, its fees as an expense and its surcharges as income. Off by default.",
-    )
-    deposit_account_id: str | None = Field(
-        None,
-        title="Bank account for deposits",
-        description="We recommend the bank account connected to arbridge for payouts.",
-        json_schema_extra=account_field(
-            ["bank"], needed_by="create_deposits", missing="Choose the bank account."
-        ),
-    )
-    fee_account_id: str | None = Field(
-        None,
-        title="Processing fee account",
-        json_schema_extra=account_field(
-            ["expense", "other_expense"],
-            needed_by="create_deposits",
-            missing="Choose the account processing fees go to.",
-        ),
-    )
-    surcharge_income_account_id: str | None = Field(
-        None,
-        title="Surcharge income account",
-        json_schema_extra=account_field(["income", "other_income"]),
-    )
 
 
 class ZohoBooks:
@@ -230,6 +177,7 @@ class ZohoBooks:
         )
         http = limited_client(http, runtime.limiter(LIMITS), key)
         self.client = ZohoClient(http, self.api_domain, self.organization_id, sleep=runtime.sleep)
+        self.writer = Writer(self.client, self.preferences)
 
     def _organization(self) -> None:
         if not self.organization_id:
@@ -377,109 +325,14 @@ class ZohoBooks:
         payload = dict(command.payload)
         try:
             if command.action == "create_payment":
-                return self._create_payment(payload, command.idempotency_key)
+                return self.writer.create_payment(payload, command.idempotency_key)
             if command.action == "delete_payment":
-                return self._delete_payment(str(payload["remote_id"]))
+                return self.writer.delete_payment(str(payload["remote_id"]))
             if command.action == "create_deposit":
-                return self._create_deposit(payload, command.idempotency_key)
+                return self.writer.create_deposit(payload, command.idempotency_key)
         except KeyError as e:
             raise PermanentError(f"the {command.action} command has no {e}") from e
         raise PermanentError(f"Zoho Books cannot {command.action!r}")
-
-    def find_payment(self, reference: str) -> str | None:
-        """Return the id of the payment carrying this reference number, if there is one."""
-        # Reference: https://www.zoho.com/books/api/v3/customer-payments/#list-customer-payments
-        body = self.client.get("customerpayments", search_text=reference)
-        for hit in body.get("customer_payments") or []:
-            payment_id = str(hit.get("payment_id") or "")
-            if not payment_id:
-                continue
-            # The list need not carry the reference number, and search_text
-            # also matches names and descriptions: the payment itself says.
-            if hit.get("reference_number") is None:
-                payment = self.client.get(f"customerpayments/{payment_id}").get("payment") or {}
-                hit = {**hit, "reference_number": payment.get("reference_number")}
-            if hit.get("reference_number") == reference:
-                return payment_id
-        return None
-
-    def _create_payment(self, payload: dict[str, Any], key: str) -> RemoteRef:
-        """Record one customer payment applied to the command's invoices, once per key."""
-        reference = mapping.reference(key)
-        if found := self.find_payment(reference):
-            return RemoteRef(found)
-        allocations = payload.get("allocations") or []
-        if not allocations:
-            raise PermanentError("the payment applies to no invoice")
-        customer_id = payload.get("customer_remote_id")
-        if not customer_id:
-            first = str(allocations[0]["invoice_remote_id"])
-            invoice = self.client.get(f"invoices/{first}").get("invoice") or {}
-            customer_id = invoice.get("customer_id")
-        body = mapping.payment_body(
-            payload, str(customer_id or ""), key, self.preferences.payment_account_id
-        )
-        # Reference: https://www.zoho.com/books/api/v3/customer-payments/#create-a-payment
-        created = self.client.post("customerpayments", body).get("payment") or {}
-        if not created.get("payment_id"):
-            raise PermanentError("Zoho Books did not answer with the payment it recorded")
-        return RemoteRef(str(created["payment_id"]))
-
-    def _delete_payment(self, remote_id: str) -> RemoteRef:
-        """Delete the payment (a reversal or an ACH return); one already gone counts as deleted."""
-        # Reference: https://www.zoho.com/books/api/v3/customer-payments/#delete-a-payment
-        try:
-            self.client.delete(f"customerpayments/{remote_id}")
-        except PermanentError as e:
-            if e.status != 404 and "not exist" not in str(e).lower():
-                raise
-        return RemoteRef(remote_id)
-
-    def find_transaction(self, reference: str) -> str | None:
-        """Return the id of the bank transaction carrying this reference number, if any."""
-        # Reference: https://www.zoho.com/books/api/v3/bank-transactions/#get-transactions-list
-        body = self.client.get("banktransactions", search_text=reference)
-        for hit in body.get("banktransactions") or []:
-            if hit.get("reference_number") == reference and hit.get("transaction_id"):
-                return str(hit["transaction_id"])
-        return None
-
-    def _create_deposit(self, payload: dict[str, Any], key: str) -> RemoteRef:
-        """Move a payout out of the payments' account: a transfer, its fees and surcharges.
-
-        Up to three bank transactions, each under a reference of its own
-        derived from the command's key and looked up before it is created,
-        so a retry repeats none. The remote id is the transfer's, the
-        version the others' ids.
-        """
-        prefs = self.preferences
-        clearing = payload.get("payment_account_id") or prefs.payment_account_id
-        bank = payload.get("deposit_account_id") or prefs.deposit_account_id
-        if not clearing:
-            raise PermanentError("no Zoho Books account is chosen for payments to wait in")
-        if not bank:
-            raise PermanentError("no Zoho Books bank account is chosen for deposits")
-        bodies = mapping.deposit_bodies(
-            payload,
-            key,
-            clearing=clearing,
-            bank=bank,
-            fee_account=payload.get("fee_account_id") or prefs.fee_account_id,
-            surcharge_account=payload.get("surcharge_account_id")
-            or prefs.surcharge_income_account_id,
-        )
-        ids = {}
-        for part, body in bodies.items():
-            # Reference: https://www.zoho.com/books/api/v3/bank-transactions/#create-a-transaction-for-an-account
-            found = self.find_transaction(body["reference_number"])
-            if found is None:
-                answer = self.client.post("banktransactions", body).get("banktransaction") or {}
-                found = str(answer.get("transaction_id") or "")
-                if not found:
-                    raise PermanentError("Zoho Books did not answer with the bank transaction")
-            ids[part] = found
-        others = ",".join(ids[part] for part in ("surcharges", "fees") if part in ids)
-        return RemoteRef(ids["transfer"], others)
 
 
 def has_amount(value: Any) -> bool:
