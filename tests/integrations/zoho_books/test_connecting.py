@@ -4,12 +4,16 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 
 from arbridge.integrations import outbox, writeback
 from arbridge.integrations.models import Connection, ExternalRef, OutboundCommand
 from arbridge.ledger.models import Invoice, Payment
+from arbridge.portal.models import PortalLink
 from tests.integrations.qbo.fixtures import record_payout, take_payment
 from tests.integrations.zoho_books.conftest import KIND, come_back, consent
+from tests.portal.test_pages import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +181,18 @@ def test_creating_deposits_needs_its_accounts(client, connected):
 
     assert response.status_code == 400
     assert "Choose the bank account." in response.content.decode()
+
+
+def test_the_portal_renders_the_pdf_of_a_zoho_invoice_with_its_lines(connected, acme_books, sync):
+    bill(acme_books, "Globex", "100.00", "25.50")
+    sync(connected)
+    invoice = Invoice.objects.get(connection=connected)
+    browser = Client()
+    browser.get(PortalLink.issue(invoice.customer).get_absolute_url())
+
+    response = browser.get(reverse("portal:invoice_pdf", args=[connected.partner.slug, invoice.pk]))
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content)
+    assert f"INVOICE {invoice.number}" in text and "Managed services, line 2" in text
+    assert "125.50 USD" in text
