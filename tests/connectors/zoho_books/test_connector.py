@@ -97,6 +97,26 @@ def test_every_call_names_the_organization(sandbox, organization, books):
     )
 
 
+def reconnected(zoho: ZohoBooks, runtime: Runtime, **preferences) -> ZohoBooks:
+    """Return a connector to the same organization, through the same client, on this runtime."""
+    config = Config(
+        base_url=ROOT,
+        credentials={"api_domain": zoho.api_domain},
+        remote_account=zoho.organization_id,
+        preferences=preferences,
+    )
+    return ZohoBooks(config, zoho.client.http, runtime)
+
+
+def knowing(zoho: ZohoBooks, replica: Replica, clock) -> ZohoBooks:
+    """Return a connector told what the replica holds, as the host tells it what arbridge does."""
+
+    def held(entity: str) -> list[str]:
+        return [i for (e, i), change in replica.changes.items() if e == entity and change.record]
+
+    return reconnected(zoho, Runtime(clock=clock, known=held))
+
+
 def books_invoice_id(books: Books) -> str:
     return next(iter(books.app.store.org(books.organization_id).invoices))
 
@@ -166,15 +186,7 @@ def test_payments_and_credits_in_zoho_reduce_the_balance_and_their_deletion_is_r
     clock.advance(minutes=5)
     books.delete_payment(payment["payment_id"])
     held = {"payment": [pair]}
-    again = ZohoBooks(
-        Config(
-            base_url=ROOT,
-            credentials={"api_domain": zoho.api_domain},
-            remote_account=zoho.organization_id,
-        ),
-        zoho.client.http,
-        Runtime(known=lambda entity: held.get(entity, [])),
-    )
+    again = reconnected(zoho, Runtime(known=lambda entity: held.get(entity, [])))
     replica.sync(again)
 
     assert replica.is_deleted("payment", pair)
@@ -244,16 +256,7 @@ def test_the_limiters_keep_a_sync_within_100_a_minute_with_no_429(clock):
         for limits in (LIMITS, daily_limits("premium"))
     }
     zoho = connect(sandbox, organization, plan="premium")
-    limited = ZohoBooks(
-        Config(
-            base_url=ROOT,
-            credentials={"api_domain": zoho.api_domain},
-            remote_account=organization,
-            preferences={"plan": "premium"},
-        ),
-        zoho.client.http,
-        Runtime(limiter=limiters.__getitem__, sleep=sleep),
-    )
+    limited = reconnected(zoho, Runtime(limiter=limiters.__getitem__, sleep=sleep), plan="premium")
     replica = Replica()
     replica.sync(limited)
 
@@ -427,20 +430,7 @@ def test_an_invoice_deleted_outright_is_found_by_the_day_s_full_listing(books, z
     contact = books.contact("Bluebird Dental", "ap@bluebird.example")["contact_id"]
     kept, gone = (books.invoice(contact, "10.00")["invoice_id"] for _ in range(2))
     replica = Replica()
-
-    def held(entity: str) -> list[str]:
-        return [i for (e, i), change in replica.changes.items() if e == entity and change.record]
-
-    runtime = Runtime(clock=clock, known=held)
-    connector = ZohoBooks(
-        Config(
-            base_url=ROOT,
-            credentials={"api_domain": zoho.api_domain},
-            remote_account=zoho.organization_id,
-        ),
-        zoho.client.http,
-        runtime,
-    )
+    connector = knowing(zoho, replica, clock)
     replica.sync(connector)
     clock.advance(minutes=5)
 
@@ -467,3 +457,20 @@ def test_a_storm_of_429s_ends_as_a_clean_sync_does(sandbox, organization, books)
 
     assert books.stats()["throttled"] > 10
     assert stormy.state() == clean.state()
+
+
+def test_a_customer_deleted_outright_is_found_by_the_full_contact_list(books, zoho, clock):
+    kept = books.contact("Bluebird Dental", "ap@bluebird.example")["contact_id"]
+    gone = books.contact("Harbor Logistics", "ap@harbor.example")["contact_id"]
+    books.invoice(kept, "10.00")
+    replica = Replica()
+    connector = knowing(zoho, replica, clock)
+    replica.sync(connector)
+    clock.advance(minutes=5)
+
+    books.call("DELETE", f"contacts/{gone}")
+    replica.sync(connector)
+
+    assert replica.is_deleted("customer", gone)
+    assert replica.is_deleted("contact", f"{gone}:primary")
+    assert replica.record("customer", kept).name == "Bluebird Dental"
