@@ -24,7 +24,7 @@ from arbridge.connectors.zoho_books.connector import LIMITS, daily_limits
 from arbridge.connectors.zoho_books.datacentres import DATA_CENTRES, from_callback
 from arbridge.sandbox.zoho_books import create_app, seed
 from tests.connectors.contract import Replica, payment_command, push_until_done
-from tests.connectors.zoho_books.books import ROOT, Books, connect, data_centres
+from tests.connectors.zoho_books.books import ROOT, Books, MemoryTokenStore, connect, data_centres
 
 
 class Recorder(httpx.BaseTransport):
@@ -474,3 +474,20 @@ def test_a_customer_deleted_outright_is_found_by_the_full_contact_list(books, zo
     assert replica.is_deleted("customer", gone)
     assert replica.is_deleted("contact", f"{gone}:primary")
     assert replica.record("customer", kept).name == "Bluebird Dental"
+
+
+def test_an_expired_token_is_refreshed_at_the_account_s_own_data_centre(sandbox, clock):
+    organization = sandbox.store.add_org(location="eu")
+    seed(sandbox.store, organization, customers=1, invoices=2)
+    store = MemoryTokenStore()
+    zoho = connect(sandbox, organization, store=store)
+    refresh_token = store.token["refresh_token"]
+
+    clock.advance(hours=2)  # past the hour an access token lives
+    replica = Replica()
+    replica.sync(zoho)
+
+    assert len([k for k in replica.changes if k[0] == "invoice"]) == 2
+    assert sandbox.auth.refreshes == 1
+    assert store.token["refresh_token"] == refresh_token  # Zoho's do not rotate
+    assert store.token["api_domain"] == f"{ROOT}/eu"
