@@ -1,0 +1,33 @@
+"""A sandbox Zoho Books organization, its bookkeeper, and arbridge connected to it."""
+
+import pytest
+
+from arbridge.sandbox.zoho_books import ZohoBooksSandbox, create_app
+from tests.connectors.zoho_books.books import Books, connect
+from tests.sandbox.clock import Clock
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sandbox(clock) -> ZohoBooksSandbox:
+    # Zoho's 100 calls a minute are lifted: a test works faster than a bookkeeper.
+    return create_app(clock=clock, requests_per_minute=1_000_000)
+
+
+@pytest.fixture
+def organization(sandbox) -> str:
+    return sandbox.store.add_org(name="Acme IT")
+
+
+@pytest.fixture
+def books(sandbox, organization) -> Books:
+    return Books(sandbox, organization)
+
+
+@pytest.fixture
+def zoho(sandbox, organization):
+    return connect(sandbox, organization)
