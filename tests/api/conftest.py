@@ -8,6 +8,7 @@ from django.db import models
 from django.test import Client
 
 from arbridge.core.models import ApiKey, Connection, Partner
+from arbridge.hooks.models import Delivery, Endpoint, Event, new_secret
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Invoice, Payment
 
@@ -69,7 +70,16 @@ def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Mo
         partner=partner, kind="qbo", name=f"{name} books", status=Connection.Status.CONNECTED
     )
     customer = Customer.objects.create(partner=partner, name=f"{name} customer")
+    endpoint = Endpoint.objects.create(
+        partner=partner,
+        url="http://127.0.0.1:9/hooks",  # the discard port: nothing answers
+        events=["invoice.paid"],
+        secrets={"current": new_secret()},
+    )
+    event = Event.objects.create(partner=partner, key="k", type="invoice.paid", data={})
     return {
+        Endpoint: endpoint,
+        Delivery: Delivery.objects.create(partner=partner, event=event, endpoint=endpoint),
         Connection: connection,
         Customer: customer,
         Invoice: Invoice.objects.create(

@@ -23,8 +23,11 @@ ALLOWED: dict[str, set[str]] = {
     "autopay": {"core", "ledger", "integrations", "payments"} | PORTAL_LINKS,
     "collections": {"core", "ledger", "integrations", "payments", "autopay"} | PORTAL_LINKS,
     "metrics": {"core", "ledger", "integrations", "payments", "autopay", "collections"},
+    "hooks": {"core", "ledger", "integrations", "payments"},
 }
-APPS = {"connectors", "core", "ledger", "integrations", "payments", "autopay", "collections"}
+APPS = {
+    "connectors", "core", "ledger", "integrations", "payments", "autopay", "collections", "hooks",
+}  # fmt: skip
 ALLOWED["portal"] = APPS | {"metrics"}
 ALLOWED["dashboard"] = APPS | {"metrics"} | PORTAL_LINKS | {"portal.manage"}
 ALLOWED["api"] = APPS | {"metrics"} | PORTAL_LINKS | {"portal.manage"}

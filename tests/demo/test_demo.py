@@ -46,6 +46,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         ("secondary", "qbo", "pending"),
         ("tertiary", "connectwise", "pending"),
         (None, "xero", "pending"),
+        (None, "zoho_books", "pending"),
     }
     # Everything billed arrives through the connectors.
     assert not Invoice.objects.exists()
@@ -61,16 +62,17 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "halopsa": "connected",
         "connectwise": "connected",
         "xero": "connected",
+        "zoho_books": "connected",
     }
     for connection in connections:
         [run] = connection.sync_runs.all()
         assert (run.trigger, run.status) == (SyncRun.Trigger.INITIAL, SyncRun.Status.SUCCEEDED)
-        oauth = connection.kind in ("qbo", "xero")
+        oauth = connection.kind in ("qbo", "xero", "zoho_books")
         assert connection.credentials["token" if oauth else "base_url"]
 
     invoices = Invoice.objects.for_partner(partner)
     assert 250 <= invoices.count() <= 400  # "a few hundred"
-    for kind in ("qbo", "halopsa", "connectwise", "xero"):
+    for kind in ("qbo", "halopsa", "connectwise", "xero", "zoho_books"):
         assert ExternalRef.objects.filter(connection__kind=kind, entity="invoice").count() >= 30
     halo_billed = invoices.filter(connection__kind="halopsa").prefetch_related("lines")
     for invoice in halo_billed:

@@ -13,7 +13,7 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
-from arbridge.api import schemas
+from arbridge.api import hooks, schemas
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
 from arbridge.core.models import ApiKey, Connection
@@ -269,3 +269,8 @@ def get_exception(request: HttpRequest, id: Id):
         .defer(*UNREAD)
     )
     return get_object_or_404(items, pk=id)
+
+
+# -- webhooks -----------------------------------------------------------------------
+
+api.add_router("", hooks.router)

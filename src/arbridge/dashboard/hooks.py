@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 
 from arbridge.core.access import member_required
 from arbridge.core.models import AuditEntry, Membership
-from arbridge.hooks import tasks
-from arbridge.hooks.models import EVENT_TYPES, Attempt, Delivery, Endpoint, new_secret
+from arbridge.hooks import register, tasks
+from arbridge.hooks.delivery import Refused
+from arbridge.hooks.models import EVENT_TYPES, Attempt, Delivery, Endpoint
 
 # Deliveries shown on an endpoint's page, newest first.
 SHOWN = 100
@@ -35,8 +36,10 @@ class EndpointForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
-        if not url.startswith(("https://", "http://")):
-            raise forms.ValidationError("Enter an http:// or https:// URL.")
+        try:
+            register.check_url(url)
+        except Refused as e:
+            raise forms.ValidationError(str(e)) from e
         return url
 
 
@@ -54,9 +57,10 @@ def endpoints_of(request: HttpRequest):
 def endpoints(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        endpoint = form.save(commit=False)
-        endpoint.partner, endpoint.secrets = request.partner, {"current": new_secret()}
-        endpoint.save()
+        data = form.cleaned_data
+        endpoint = register.register(
+            request.partner, data["url"], data["events"], data["description"]
+        )
         AuditEntry.record(
             request.partner, "webhook_endpoint.created", actor=request.user, target=endpoint.url
         )

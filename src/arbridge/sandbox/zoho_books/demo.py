@@ -12,8 +12,8 @@ seeds it afresh.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
+from arbridge.sandbox.common.demo import DemoAccount, DemoRequest
 from arbridge.sandbox.zoho_books.app import CLIENT_ID, CLIENT_SECRET, ZohoBooksSandbox, create_app
 from arbridge.sandbox.zoho_books.oauth import Grant
 from arbridge.sandbox.zoho_books.seed import seed
@@ -47,12 +47,12 @@ def sandbox(webhook_url: str | None = None, webhook_key: str = "") -> ZohoBooksS
     return create_app(STORE)
 
 
-def seed_demo(client_id: str = CLIENT_ID) -> dict[str, Any]:
+def seed_demo(request: DemoRequest) -> DemoAccount:
     """Seed the demo organization once per process; return a token that reaches it.
 
-    The token is issued to `client_id` (the app arbridge is configured
-    with), never expires, and names the organization under "organization_id".
+    The token is issued to the app arbridge runs as and never expires.
     """
+    client_id = request.client_id or CLIENT_ID
     if ORGANIZATION not in STORE.orgs:
         STORE.add_org(ORGANIZATION, ORG_NAME)
         seed(STORE, ORGANIZATION, customers=CUSTOMERS, invoices=INVOICES, seed=RNG_SEED)
@@ -61,4 +61,4 @@ def seed_demo(client_id: str = CLIENT_ID) -> dict[str, Any]:
     if client_id not in STORE.auth.clients:
         raise ValueError(f"the sandbox does not know the app {client_id}")
     token = STORE.auth.issue(Grant(client_id, "us", [ORGANIZATION]), ttl=None)
-    return {**token, "organization_id": ORGANIZATION, "account": ORGANIZATION}
+    return DemoAccount(account=ORGANIZATION, token=token)
