@@ -109,8 +109,18 @@ def connection_webhook(request: HttpRequest, kind: str, connection_id: int) -> H
     if not delivery.accepted:
         logger.warning("Refused a %s webhook for connection %s", kind, connection_id)
         return HttpResponse(delivery.reason or refused, status=401)
+    if delivery.credentials:
+        keep_credentials(connection, delivery.credentials)
     store(request, connection, delivery, delivery.hints)
     return HttpResponse(status=200)
+
+
+def keep_credentials(connection: Connection, learned) -> None:
+    """Add what a verified handshake taught (a callback's verifier) to the connection's credentials."""
+    with transaction.atomic():
+        held = Connection.objects.select_for_update().get(pk=connection.pk)
+        held.credentials = {**held.credentials, **learned}
+        held.save(update_fields=["credentials"])
 
 
 def store(
