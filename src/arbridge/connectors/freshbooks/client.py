@@ -172,7 +172,9 @@ class FreshBooksClient:
         return self._record(response, "callback")
 
     def verify_callback(self, id: str, verifier: str) -> dict[str, Any]:
-        response = self.send("PUT", self.callbacks_url(id), json={"callback": {"verifier": verifier}})
+        response = self.send(
+            "PUT", self.callbacks_url(id), json={"callback": {"verifier": verifier}}
+        )
         return self._record(response, "callback")
 
 

@@ -56,9 +56,7 @@ def verify(fields: dict[str, str], header: str, verifiers: Iterable[str]) -> boo
     if not header:
         return False
     given = header.strip().encode()
-    return any(
-        hmac.compare_digest(signature(v, fields).encode(), given) for v in verifiers if v
-    )
+    return any(hmac.compare_digest(signature(v, fields).encode(), given) for v in verifiers if v)
 
 
 def entity_of(name: str) -> str | None:
