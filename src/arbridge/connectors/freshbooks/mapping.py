@@ -24,6 +24,8 @@ to: the client's own name and email, and each of its contacts with an email.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -81,16 +83,27 @@ def record_id(raw: dict[str, Any], *names: str) -> str:
 
 
 def changed(entity: str, raw: dict[str, Any], remote_id: str, op: Op, record: Any = None) -> Change:
-    updated = parse_stamp(raw.get("updated"))
+    """Return a change; its version is the record's content, its time FreshBooks' `updated`.
+
+    `updated` is to the second, so two changes within one second carry the same
+    time: the content's digest tells them apart, and the same record read twice
+    is the same version.
+    """
     return Change(
         entity,
         remote_id,
         op,
         record,
-        remote_version=updated.isoformat() if updated else "",
-        remote_updated_at=updated,
+        remote_version=version(raw),
+        remote_updated_at=parse_stamp(raw.get("updated")),
         raw=raw,
     )
+
+
+def version(raw: dict[str, Any]) -> str:
+    text = json.dumps(raw, sort_keys=True, default=str, separators=(",", ":"))
+    # A letter first: a version of digits only would be compared as a number.
+    return "c" + hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
 
 def money(value: Any, name: str) -> Decimal:
