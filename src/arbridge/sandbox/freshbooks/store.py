@@ -81,6 +81,8 @@ class Account:
     callbacks: dict[int, dict[str, Any]] = field(default_factory=dict)
     verifiers: dict[int, str] = field(default_factory=dict)
     numbers: int = 0
+    # invoice id -> the ids of its payments
+    paid_by: dict[int, list[int]] = field(default_factory=dict)
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -323,11 +325,12 @@ class Store:
             return render("invoices", record, frozenset({"lines"}))
 
     def paid(self, account: Account, invoice_id: int) -> Decimal:
+        payments = account.records["payments"]
         return sum(
             (
-                cents(p["amount"])
-                for p in account.records["payments"].values()
-                if p["invoiceid"] == invoice_id and p["vis_state"] == 0
+                cents(payments[id]["amount"])
+                for id in account.paid_by.get(invoice_id, ())
+                if payments[id]["vis_state"] == 0
             ),
             ZERO,
         )
@@ -395,6 +398,7 @@ class Store:
             if fields.get("creditid"):
                 record["creditid"] = int(fields["creditid"])
             account.records["payments"][new_id] = record
+            account.paid_by.setdefault(invoice_id, []).append(new_id)
             self.touch(account, "payments", record, "create")
             self.settle(account, invoice)
             self.touch(account, "invoices", invoice, "update")
