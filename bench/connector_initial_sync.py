@@ -110,8 +110,9 @@ class FreshBooksKind(Kind):
         root = f"{url}/accounting/account/{self.account}"
         with httpx.Client(base_url=root, headers=headers, timeout=120) as http:
             return {
-                path.split("/")[1]: http.get(f"/{path}", params={"per_page": 1})
-                .json()["response"]["result"]["total"]
+                path.split("/")[1]: http.get(f"/{path}", params={"per_page": 1}).json()["response"][
+                    "result"
+                ]["total"]
                 for path in ("users/clients", "invoices/invoices", "payments/payments")
             }
 

@@ -122,7 +122,9 @@ def test_pages_of_100_with_a_checkpoint_after_each_resume_where_they_stopped(
     items = list(freshbooks.pull(None))
     invoices = [i for i in items if getattr(i, "entity", "") == "invoice"]
     checkpoints = [i for i in items if isinstance(i, Cursor)]
-    middle = next(c for c in checkpoints if c.value.get("entity") == "invoices" and c.value["page"] == 3)
+    middle = next(
+        c for c in checkpoints if c.value.get("entity") == "invoices" and c.value["page"] == 3
+    )
 
     resumed = [i for i in freshbooks.pull(middle) if getattr(i, "entity", "") == "invoice"]
 

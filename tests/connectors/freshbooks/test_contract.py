@@ -25,9 +25,7 @@ class FreshBooksVendor:
     def __init__(self) -> None:
         self.deliveries: list[httpx.Request] = []
         receiver = httpx.Client(transport=httpx.MockTransport(self.receive))
-        self.app = create_app(
-            requests_per_minute=1_000_000, webhook_interval=None, http=receiver
-        )
+        self.app = create_app(requests_per_minute=1_000_000, webhook_interval=None, http=receiver)
         self.account = self.app.store.add_account(name="Acme IT")
         self.books = Books(self.app, self.account)
         self.credentials: dict[str, str] = {}

@@ -112,7 +112,10 @@ def test_a_signed_change_is_a_hint_and_a_forged_one_is_refused(sandbox, account,
 
     hinted = {(h.entity, h.remote_id) for d in deliveries for h in d.hints}
     assert all(d.accepted for d in deliveries)
-    assert ("invoice", str(invoice["id"])) in hinted and ("customer", str(invoice["customerid"])) in hinted
+    assert ("invoice", str(invoice["id"])) in hinted and (
+        "customer",
+        str(invoice["customerid"]),
+    ) in hinted
     assert not forged.accepted and not forged.hints
     assert not unsigned.accepted
 

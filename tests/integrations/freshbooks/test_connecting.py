@@ -79,7 +79,9 @@ def test_connecting_registers_callbacks_whose_verifiers_arbridge_puts_back(
 
     assert sorted(c["event"] for c in callbacks.values()) == ["client", "invoice", "payment"]
     assert all(c["verified"] for c in callbacks.values())
-    assert all(c["uri"].endswith(f"/webhooks/freshbooks/{connected.pk}") for c in callbacks.values())
+    assert all(
+        c["uri"].endswith(f"/webhooks/freshbooks/{connected.pk}") for c in callbacks.values()
+    )
     connected.refresh_from_db()
     assert {k for k in connected.credentials if k.startswith("webhook_verifier:")} == {
         f"webhook_verifier:{id}" for id in callbacks

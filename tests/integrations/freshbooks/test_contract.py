@@ -16,7 +16,11 @@ class TestFreshBooks(DjangoContract):
         return [Decimal(p["amount"]["amount"]) for p in books.payments_of(remote_id)]
 
     def forged(self, connection):
-        fields = {"name": "invoice.update", "object_id": "1", "account_id": connection.remote_account}
+        fields = {
+            "name": "invoice.update",
+            "object_id": "1",
+            "account_id": connection.remote_account,
+        }
         headers = {"X-FreshBooks-Hmac-SHA256": "bm90IGEgc2lnbmF0dXJl"}
         return f"/webhooks/freshbooks/{connection.pk}", urlencode(fields).encode(), headers
 

@@ -61,7 +61,9 @@ def test_a_payment_created_conforms(filled):
     invoice = filled.invoice(filled.client("Globex"), "80.00")
     response = filled.http.post(
         "payments/payments",
-        json={"payment": {"invoiceid": invoice["id"], "amount": {"amount": "80.00"}, "type": "Cash"}},
+        json={
+            "payment": {"invoiceid": invoice["id"], "amount": {"amount": "80.00"}, "type": "Cash"}
+        },
     )
 
     answer_conforms(response.json(), f"{ACCOUNT_PATH}/payments/payments", "post")
