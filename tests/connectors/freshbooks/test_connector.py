@@ -254,3 +254,14 @@ def test_freshbooks_times_are_us_eastern():
 
     assert moment.isoformat() == "2026-03-02T17:00:00+00:00"
     assert stamp(moment) == "2026-03-02 12:00:00"
+
+
+def test_a_refusal_reads_in_freshbooks_own_words(freshbooks, books):
+    invoice = books.invoice(books.client("Globex"), "20.00")
+    books.delete_invoice(invoice["id"])
+
+    with pytest.raises(PermanentError) as refused:
+        freshbooks.push(payment_command(str(invoice["id"]), Decimal("20.00"), "p:1"))
+
+    assert refused.value.status == 422
+    assert "A payment needs a live invoice that was sent. (invoiceid)" in str(refused.value)

@@ -1,9 +1,15 @@
 """The sandbox answers as FreshBooks' OpenAPI says FreshBooks does."""
 
+from decimal import Decimal
+
+import httpx
 import pytest
 
+from arbridge.connectors.wire import parse
 from arbridge.sandbox.freshbooks import seed
-from tests.sandbox.freshbooks.spec import answer_conforms, resolve, spec
+from tests.connectors.contract import payment_command
+from tests.connectors.freshbooks.books import connect
+from tests.sandbox.freshbooks.spec import answer_conforms, conforms, resolve, spec
 
 ACCOUNT_PATH = "/accounting/account/{account-ID}"
 CONTACTS = {"contacts": {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}}}
@@ -85,3 +91,20 @@ def test_the_spec_s_status_and_vis_state_values_are_the_sandbox_s(filled):
     assert {i["status"] for i in invoices} <= set(statuses)
     assert {i["vis_state"] for i in invoices} <= {0, 1, 2}
     assert spec()["servers"][0]["url"] == "https://api.freshbooks.com/"
+
+
+def test_the_payment_arbridge_writes_is_one_the_spec_takes(sandbox, account, books):
+    sent = []
+    inner = httpx.WSGITransport(app=sandbox)
+
+    def record(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            sent.append(parse(request.read()))
+        return inner.handle_request(request)
+
+    invoice = books.invoice(books.client("Globex"), "20.00")
+    connector = connect(sandbox, account, transport=httpx.MockTransport(record))
+    connector.push(payment_command(str(invoice["id"]), Decimal("20.00"), "p:1"))
+
+    [body] = sent
+    conforms(body, {"$ref": "#/components/schemas/PaymemtCreateObject"}, "payment body")

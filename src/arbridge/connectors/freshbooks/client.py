@@ -77,7 +77,8 @@ class FreshBooksClient:
         if "json" in kwargs:
             kwargs["content"] = dumps(kwargs.pop("json"))
             headers["Content-Type"] = "application/json"
-        return request(self.http, method, url, headers=headers, sleep=self.sleep, **kwargs)
+        reader = ErrorReader(self.http)
+        return request(reader, method, url, headers=headers, sleep=self.sleep, **kwargs)  # type: ignore[arg-type]
 
     def result(self, response: httpx.Response) -> dict[str, Any]:
         body = loads(response.content, "FreshBooks")
@@ -176,6 +177,37 @@ class FreshBooksClient:
             "PUT", self.callbacks_url(id), json={"callback": {"verifier": verifier}}
         )
         return self._record(response, "callback")
+
+
+class ErrorReader:
+    """An httpx client whose refusals (4xx but 401 and 429) raise PermanentError in
+    FreshBooks' own words: {"response": {"errors": [{"message", "field", "errno"}]}}.
+
+    connectors.http.request sends through it and maps the rest (401, 429, 5xx) as usual.
+    """
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response = self.http.request(method, url, **kwargs)
+        status = response.status_code
+        if 400 <= status < 500 and status not in (401, 429):
+            raise PermanentError(f"{status} FreshBooks: {refusal(response)}", status=status)
+        return response
+
+
+def refusal(response: httpx.Response) -> str:
+    """Return what FreshBooks said about a refused request, or its reason phrase."""
+    try:
+        errors = response.json()["response"]["errors"]
+        words = "; ".join(
+            f"{e['message']} ({e['field']})" if e.get("field") else str(e["message"])
+            for e in errors
+        )
+    except (ValueError, KeyError, TypeError):
+        words = ""
+    return words[:500] or response.reason_phrase
 
 
 def stamp(moment: dt.datetime) -> str:
