@@ -265,3 +265,36 @@ def test_a_refusal_reads_in_freshbooks_own_words(freshbooks, books):
 
     assert refused.value.status == 422
     assert "A payment needs a live invoice that was sent. (invoiceid)" in str(refused.value)
+
+
+class FlakyTokenStore(MemoryTokenStore):
+    """A token store whose next save fails once, as a database that is briefly away."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next = False
+
+    def save(self, token):
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError("the database is away")
+        super().save(token)
+
+
+def test_a_rotated_token_that_could_not_be_saved_is_not_used_and_not_lost(sandbox, account, books):
+    store = FlakyTokenStore()
+    connector = connect(sandbox, account, store=store)
+    books.invoice(books.client("Globex"), "10.00")
+    books.control.post("/_sandbox/faults", json={"expire_tokens": True}).raise_for_status()
+    store.fail_next = True
+
+    # Refreshed, but the new refresh token could not be stored, so it is not used:
+    # the call is retried, the kept token stored first, then used.
+    read = changes(connector)
+
+    assert not store.fail_next  # the failed save happened
+    assert sandbox.store.auth.refreshes == 1  # the single-use token was spent once, not lost
+    assert [c.entity for c in read].count("invoice") == 1
+    assert (
+        store.token == store.saved[-1] and store.token["access_token"] in sandbox.store.auth.access
+    )
