@@ -315,6 +315,7 @@ def payment_body(payload: dict[str, Any], allocation: dict[str, Any], mark: str)
         "amount": {"amount": f"{amount:.2f}", "code": str(payload.get("currency") or "USD")},
         "date": str(payload["date"])[:10],
         "type": TYPES.get(str(payload.get("method") or ""), "Other"),
-        "note": f"{reference} {mark}".strip(),
+        # The marker first: a note cut short by FreshBooks still carries it.
+        "note": f"{mark} {reference}".strip(),
         "send_client_notification": False,
     }
