@@ -1,7 +1,7 @@
 """Time a connection's first sync, end to end, at its vendor's rate limits, for any kind.
 
-    .venv/bin/python bench/connector_initial_sync.py --kind zoho_books --invoices 20000
-        [--customers 1000] [--lines 3]
+    .venv/bin/python bench/connector_initial_sync.py --kind K --invoices 20000
+        [--customers 1000] [--lines 3]        K: zoho_books, freshbooks
 
 # Reference: https://www.zoho.com/books/api/v3/introduction/#api-call-limit
 
@@ -189,7 +189,94 @@ class ZohoBooksBench(Bench):
         }
 
 
-KINDS: dict[str, type[Bench]] = {bench.kind: bench for bench in (ZohoBooksBench,)}
+class FreshBooksBench(Bench):
+    """A FreshBooks account: clients, invoices (lines included) and payments, 100 a page.
+
+    The answer's `pages` says which page is the last, so no empty page is
+    read. The token is valid for the whole run and the account id known: no
+    users/me call. FreshBooks publishes no limit: 300 a minute is assumed.
+    """
+
+    kind = "freshbooks"
+    account = f"bench{os.getpid()}"
+    page_size = 100
+    per_window, window_s = 300, 60.0
+
+    def app(self) -> Any:
+        from arbridge.sandbox.freshbooks import create_app
+
+        return create_app()
+
+    def prepare(self, control: httpx.Client, args: argparse.Namespace) -> None:
+        control.post("/_sandbox/accounts", json={"account_id": self.account, "name": "Bench MSP"})
+        control.post(
+            "/_sandbox/seed",
+            json={
+                "account_id": self.account,
+                "customers": args.customers,
+                "invoices": args.invoices,
+                "lines_per_invoice": args.lines,
+            },
+        ).raise_for_status()
+        answer = control.post("/_sandbox/tokens", json={"accounts": [self.account], "ttl": None})
+        answer.raise_for_status()
+        self.token = answer.json()
+        # What each list holds, read before the timed run and not counted.
+        headers = {"Authorization": f"Bearer {self.token['access_token']}"}
+        root = f"{control.base_url}/accounting/account/{self.account}"
+        with httpx.Client(base_url=root, headers=headers, timeout=120) as http:
+            self.counts = {
+                path: http.get(f"/{path}", params={"per_page": 1}).json()["response"]["result"][
+                    "total"
+                ]
+                for path in ("users/clients", "invoices/invoices", "payments/payments")
+            }
+        # Counting spent some of the window: the run starts on a fresh one.
+        control.post("/_sandbox/clock", json={"advance_s": self.window_s + 1}).raise_for_status()
+
+    def limits(self) -> list[Any]:
+        from arbridge.connectors.freshbooks import connector
+        from arbridge.connectors.ratelimit import Limits
+
+        return [v for v in vars(connector).values() if isinstance(v, Limits)]
+
+    def configure(self, url: str) -> None:
+        os.environ.update(ARBRIDGE_FRESHBOOKS_API_BASE=url)
+
+    def connection(self, partner) -> Any:
+        from arbridge.core.models import Connection
+
+        return Connection.objects.create(
+            partner=partner,
+            kind=self.kind,
+            status=Connection.Status.CONNECTED,
+            remote_account=self.account,
+            credentials={"token": {**self.token, "token_type": "Bearer"}},
+        )
+
+    def stats(self, control: httpx.Client) -> dict[str, int]:
+        report = control.get("/_sandbox/stats").json()
+        return next(v for v in report.values() if isinstance(v, dict) and self.account in v)[
+            self.account
+        ]
+
+    def min_requests(self) -> int:
+        return sum(max(1, math.ceil(n / self.page_size)) for n in self.counts.values())
+
+    def bound(self, requests: int, invoices: int) -> dict[str, Any]:
+        windows = (requests - 1) // self.per_window
+        seconds = windows * self.window_s
+        return {
+            "limit": "300 requests / 60 s per account (FreshBooks publishes none: assumed)",
+            "min_seconds": seconds,
+            "max_invoices_per_s": round(invoices / seconds, 1) if seconds else None,
+            "bounds_this_run": windows > 0,
+            "note": "the limiter's waits ran on a virtual clock shared with the sandbox: "
+            "computed, not slept",
+        }
+
+
+KINDS: dict[str, type[Bench]] = {bench.kind: bench for bench in (ZohoBooksBench, FreshBooksBench)}
 
 
 def serve(kind: str, port: int) -> None:

@@ -47,6 +47,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         ("tertiary", "connectwise", "pending"),
         (None, "xero", "pending"),
         (None, "zoho_books", "pending"),
+        (None, "freshbooks", "pending"),
     }
     # Everything billed arrives through the connectors.
     assert not Invoice.objects.exists()
@@ -63,16 +64,17 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "connectwise": "connected",
         "xero": "connected",
         "zoho_books": "connected",
+        "freshbooks": "connected",
     }
     for connection in connections:
         [run] = connection.sync_runs.all()
         assert (run.trigger, run.status) == (SyncRun.Trigger.INITIAL, SyncRun.Status.SUCCEEDED)
-        oauth = connection.kind in ("qbo", "xero", "zoho_books")
+        oauth = connection.kind in ("qbo", "xero", "zoho_books", "freshbooks")
         assert connection.credentials["token" if oauth else "base_url"]
 
     invoices = Invoice.objects.for_partner(partner)
-    assert 250 <= invoices.count() <= 400  # "a few hundred"
-    for kind in ("qbo", "halopsa", "connectwise", "xero", "zoho_books"):
+    assert 250 <= invoices.count() <= 600  # "a few hundred"
+    for kind in ("qbo", "halopsa", "connectwise", "xero", "zoho_books", "freshbooks"):
         assert ExternalRef.objects.filter(connection__kind=kind, entity="invoice").count() >= 30
     halo_billed = invoices.filter(connection__kind="halopsa").prefetch_related("lines")
     for invoice in halo_billed:

@@ -488,12 +488,15 @@ class Delivery:
     `accepted` False: refused (401, nothing kept). Accepted with no hints is a
     handshake or a delivery of nothing we read (Xero's intent to receive):
     answered 2xx, nothing stored. `kept_headers` are worth storing with the body.
+    `credentials` are what a handshake taught, for the connection to keep (FreshBooks'
+    callback verifier, the key of its later signatures).
     """
 
     accepted: bool
     hints: tuple[Hint, ...] = ()
     reason: str = ""
     kept_headers: tuple[str, ...] = ("content-type",)
+    credentials: Mapping[str, Any] = field(default_factory=dict)
 
 
 # -- what the host gives a connector ----------------------------------------------

@@ -22,6 +22,7 @@ from arbridge.connectors.base import ConnectorError, OAuth2, Tenant
 from arbridge.core.models import Connection
 from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
+from arbridge.integrations.credentials import subscribe
 from arbridge.integrations.models import SyncRun
 from arbridge.integrations.tasks import request_sync
 from arbridge.integrations.tokens import ConnectionTokens, ConnectionTokenStore
@@ -152,7 +153,9 @@ def choose_account(connection: Connection, account: str) -> SyncRun:
         connection.remote_account = account
         connection.status, connection.status_detail = Connection.Status.CONNECTED, ""
         connection.save(update_fields=["remote_account", "status", "status_detail"])
-        return request_sync(connection, SyncRun.Trigger.INITIAL)
+        run = request_sync(connection, SyncRun.Trigger.INITIAL)
+    subscribe(connection)  # a kind that calls back (Capabilities.subscribe) is asked to
+    return run
 
 
 def disconnect(connection: Connection) -> None:

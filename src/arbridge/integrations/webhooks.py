@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -109,8 +110,18 @@ def connection_webhook(request: HttpRequest, kind: str, connection_id: int) -> H
     if not delivery.accepted:
         logger.warning("Refused a %s webhook for connection %s", kind, connection_id)
         return HttpResponse(delivery.reason or refused, status=401)
+    if delivery.credentials:
+        keep_credentials(connection, delivery.credentials)
     store(request, connection, delivery, delivery.hints)
     return HttpResponse(status=200)
+
+
+def keep_credentials(connection: Connection, learned: Mapping[str, Any]) -> None:
+    """Keep what a verified handshake taught (a callback's verifier) in the credentials."""
+    with transaction.atomic():
+        held = Connection.objects.select_for_update().get(pk=connection.pk)
+        held.credentials = {**held.credentials, **learned}
+        held.save(update_fields=["credentials"])
 
 
 def store(
