@@ -555,6 +555,22 @@ class FileRead:
         return not self.errors
 
 
+def guess_mapping(columns: Iterable[Column], headers: Iterable[str]) -> dict[str, str]:
+    """Return each column's header in a file, where its title or a usual header is there."""
+    present = {_plain(h): h for h in headers if h}
+    mapping = {}
+    for column in columns:
+        for usual in (column.title, *column.headers):
+            if _plain(usual) in present:
+                mapping[column.name] = present[_plain(usual)]
+                break
+    return mapping
+
+
+def _plain(header: str) -> str:
+    return "".join(ch for ch in header.lower() if ch.isalnum())
+
+
 # A file importer's cursor value holds the hashes of the files it has read, under this key.
 FILES_READ = "files"
 

@@ -24,6 +24,7 @@ import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 from arbridge.connectors.base import (
@@ -38,6 +39,7 @@ from arbridge.connectors.base import (
     MalformedRecord,
     Op,
     RowError,
+    guess_mapping,
 )
 
 COLUMNS: tuple[Column, ...] = (
@@ -86,10 +88,6 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_ERRORS = 1000  # a file wrong on every row says so in this many
 
 
-def normalized(header: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", header.lower())
-
-
 def decode(data: bytes) -> str:
     """Return the file's text: UTF-8 (with or without a BOM), else Windows-1252 as Excel saves."""
     try:
@@ -121,14 +119,16 @@ def headers(data: bytes) -> list[str]:
 
 def default_mapping(file_headers: list[str]) -> dict[str, str]:
     """Return each column's header in the file, where one of its usual headers is there."""
-    present = {normalized(h): h for h in file_headers if h}
-    mapping = {}
-    for column in COLUMNS:
-        for usual in (column.title, *column.headers):
-            if normalized(usual) in present:
-                mapping[column.name] = present[normalized(usual)]
-                break
-    return mapping
+    return guess_mapping(COLUMNS, file_headers)
+
+
+@lru_cache(maxsize=4096)
+def parse_date(value: str, date_format: str) -> dt.date:
+    """Return a date as the export writes it (a time after it ignored); ValueError if none."""
+    value = value.strip()[:10]
+    if date_format == "YYYY-MM-DD":
+        return dt.date.fromisoformat(value)
+    return dt.datetime.strptime(value, DATE_FORMATS[date_format]).date()
 
 
 @dataclass
@@ -215,26 +215,17 @@ class Reader:
         for name in REQUIRED:
             if not values.get(name):
                 self.error(line, name, f"{BY_NAME[name].title} is empty.")
+        number, customer = values.get("invoice_number", ""), values.get("customer_number", "")
         header = {name: values.get(name, "") for name in HEADER}
-        self.date(line, "invoice_date", header["invoice_date"])
-        self.date(line, "due_date", header["due_date"])
-        self.date(line, "period_start", header["period_start"])
-        self.date(line, "period_end", header["period_end"])
-        for name in ("invoice_total", "amount_due"):
-            self.money(line, name, header[name])
-        currency = header["currency"].upper()
-        if currency and not CURRENCY.match(currency):
-            self.error(line, "currency", f"“{header['currency']}” is not a currency code.")
-        if header["status"].lower() not in VOID | PAID | OPEN:
-            self.error(line, "status", f"Status “{header['status']}” is not one arbridge knows.")
+        invoice = invoices.get(number)
+        if invoice is None or header != invoice.header:
+            self.header(line, header)
         quantity = self.number(line, "quantity", values.get("quantity", "")) or Decimal(1)
         unit_price = self.money(line, "unit_price", values.get("unit_price", ""))
         amount = self.money(line, "amount", values.get("amount", ""))
-        number, customer = values["invoice_number"], values["customer_number"]
         if len(self.errors) > before or amount is None:
             self.broken.add(number)
             return
-        invoice = invoices.get(number)
         if invoice is None:
             invoice = invoices[number] = Invoice(line, header, customer)
         else:
@@ -255,27 +246,39 @@ class Reader:
         invoice.line_sum += amount
         self.customer(line, values, customers)
 
+    def header(self, line: int, header: dict[str, str]) -> None:
+        """Check the invoice's header values a row carries."""
+        for name in ("invoice_date", "due_date", "period_start", "period_end"):
+            self.date(line, name, header[name])
+        for name in ("invoice_total", "amount_due"):
+            self.money(line, name, header[name])
+        currency = header["currency"].upper()
+        if currency and not CURRENCY.match(currency):
+            self.error(line, "currency", f"“{header['currency']}” is not a currency code.")
+        if header["status"].lower() not in VOID | PAID | OPEN:
+            self.error(line, "status", f"Status “{header['status']}” is not one arbridge knows.")
+
     def customer(self, line: int, values: dict[str, str], customers: dict) -> None:
         number, name = values["customer_number"], values["customer_name"]
-        contact = None
-        email = values.get("contact_email", "")
+        held = customers.get(number)
+        if held is not None:
+            if held[1].name != name:
+                self.error(line, "customer_name", f"Customer {number} is “{held[1].name}” on "
+                           f"line {held[0]} and “{name}” here.")  # fmt: skip
+            return
+        email, phone = values.get("contact_email", ""), values.get("contact_phone", "")
         if email and "@" not in email:
             self.error(line, "contact_email", f"“{email}” is not an email address.")
+        contact = None
         if email or values.get("contact_name"):
             contact = ContactRecord(
                 customer_remote_id=number,
                 name=values.get("contact_name", ""),
                 email=email,
-                phone=values.get("contact_phone", ""),
+                phone=phone,
                 is_billing=True,
             )
-        record = CustomerRecord(name=name, email=email, phone=values.get("contact_phone", ""))
-        held = customers.get(number)
-        if held is None:
-            customers[number] = (line, record, contact)
-        elif held[1].name != name:
-            self.error(line, "customer_name", f"Customer {number} is “{held[1].name}” on line "
-                       f"{held[0]} and “{name}” here.")  # fmt: skip
+        customers[number] = (line, CustomerRecord(name=name, email=email, phone=phone), contact)
 
     def invoices(self, invoices: dict[str, Invoice]) -> list[InvoiceRecord]:
         """Return the invoices the rows make, checking their totals add up."""
@@ -325,7 +328,7 @@ class Reader:
         if not value:
             return None
         try:
-            return dt.datetime.strptime(value[:10], DATE_FORMATS[self.date_format]).date()
+            return parse_date(value, self.date_format)
         except ValueError:
             self.error(line, name, f"“{value}” is not a date ({self.date_format}).")
             return None
