@@ -32,9 +32,7 @@ def file_connection(request: HttpRequest, connection_id: int) -> Connection:
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(
-        label="Export file", help_text="The CSV invoice export, as downloaded."
-    )
+    file = forms.FileField(label="Export file", help_text="The CSV invoice export, as downloaded.")
 
 
 class ColumnsForm(forms.Form):

@@ -156,7 +156,9 @@ def test_the_same_file_again_changes_nothing(datagate, account, upload, choose_c
 
     assert "was imported before" in again.content.decode()
     assert ImportFile.objects.count() == 1
-    assert list(ExternalRef.objects.values_list("remote_id", "remote_version", "updated_at")) == held
+    assert (
+        list(ExternalRef.objects.values_list("remote_id", "remote_version", "updated_at")) == held
+    )
 
 
 def test_a_later_file_lowers_balances_and_voids(datagate, account, mapped, upload):

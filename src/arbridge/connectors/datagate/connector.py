@@ -114,9 +114,8 @@ class DataGate:
 
     def pull(self, cursor: Cursor | None) -> Iterator[Change | Rejected | Cursor]:
         read = list(cursor.value.get(FILES_READ, ())) if cursor is not None else []
-        for file in self.runtime.files():
-            if file.sha256 in read:
-                continue
+        new = [file for file in self.runtime.files() if file.sha256 not in read]
+        for file in new:
             result = self.read_file(file)
             if result.ok:
                 yield from result.changes
@@ -125,8 +124,9 @@ class DataGate:
                 problems = "; ".join(f"line {e.row}: {e.message}" for e in result.errors[:20])
                 yield Rejected("file", file.sha256, f"{file.name} not imported: {problems}")
             read.append(file.sha256)
+            yield Cursor(STREAM, {FILES_READ: list(read)})
+        if not new:
             yield Cursor(STREAM, {FILES_READ: read})
-        yield Cursor(STREAM, {FILES_READ: read})
 
     def push(self, command: Command) -> RemoteRef:
         raise PermanentError(

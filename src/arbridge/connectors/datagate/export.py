@@ -179,9 +179,7 @@ class Reader:
         count = 0
         for line, cells in lines:
             count += 1
-            values = {
-                name: cells[i].strip() if i < len(cells) else "" for name, i in index.items()
-            }
+            values = {name: cells[i].strip() if i < len(cells) else "" for name, i in index.items()}
             self.row(line, values, invoices, customers)
         if count == 0:
             self.error(1, "", "The file has a header but no rows.")
@@ -231,6 +229,7 @@ class Reader:
         else:
             for name in HEADER:
                 if header[name] != invoice.header[name]:
+                    self.broken.add(number)
                     theirs = invoice.header[name] or "nothing"
                     self.error(line, name, f"Invoice {number} says {theirs} on line "
                                f"{invoice.row} and {header[name] or 'nothing'} here.")  # fmt: skip
@@ -356,9 +355,7 @@ class Reader:
         return -amount if negative else amount
 
 
-def changes(
-    file: DroppedFile, customers: dict, invoices: list[InvoiceRecord]
-) -> Iterator[Change]:
+def changes(file: DroppedFile, customers: dict, invoices: list[InvoiceRecord]) -> Iterator[Change]:
     """Yield the file's customers, billing contacts and invoices, versioned by the file."""
     version = file.sha256[:16]
     at = file.received_at

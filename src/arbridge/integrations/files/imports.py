@@ -109,9 +109,10 @@ def check(file: ImportFile, mapping: dict[str, str]) -> ImportFile:
                 connection=file.connection, sha256=file.sha256, status=ImportFile.Status.ACCEPTED
             ).exclude(pk=file.pk)
             if duplicate.exists():
-                file.status, file.errors = ImportFile.Status.REFUSED, [
-                    [0, "", "This file was imported before; importing it again changes nothing."]
-                ]
+                file.status, file.errors = (
+                    ImportFile.Status.REFUSED,
+                    [[0, "", "This file was imported before; importing it again changes nothing."]],
+                )
             else:
                 file.status, file.errors = ImportFile.Status.ACCEPTED, []
         else:

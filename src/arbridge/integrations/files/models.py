@@ -92,7 +92,9 @@ class ImportFile(PartnerOwned):
     def dropped_unsaved(self) -> DroppedFile:
         """Return the file as its connector reads it, from the content held here."""
         content = bytes(self.content)
-        return DroppedFile(self.name, self.sha256, self.received_at, dict(self.mapping), lambda: content)
+        return DroppedFile(
+            self.name, self.sha256, self.received_at, dict(self.mapping), lambda: content
+        )
 
     def dropped(self) -> DroppedFile:
         """Return the file as its connector reads it, its content read when needed."""

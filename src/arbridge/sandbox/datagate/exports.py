@@ -197,4 +197,7 @@ def write_exports(account: Account, rows_per_file: int) -> list[bytes]:
     """Return the account's pending changes as export files of about this many invoices."""
     numbers = list(account.changed)
     account.changed.clear()
-    return [account.export(numbers[i : i + rows_per_file]) for i in range(0, len(numbers), rows_per_file)]
+    return [
+        account.export(numbers[i : i + rows_per_file])
+        for i in range(0, len(numbers), rows_per_file)
+    ]
