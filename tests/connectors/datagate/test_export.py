@@ -11,7 +11,7 @@ CUSTOMER = "C1,Bluebird Dental,Dana Ng,ap@bluebird.example,+1 555 0101,USD"
 
 
 def row(number="INV-1", amount="40.00", total="100.00", due="100.00", status="Sent",
-        customer=CUSTOMER, description="Business Mobile 40GB", date="2026-11-01") -> str:  # fmt: skip
+        customer=CUSTOMER, description="Mobile 40GB", date="2026-11-01") -> str:  # fmt: skip
     return (f"{number},{date},2026-12-01,{customer},+1 555 811 1711,Recurring,{description},1,"
             f"{amount},{amount},{total},{due},{status},2026-11-01,2026-11-30")  # fmt: skip
 

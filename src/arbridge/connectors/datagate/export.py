@@ -24,8 +24,8 @@ import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from arbridge.connectors.base import (
     Change,
@@ -43,7 +43,7 @@ from arbridge.connectors.base import (
 )
 
 COLUMNS: tuple[Column, ...] = (
-    Column("invoice_number", "Invoice number", True, ("Invoice Number", "Invoice No", "InvoiceNumber")),
+    Column("invoice_number", "Invoice number", True, ("Invoice Number", "Invoice No")),
     Column("invoice_date", "Invoice date", True, ("Invoice Date", "InvoiceDate", "Bill Date")),
     Column("due_date", "Due date", False, ("Due Date", "DueDate", "Payment Due")),
     Column("customer_number", "Customer number", True,
@@ -196,8 +196,9 @@ class Reader:
             if name not in BY_NAME or not header:
                 continue
             if header not in position:
-                self.errors.append(RowError(1, header, f"No column “{header}” in this file "
-                                            f"(mapped to {BY_NAME[name].title.lower()})."))  # fmt: skip
+                what = BY_NAME[name].title.lower()
+                message = f"No column “{header}” in this file (mapped to {what})."
+                self.errors.append(RowError(1, header, message))
             else:
                 index[name] = position[header]
         for name in REQUIRED:
