@@ -223,3 +223,12 @@ def test_a_viewer_sees_files_but_cannot_upload(client, bob, datagate, mapped):
 
     assert client.get(f"/integrations/{datagate.pk}/files/{file.pk}/").status_code == 200
     assert client.get(f"/integrations/{datagate.pk}/files/").status_code == 403
+
+
+def test_the_differences_page_says_datagate_is_read_from_files(client, alice):
+    client.force_login(alice)
+
+    page = client.get("/integrations/differences/").content.decode()
+
+    assert "DataGate" in page
+    assert "DataGate is read from its export files" in page
