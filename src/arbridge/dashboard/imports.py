@@ -55,6 +55,9 @@ def files(request: HttpRequest, connection_id: int) -> HttpResponse:
     """Upload an export file; list the files received and how each ended."""
     connection = file_connection(request, connection_id)
     form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and not connection.is_active:
+        messages.error(request, f"Connect {connection} again to import its files.")
+        return redirect("dashboard:connection", connection_id=connection.pk)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         received = imports.receive(connection, upload.name, upload.read(), user=request.user)
@@ -83,7 +86,7 @@ def files(request: HttpRequest, connection_id: int) -> HttpResponse:
         "form": form,
         "files": received,
         "mapping": mapping_rows(connection, ColumnMapping.of(connection)),
-        "folder": imports.folder(connection) if connection.preferences.get("watch_folder") else "",
+        "folder": imports.watched_folder(connection),
     }
     return render(request, "dashboard/imports/files.html", ctx, status=400 if form.errors else 200)
 

@@ -232,3 +232,46 @@ def test_the_differences_page_says_datagate_is_read_from_files(client, alice):
 
     assert "DataGate" in page
     assert "DataGate is read from its export files" in page
+
+
+def test_a_disconnected_connection_takes_no_file(client, datagate, account, upload):
+    client.post(f"/integrations/{datagate.pk}/disconnect/")
+
+    response = client.post(
+        f"/integrations/{datagate.pk}/files/",
+        {"file": SimpleUploadedFile("invoices.csv", account.export(), "text/csv")},
+    )
+
+    assert response.status_code == 302
+    assert not ImportFile.objects.exists()
+
+
+def test_the_files_page_shows_the_watched_folder_ready_for_files(
+    client, datagate, settings, tmp_path
+):
+    settings.DATA_DIR = tmp_path
+    datagate.preferences = {**datagate.preferences, "watch_folder": True}
+    datagate.save(update_fields=["preferences"])
+
+    page = client.get(f"/integrations/{datagate.pk}/files/").content.decode()
+
+    assert str(imports.folder(datagate)) in page
+    assert imports.folder(datagate).is_dir()
+
+
+def test_day_first_dates_are_read_once_the_preferences_say_so(
+    client, datagate, account, upload, choose_columns
+):
+    day_first = account.export().replace(b"2026-11-01", b"01/11/2026")
+    day_first = day_first.replace(b"2026-12-01", b"01/12/2026").replace(b"2026-11-30", b"30/11/2026")
+    saved = client.post(
+        f"/integrations/{datagate.pk}/preferences/",
+        {"date_format": "DD/MM/YYYY", "currency": "AUD"},
+    )
+    assert saved.status_code == 302
+
+    choose_columns(upload(datagate, day_first))
+
+    invoice = Invoice.objects.get(number="INV-500001")
+    assert invoice.due_date.isoformat() == "2026-12-01"
+    assert invoice.currency == "USD"  # the file says so; AUD is for files that do not

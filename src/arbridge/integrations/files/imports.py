@@ -132,6 +132,15 @@ def folder(connection: Connection) -> Path:
     return Path(settings.DATA_DIR) / "imports" / f"connection-{connection.pk}"
 
 
+def watched_folder(connection: Connection) -> Path | None:
+    """Return the connection's folder, made if need be, if its preferences say to watch it."""
+    if not connection.preferences.get("watch_folder"):
+        return None
+    where = folder(connection)
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
 def scan_folder(connection: Connection) -> list[Received]:
     """Receive the files placed in the connection's folder that it has not seen yet."""
     where = folder(connection)
