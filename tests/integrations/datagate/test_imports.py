@@ -262,8 +262,10 @@ def test_the_files_page_shows_the_watched_folder_ready_for_files(
 def test_day_first_dates_are_read_once_the_preferences_say_so(
     client, datagate, account, upload, choose_columns
 ):
-    day_first = account.export().replace(b"2026-11-01", b"01/11/2026")
-    day_first = day_first.replace(b"2026-12-01", b"01/12/2026").replace(b"2026-11-30", b"30/11/2026")
+    day_first = account.export()
+    for iso, written in (("2026-11-01", "01/11/2026"), ("2026-12-01", "01/12/2026"),
+                         ("2026-11-30", "30/11/2026")):  # fmt: skip
+        day_first = day_first.replace(iso.encode(), written.encode())
     saved = client.post(
         f"/integrations/{datagate.pk}/preferences/",
         {"date_format": "DD/MM/YYYY", "currency": "AUD"},
