@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +87,7 @@ DATE_FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY"
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 CENT = Decimal("0.01")
+LINE_FIELDS = set(InvoiceLineRecord.model_fields)
 MAX_ERRORS = 1000  # a file wrong on every row says so in this many
 
 
@@ -102,9 +102,10 @@ def decode(data: bytes) -> str:
 def rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     """Yield (line number, cells) of a CSV file, header first; commas, semicolons or tabs."""
     text = decode(data)
-    first = text.split("\n", 1)[0]
+    newline = text.find("\n")
+    first = text if newline == -1 else text[:newline]
     delimiter = max(",;\t", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(lines_of(text), delimiter=delimiter)
     try:
         for cells in reader:
             if any(cell.strip() for cell in cells):
@@ -113,9 +114,21 @@ def rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         raise MalformedRecord(f"line {reader.line_num}: not CSV ({e})") from e
 
 
+def lines_of(text: str) -> Iterator[str]:
+    """Yield the text's lines, newlines kept, without a second copy of a file's text."""
+    start = 0
+    while (end := text.find("\n", start)) != -1:
+        yield text[start : end + 1]
+        start = end + 1
+    if start < len(text):
+        yield text[start:]
+
+
 def headers(data: bytes) -> list[str]:
-    """Return the file's headers; MalformedRecord if it has none."""
-    for _, cells in rows(data):
+    """Return the file's headers (read from its start only); MalformedRecord if it has none."""
+    start = data[: 64 * 1024]
+    cut = start.rfind(b"\n")
+    for _, cells in rows(start[: cut + 1] if cut != -1 else start):
         return [cell.strip() for cell in cells]
     raise MalformedRecord("the file is empty")
 
@@ -155,6 +168,7 @@ class Reader:
     errors: list[RowError] = field(default_factory=list)
     more: int = 0  # errors past MAX_ERRORS, counted
     broken: set[str] = field(default_factory=set)  # invoices with a row in error
+    strings: dict[str, str] = field(default_factory=dict)
 
     def error(self, row: int, name: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:
@@ -242,10 +256,13 @@ class Reader:
                     self.error(line, name, f"Invoice {number} says {theirs} on line "
                                f"{invoice.row} and {header[name] or 'nothing'} here.")  # fmt: skip
         # Every value is checked above: constructed, not validated again, as it is 60% of a read.
+        item = " · ".join(v for v in (values.get("service"), values.get("charge_type")) if v)
         invoice.lines.append(
             InvoiceLineRecord.model_construct(
-                description=values["description"],
-                item=" · ".join(v for v in (values.get("service"), values.get("charge_type")) if v),
+                LINE_FIELDS,
+                # Charges repeat their words: one string of each, not one a row.
+                description=self.strings.setdefault(values["description"], values["description"]),
+                item=self.strings.setdefault(item, item),
                 quantity=quantity,
                 unit_price=unit_price if unit_price is not None else amount,
                 amount=amount,
