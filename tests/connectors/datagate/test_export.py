@@ -2,7 +2,9 @@
 
 from decimal import Decimal
 
-from arbridge.connectors.base import FILES_READ, Cursor, Op
+import pytest
+
+from arbridge.connectors.base import FILES_READ, Cursor, MalformedRecord, Op
 from arbridge.sandbox.datagate.exports import HEADERS
 from tests.connectors.datagate.conftest import MAPPING, connector, dropped
 
@@ -135,3 +137,10 @@ def test_a_file_is_read_once_and_its_records_carry_its_time_and_hash():
         (Op.UPSERT, file.received_at, file.sha256[:16])
     }
     assert [type(item) for item in datagate.pull(cursor)] == [Cursor]
+
+
+def test_a_spreadsheet_instead_of_the_csv_is_refused_saying_so():
+    xlsx = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + b"\x00" * 64
+
+    with pytest.raises(MalformedRecord, match="not a CSV file"):
+        connector().headers(xlsx)

@@ -277,3 +277,10 @@ def test_day_first_dates_are_read_once_the_preferences_say_so(
     invoice = Invoice.objects.get(number="INV-500001")
     assert invoice.due_date.isoformat() == "2026-12-01"
     assert invoice.currency == "USD"  # the file says so; AUD is for files that do not
+
+
+def test_a_spreadsheet_uploaded_instead_of_the_csv_is_refused_saying_why(datagate, upload):
+    response = upload(datagate, b"PK\x03\x04" + b"\x00" * 64, "invoices.xlsx")
+
+    assert "this is not a CSV file" in response.content.decode()
+    assert ImportFile.objects.get().status == ImportFile.Status.REFUSED

@@ -93,6 +93,9 @@ MAX_ERRORS = 1000  # a file wrong on every row says so in this many
 
 def decode(data: bytes) -> str:
     """Return the file's text: UTF-8 (with or without a BOM), else Windows-1252 as Excel saves."""
+    if b"\0" in data[:4096]:
+        # A spreadsheet (.xlsx is a zip) or a PDF: not the CSV export.
+        raise MalformedRecord("this is not a CSV file: save the export as CSV and upload that")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
