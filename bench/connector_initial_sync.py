@@ -104,12 +104,15 @@ def main() -> None:
         headers = imports.importer(connection).headers(bench.data)
         ColumnMapping.save_for(connection, guess_mapping(columns, headers))
 
-        log(NAME, "checking the file")
+        log(NAME, f"checking the file, peak {peak_rss_mb()} MB so far")
         started = time.perf_counter()
         received = imports.receive(connection, "export.csv", bench.data)
         checked = time.perf_counter()
         run = SyncRun.objects.get(connection=connection, status=SyncRun.Status.QUEUED)
-        log(NAME, f"file {received.file.status} in {checked - started:.1f}s; syncing")
+        log(
+            NAME,
+            f"file {received.file.status} in {checked - started:.1f}s, peak {peak_rss_mb()} MB",
+        )
         run = tasks.perform_sync(run.pk)
         elapsed = time.perf_counter() - started
         synced = Invoice.objects.for_partner(partner).count()

@@ -91,7 +91,7 @@ class ImportFile(PartnerOwned):
 
     def dropped_unsaved(self) -> DroppedFile:
         """Return the file as its connector reads it, from the content held here."""
-        content = bytes(self.content)
+        content = self.content if isinstance(self.content, bytes) else bytes(self.content)
         return DroppedFile(
             self.name, self.sha256, self.received_at, dict(self.mapping), lambda: content
         )
