@@ -1,7 +1,7 @@
 """Time a connection's first sync, end to end, at its vendor's rate limits, for any kind.
 
     .venv/bin/python bench/connector_initial_sync.py --kind K --invoices 20000
-        [--customers 1000] [--lines 3]        K: zoho_books, freshbooks
+        [--customers 1000] [--lines 3]        K: zoho_books, freshbooks, datagate
 
 # Reference: https://www.zoho.com/books/api/v3/introduction/#api-call-limit
 
@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+import file_import_sync
 from _common import free_port, peak_rss_mb, start_django
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -329,11 +330,16 @@ class VirtualTime:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", required=True, choices=sorted(KINDS))
+    parser.add_argument(
+        "--kind", required=True, choices=sorted([*KINDS, *file_import_sync.BENCHES])
+    )
     parser.add_argument("--invoices", type=int, default=20_000)
     parser.add_argument("--customers", type=int, default=1_000)
     parser.add_argument("--lines", type=int, default=3, help="lines per invoice")
     args = parser.parse_args()
+    if args.kind in file_import_sync.BENCHES:
+        file_import_sync.main(args)  # read from files: no API, no rate limit
+        return
 
     sys.path.insert(0, str(ROOT / "src"))
     from arbridge.connectors.ratelimit import InProcessLimiter

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "arbridge.core",
     "arbridge.ledger",
     "arbridge.integrations",
+    "arbridge.integrations.files",
     "arbridge.payments",
     "arbridge.portal",
     "arbridge.autopay",

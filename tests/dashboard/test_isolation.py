@@ -10,8 +10,10 @@ import pytest
 from django.urls import reverse
 
 from arbridge.autopay.models import Rule
+from arbridge.core.models import Connection
 from arbridge.dashboard import urls
 from arbridge.hooks.models import Delivery, Endpoint, Event, new_secret
+from arbridge.integrations.files.models import ImportFile
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.payments.models import UnmatchedFunds
 
@@ -31,6 +33,8 @@ LIST_PAGES = [
 # Pages that only take a form (POST) and fragments htmx loads into a page.
 ACTIONS = ("sync_selected", "use_sandbox", "use_stripe", "autopay_settings")
 FRAGMENTS = ("unmatched_badge",)
+# Pages only a connection of a kind read from files has.
+FILE_PAGES = ("import_files", "import_file", "file_columns")
 # Acme's data as it appears on its pages; none of it may reach charlie.
 ACME_MARKERS = ["Acme IT", "INV-1001", "Globex", "Customer 77", "Reporting", "1337"]
 
@@ -44,7 +48,16 @@ def acme_ids(partner, connection, customer, invoice, exception_item, api_key) ->
     funds = UnmatchedFunds.objects.create(
         partner=partner, reference="fu_1337", amount=Decimal("1337.00"), memo="Globex wire"
     )
+    files = Connection.objects.create(
+        partner=partner, kind="datagate", status=Connection.Status.CONNECTED
+    )
+    upload = ImportFile.objects.create(
+        partner=partner, connection=files, name="export.csv", sha256="0" * 64, content=b"a,b\n"
+    )
     return {
+        # Pages of a kind read from files take that connection (FILE_PAGES).
+        "file_connection_id": files.pk,
+        "file_id": upload.pk,
         "payment_id": invoice.allocations.get().payment_id,
         "funds_id": funds.pk,
         "partner_id": partner.pk,
@@ -90,7 +103,12 @@ def test_another_partners_id_gives_404(
     params = PAGES_WITH_IDS[name]
     if missing := set(params) - acme_ids.keys():
         pytest.fail(f"give acme_ids one of Acme's rows for {sorted(missing)}")
-    url = reverse(f"dashboard:{name}", kwargs={p: acme_ids[p] for p in params})
+    ids = (
+        {**acme_ids, "connection_id": acme_ids["file_connection_id"]}
+        if name in FILE_PAGES
+        else acme_ids
+    )
+    url = reverse(f"dashboard:{name}", kwargs={p: ids[p] for p in params})
     before = acme_state(exception_item, api_key)
 
     client.force_login(charlie)

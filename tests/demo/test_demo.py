@@ -48,6 +48,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         (None, "xero", "pending"),
         (None, "zoho_books", "pending"),
         (None, "freshbooks", "pending"),
+        (None, "datagate", "pending"),
     }
     # Everything billed arrives through the connectors.
     assert not Invoice.objects.exists()
@@ -65,10 +66,13 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "xero": "connected",
         "zoho_books": "connected",
         "freshbooks": "connected",
+        "datagate": "connected",
     }
     for connection in connections:
         [run] = connection.sync_runs.all()
         assert (run.trigger, run.status) == (SyncRun.Trigger.INITIAL, SyncRun.Status.SUCCEEDED)
+        if connection.kind == "datagate":
+            continue  # read from the files a person uploads: nothing to hold
         oauth = connection.kind in ("qbo", "xero", "zoho_books", "freshbooks")
         assert connection.credentials["token" if oauth else "base_url"]
 

@@ -23,6 +23,9 @@ Capabilities, so callers ask the flag, never the class:
                 what mirroring a payment made elsewhere needs
     invoices_in items() and the create_invoice command: the Sync Tool's target
     invoices_out closed_invoices(): the Sync Tool's source
+    files       columns, headers(data), read_file(file): the connector reads the files a
+                partner hands over (uploaded, or placed in the connection's folder)
+                instead of an API; the host hands them over as `Runtime.files`
 
 Exceptions:
 
@@ -166,6 +169,10 @@ class Capabilities:
     invoices_in: bool = False
     # Lists the invoices ready to be copied elsewhere by the Sync Tool (`closed_invoices()`).
     invoices_out: bool = False
+    # Reads export files instead of an API (FileImporter): uploaded or dropped in a folder.
+    files: bool = False
+    # Takes arbridge's payments back (`push` of create_payment); False: none is owed to it.
+    write_back: bool = True
 
     def frequency(self, item: Item, vendor_version: str | None = None) -> Frequency:
         """Return how often an item syncs for an instance of the given version."""
@@ -499,6 +506,78 @@ class Delivery:
     credentials: Mapping[str, Any] = field(default_factory=dict)
 
 
+# -- file imports -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A field a file import reads, and the headers an export usually gives it."""
+
+    name: str
+    title: str
+    required: bool = False
+    headers: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row of a file cannot be imported. `row` is the file's line (the header is 1)."""
+
+    row: int
+    column: str  # the file's header the problem is in; "" for the row or file as a whole
+    message: str
+
+
+@dataclass(frozen=True)
+class DroppedFile:
+    """A file a partner handed over for import, with the column mapping it is read by.
+
+    `mapping` maps a Column's name to the file's header; `received_at` orders
+    files, and versions what they say (a later file's invoice supersedes an
+    earlier one's).
+    """
+
+    name: str
+    sha256: str
+    received_at: dt.datetime
+    mapping: Mapping[str, str]
+    read: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What a file import made of one file: its changes, or every row's errors and no change."""
+
+    rows: int = 0
+    changes: tuple[Change, ...] = ()
+    errors: tuple[RowError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def guess_mapping(columns: Iterable[Column], headers: Iterable[str]) -> dict[str, str]:
+    """Return each column's header in a file, where its title or a usual header is there."""
+    present = {_plain(h): h for h in headers if h}
+    mapping = {}
+    for column in columns:
+        for usual in (column.title, *column.headers):
+            if _plain(usual) in present:
+                mapping[column.name] = present[_plain(usual)]
+                break
+    return mapping
+
+
+def _plain(header: str) -> str:
+    return "".join(ch for ch in header.lower() if ch.isalnum())
+
+
+# A file importer's cursor value holds the hashes of the files it has read, under this key.
+FILES_READ = "files"
+
+
 # -- what the host gives a connector ----------------------------------------------
 
 
@@ -514,6 +593,10 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _no_files() -> Iterable[DroppedFile]:
+    return ()
+
+
 @dataclass(frozen=True)
 class Runtime:
     """What the host gives every connector beside its config and HTTP client.
@@ -523,10 +606,13 @@ class Runtime:
     known: the remote ids of an entity's records the host holds from this
         connection (for connectors whose change feed omits deletions).
     sleep, clock: waiting and time, replaceable in tests and benchmarks.
+    files: the files handed over for a file importer (Capabilities.files),
+        oldest first, those already read among them.
     """
 
     limiter: Callable[[Limits], Limiter | None] = _no_limiter
     known: Callable[[str], Iterable[str]] = _nothing_known
+    files: Callable[[], Iterable[DroppedFile]] = _no_files
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], dt.datetime] = _utcnow
 
@@ -636,6 +722,24 @@ class InvoiceLookup(Protocol):
         ...
 
     def invoice_payments(self, remote_id: str) -> list[InvoicePayment]: ...
+
+
+class FileImporter(Protocol):
+    """Capabilities.files: read the export files a partner hands over, all or nothing.
+
+    `pull(cursor)` reads the files of `Runtime.files` not yet in its cursor,
+    each as its changes followed by a checkpoint naming it (FILES_READ).
+    """
+
+    columns: ClassVar[tuple[Column, ...]]
+
+    def headers(self, data: bytes) -> list[str]:
+        """Return the file's column headers, to map them; MalformedRecord if unreadable."""
+        ...
+
+    def read_file(self, file: DroppedFile) -> FileRead:
+        """Return the file's changes, or, if any row is wrong, every row's errors and none."""
+        ...
 
 
 class WebhookReceiver(Protocol):

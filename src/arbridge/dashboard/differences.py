@@ -40,6 +40,15 @@ class Column:
         return LABELS[usual]
 
     @property
+    def files_note(self) -> str:
+        if self.capabilities is None or not self.capabilities.files:
+            return ""
+        return (
+            f"{self.name} is read from its export files: at once when uploaded, "
+            "hourly from the connection's folder. Nothing is written back to it."
+        )
+
+    @property
     def version_note(self) -> str:
         if self.capabilities is None or not self.capabilities.min_version_for_real_time:
             return ""
@@ -69,6 +78,6 @@ def differences(request: HttpRequest) -> HttpResponse:
         "page": "connections",
         "columns": cols,
         "rows": rows,
-        "notes": [c.version_note for c in cols if c.version_note],
+        "notes": [note for c in cols for note in (c.version_note, c.files_note) if note],
     }
     return render(request, "dashboard/differences.html", ctx)

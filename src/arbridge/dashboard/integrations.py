@@ -204,6 +204,7 @@ def connection(request: HttpRequest, connection_id: int) -> HttpResponse:
         "form": form,
         "has_preferences": has_preferences(obj),
         "can_reconnect": oauth.is_oauth(obj.kind),
+        "takes_files": getattr(registry.capabilities(obj.kind), "files", False),
     }
     return render(request, "dashboard/connection.html", ctx, status=400 if form.errors else 200)
 

@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from arbridge.dashboard import autopay, differences, hooks, integrations, payments, sync_tool, views
+from arbridge.dashboard import (
+    autopay,
+    differences,
+    hooks,
+    imports,
+    integrations,
+    payments,
+    sync_tool,
+    views,
+)
 
 app_name = "dashboard"
 
@@ -48,6 +57,17 @@ urlpatterns = [
         name="disconnect",
     ),
     path("integrations/<int:connection_id>/reconnect/", integrations.reconnect, name="reconnect"),
+    path("integrations/<int:connection_id>/files/", imports.files, name="import_files"),
+    path(
+        "integrations/<int:connection_id>/files/<int:file_id>/",
+        imports.import_file,
+        name="import_file",
+    ),
+    path(
+        "integrations/<int:connection_id>/files/<int:file_id>/columns/",
+        imports.file_columns,
+        name="file_columns",
+    ),
     path("sync-runs/", views.sync_runs, name="sync_runs"),
     path("customers/", views.customers, name="customers"),
     path("customers/<int:customer_id>/", views.customer, name="customer"),

@@ -24,6 +24,7 @@ from arbridge.connectors.base import Config, Connector, OAuth2, Runtime
 from arbridge.connectors.ratelimit import InProcessLimiter, Limiter, Limits, RedisLimiter
 from arbridge.core.models import Connection
 from arbridge.integrations import registry
+from arbridge.integrations.files.models import ImportFile
 from arbridge.integrations.models import ExternalRef
 from arbridge.integrations.tokens import authorized_client
 from arbridge.integrations.vendors import vendor_app
@@ -71,7 +72,11 @@ def config(connection: Connection) -> Config:
 
 def runtime(connection: Connection) -> Runtime:
     """Return what the connector of a connection is given beside its config."""
-    return Runtime(limiter=limiter, known=lambda entity: held_ids(connection, entity))
+    return Runtime(
+        limiter=limiter,
+        known=lambda entity: held_ids(connection, entity),
+        files=lambda: ImportFile.handed_over(connection),
+    )
 
 
 def build_connector(connection: Connection, http: httpx.Client | None = None) -> Connector:

@@ -60,6 +60,12 @@ def deposit_key(deposit_id: int, connection: Connection) -> str:
     return f"{connection.kind}-deposit-{deposit_id}-{connection.pk}"
 
 
+def takes_writes(connection: Connection) -> bool:
+    """Return False for a connection its connector cannot write to (a file import)."""
+    capabilities = registry.capabilities(connection.kind)
+    return capabilities is None or capabilities.write_back
+
+
 def is_source_of(payment: Payment, connection: Connection) -> bool:
     """Return True if the payment came from this connection, so must never go back to it."""
     return payment.origin == Payment.Origin.EXTERNAL and payment.connection_id == connection.pk
@@ -99,7 +105,7 @@ def payment_succeeded(payment: Payment, *, pending_ok: bool = False) -> list[Out
 
     commands = []
     for connection, refs in held.items():
-        if is_source_of(payment, connection):
+        if is_source_of(payment, connection) or not takes_writes(connection):
             continue
         lines = [
             {"invoice_remote_id": ref.remote_id, "amount": str(allocations[ref.local_id])}

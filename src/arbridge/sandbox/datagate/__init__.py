@@ -1,0 +1,1 @@
+"""A simulated DataGate account and the invoice exports it writes (framework-free)."""
