@@ -306,5 +306,25 @@ class CollectionsSettings(models.Model):
         return found
 
 
+class Statement(PartnerOwned):
+    """A customer's monthly statement: one row per customer and month is the record it went."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month the statement is for.")
+    email = models.OneToOneField(ReminderEmail, on_delete=models.CASCADE, related_name="statement")
+    currency = models.CharField(max_length=3, default="USD")
+    balance = money_field()
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "month"], name="one_statement_per_month")
+        ]
+        ordering = ["-month", "-id"]
+
+    def __str__(self) -> str:
+        return f"Statement of {self.month:%B %Y} for customer {self.customer_id}"
+
+
 def step_date(invoice: Invoice, offset: int) -> dt.date:
     return invoice.due_date + dt.timedelta(days=offset)

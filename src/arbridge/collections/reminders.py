@@ -20,6 +20,7 @@ import bisect
 import datetime as dt
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formataddr
 
@@ -285,22 +286,11 @@ def recipients(customer_ids: list[int]) -> dict[int, list[Contact]]:
     return found
 
 
-def send(partner_id: int, today: dt.date, email_ids: list[int] | None = None) -> RunResult:
-    """Send the partner's queued (and retryable failed) emails of today over one connection."""
-    result = RunResult()
-    partner = Partner.objects.get(pk=partner_id)
-    emails = ReminderEmail.objects.filter(partner_id=partner_id).filter(
-        Q(status=ReminderEmail.Status.QUEUED)
-        | Q(status=ReminderEmail.Status.FAILED, attempts__lt=MAX_ATTEMPTS)
-    )
-    if email_ids is None:
-        emails = emails.filter(send_date=today)
-    else:
-        emails = emails.filter(pk__in=email_ids)
-    pending = list(emails.order_by("id").values_list("id", flat=True))
-    if not pending:
-        return result
-    templates = Templates()
+SCHEDULE_KINDS = (ReminderEmail.Kind.REMINDER, ReminderEmail.Kind.MANUAL)
+
+
+def open_smtp(pending: list[int], result: RunResult):
+    """Return an open SMTP connection, or None with every pending email failed and why."""
     connection = get_connection()
     try:
         connection.open()
@@ -312,26 +302,114 @@ def send(partner_id: int, today: dt.date, email_ids: list[int] | None = None) ->
             attempts=F("attempts") + 1,
         )
         result.failed = result.by_status["failed"] = failed
+        return None
+    return connection
+
+
+def send(partner_id: int, today: dt.date, email_ids: list[int] | None = None) -> RunResult:
+    """Send the partner's queued (and retryable failed) reminder emails of today."""
+    result = RunResult()
+    partner = Partner.objects.get(pk=partner_id)
+    emails = ReminderEmail.objects.filter(partner_id=partner_id, kind__in=SCHEDULE_KINDS).filter(
+        Q(status=ReminderEmail.Status.QUEUED)
+        | Q(status=ReminderEmail.Status.FAILED, attempts__lt=MAX_ATTEMPTS)
+    )
+    if email_ids is None:
+        emails = emails.filter(send_date=today)
+    else:
+        emails = emails.filter(pk__in=email_ids)
+    pending = list(emails.order_by("id").values_list("id", flat=True))
+    if not pending:
         return result
+    connection = open_smtp(pending, result)
+    if connection is None:
+        return result
+    templates = Templates()
     try:
+        mailer = Mailer(partner, connection)
         for start in range(0, len(pending), CHUNK):
-            send_chunk(
-                partner, pending[start : start + CHUNK], today, templates, connection, result
-            )
+            send_chunk(mailer, pending[start : start + CHUNK], today, templates, result)
     finally:
         connection.close()
     return result
 
 
+def new_pay_links(partner: Partner, emails: list[ReminderEmail]) -> None:
+    """Give each email without one a portal link to pay, made in one statement."""
+    now = clock.now()
+    missing = [e for e in emails if e.pay_link_id is None]
+    links = PortalLink.objects.bulk_create(
+        PortalLink(
+            partner_id=partner.pk,
+            customer_id=e.customer_id,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=PAY_LINK_DAYS),
+        )
+        for e in missing
+    )
+    for email, link in zip(missing, links, strict=True):
+        email.pay_link = link
+
+
+class Mailer:
+    """One partner's sender, over one SMTP connection: each email to each of its contacts."""
+
+    def __init__(self, partner: Partner, connection) -> None:
+        self.partner, self.connection = partner, connection
+        self.urls = Urls(partner)
+        self.sender = formataddr(
+            (partner.display_name or partner.name, settings.DEFAULT_FROM_EMAIL)
+        )
+        self.reply_to = [partner.support_email] if partner.support_email else None
+        self.domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+
+    def deliver(
+        self,
+        email: ReminderEmail,
+        contacts: list[Contact],
+        compose: Callable[[Contact], tuple[str, str]],
+        result: RunResult,
+    ) -> None:
+        """Send `email` to each contact as `compose` writes it; set its status and error."""
+        email.attempts += 1
+        email.recipients = ", ".join(c.email for c in contacts)
+        refused, errors = [], []
+        for contact in contacts:
+            email.subject, email.body = compose(contact)
+            message = EmailMessage(
+                email.subject,
+                email.body,
+                self.sender,
+                [contact.email],
+                reply_to=self.reply_to,
+                # The idempotency key of this write: a resend is the same message.
+                headers={"Message-ID": f"<{email.idempotency_key}-{contact.pk}@{self.domain}>"},
+                connection=self.connection,
+            )
+            try:
+                message.send()
+            except Exception as e:  # noqa: BLE001 - SMTP failures of every kind are kept
+                if isinstance(e, smtplib.SMTPRecipientsRefused):
+                    refused.append(f"{contact.email}: {e.recipients.get(contact.email, e)}")
+                else:
+                    errors.append(f"{contact.email}: {e}")
+                    reopen(self.connection)
+        if errors:
+            email.status, email.error = ReminderEmail.Status.FAILED, "; ".join(errors + refused)
+            result.failed += 1
+        elif len(refused) == len(contacts):
+            email.status, email.error = ReminderEmail.Status.BOUNCED, "; ".join(refused)
+            result.failed += 1
+        else:
+            email.status, email.error = ReminderEmail.Status.SENT, "; ".join(refused)
+            email.sent_at = clock.now()
+            result.sent += 1
+
+
 def send_chunk(
-    partner: Partner,
-    ids: list[int],
-    today: dt.date,
-    templates: Templates,
-    connection,
-    result: RunResult,
+    mailer: Mailer, ids: list[int], today: dt.date, templates: Templates, result: RunResult
 ) -> None:
-    urls = Urls(partner)
+    partner, urls = mailer.partner, mailer.urls
     emails = list(ReminderEmail.objects.filter(pk__in=ids).select_related("customer"))
     reminders: dict[int, list[Reminder]] = {}
     chasable_ids = set(
@@ -347,22 +425,7 @@ def send_chunk(
         if reminder.invoice_id in chasable_ids:
             reminders.setdefault(reminder.email_id, []).append(reminder)
     to = recipients([e.customer_id for e in emails])
-    now = clock.now()
-    sendable = [e for e in emails if reminders.get(e.pk) and to.get(e.customer_id)]
-    links = PortalLink.objects.bulk_create(
-        PortalLink(
-            partner_id=partner.pk,
-            customer_id=e.customer_id,
-            created_at=now,
-            expires_at=now + dt.timedelta(days=PAY_LINK_DAYS),
-        )
-        for e in sendable
-        if e.pay_link_id is None
-    )
-    new_links = iter(links)
-    sender = formataddr((partner.display_name or partner.name, settings.DEFAULT_FROM_EMAIL))
-    reply_to = [partner.support_email] if partner.support_email else None
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    new_pay_links(partner, [e for e in emails if reminders.get(e.pk) and to.get(e.customer_id)])
     for email in emails:
         lines = reminders.get(email.pk)
         contacts = to.get(email.customer_id)
@@ -373,16 +436,14 @@ def send_chunk(
             email.status = ReminderEmail.Status.NO_RECIPIENT
             email.error = "The customer has no billing contact to remind."
             continue
-        if email.pay_link_id is None:
-            email.pay_link = next(new_links)
         pay_url = urls.pay(email.pay_link)
         latest = max(lines, key=lambda r: r.offset_days if r.offset_days is not None else -999)
         invoices = [r.invoice for r in lines]
-        email.attempts += 1
-        email.recipients = ", ".join(c.email for c in contacts)
-        refused, errors = [], []
-        for contact in contacts:
-            subject, body = render(
+
+        def compose(
+            contact: Contact, email=email, invoices=invoices, latest=latest, pay_url=pay_url
+        ):
+            return render(
                 templates,
                 urls,
                 partner,
@@ -394,35 +455,8 @@ def send_chunk(
                 urls.stop(contact.pk),
                 today,
             )
-            email.subject, email.body = subject, body
-            message = EmailMessage(
-                subject,
-                body,
-                sender,
-                [contact.email],
-                reply_to=reply_to,
-                # The idempotency key of this write: a resend is the same message.
-                headers={"Message-ID": f"<{email.idempotency_key}-{contact.pk}@{domain}>"},
-                connection=connection,
-            )
-            try:
-                message.send()
-            except Exception as e:  # noqa: BLE001 - SMTP failures of every kind are kept
-                if isinstance(e, smtplib.SMTPRecipientsRefused):
-                    refused.append(f"{contact.email}: {e.recipients.get(contact.email, e)}")
-                else:
-                    errors.append(f"{contact.email}: {e}")
-                    reopen(connection)
-        if errors:
-            email.status, email.error = ReminderEmail.Status.FAILED, "; ".join(errors + refused)
-            result.failed += 1
-        elif len(refused) == len(contacts):
-            email.status, email.error = ReminderEmail.Status.BOUNCED, "; ".join(refused)
-            result.failed += 1
-        else:
-            email.status, email.error = ReminderEmail.Status.SENT, "; ".join(refused)
-            email.sent_at = clock.now()
-            result.sent += 1
+
+        mailer.deliver(email, contacts, compose, result)
     save_outcomes(emails)
     for email in emails:
         result.by_status[email.status] = result.by_status.get(email.status, 0) + 1
