@@ -240,8 +240,11 @@ class Reminder(PartnerOwned):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        step = "by hand" if self.offset_days is None else label_offset(self.offset_days)
-        return f"Reminder {step} for invoice {self.invoice_id}"
+        return f"Reminder {self.step_label} for invoice {self.invoice_id}"
+
+    @property
+    def step_label(self) -> str:
+        return "by hand" if self.offset_days is None else label_offset(self.offset_days)
 
 
 class Unsubscribe(PartnerOwned):

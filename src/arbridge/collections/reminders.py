@@ -41,6 +41,7 @@ from arbridge.collections.models import (
     Sequence,
     Step,
     Unsubscribe,
+    label_offset,
     unsubscribe_token,
 )
 from arbridge.core import clock
@@ -224,6 +225,41 @@ class Urls:
         return self.unsubscribe.replace("TOKEN", unsubscribe_token(contact_id))
 
 
+# A template a partner edits sees plain values, never a model: a model's relations would
+# let `{{ customer.… }}` walk to rows the email has no business showing.
+def partner_fields(partner: Partner) -> dict:
+    return {
+        "name": partner.name,
+        "display_name": partner.display_name or partner.name,
+        "support_email": partner.support_email,
+    }
+
+
+def customer_fields(customer: Customer) -> dict:
+    return {"name": customer.name, "email": customer.email}
+
+
+def invoice_fields(invoice: Invoice) -> dict:
+    return {
+        "number": invoice.number,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "terms": invoice.terms,
+        "currency": invoice.currency,
+        "total": format_money(invoice.total, invoice.currency),
+        "balance": format_money(invoice.balance, invoice.currency),
+    }
+
+
+def step_fields(step: Step | None, offset: int | None) -> dict:
+    offset = step.offset_days if step is not None else (offset or 0)
+    return {
+        "offset_days": offset,
+        "is_final": bool(step and step.is_final),
+        "label": label_offset(offset),
+    }
+
+
 def render(
     templates: Templates,
     urls: Urls,
@@ -241,21 +277,21 @@ def render(
     currency = invoices[0].currency
     lines = [
         {
-            "invoice": invoice,
+            "invoice": invoice_fields(invoice),
             "balance": format_money(invoice.balance, invoice.currency),
             "days_late": (today - invoice.due_date).days,
-            "pdf_url": urls.invoice_pdf(invoice.pk),
+            "pdf_url": urls.invoice_pdf(invoice.pk) if invoice.pk else "",
         }
         for invoice in invoices
     ]
     balance = sum((i.balance for i in invoices), ZERO)
     ctx = Context(
         {
-            "partner": partner,
+            "partner": partner_fields(partner),
             "partner_name": partner.display_name or partner.name,
-            "customer": customer,
-            "step": step or Step(offset_days=offset or 0),
-            "invoice": invoices[0],
+            "customer": customer_fields(customer),
+            "step": step_fields(step, offset),
+            "invoice": lines[0]["invoice"],
             "what": f"Invoice {invoices[0].number}"
             if len(invoices) == 1
             else f"{len(invoices)} invoices",

@@ -29,8 +29,11 @@ from arbridge.collections.reminders import (
     UNPAID,
     Mailer,
     RunResult,
+    customer_fields,
+    invoice_fields,
     new_pay_links,
     open_smtp,
+    partner_fields,
     recipients,
     save_outcomes,
 )
@@ -157,16 +160,16 @@ def render(
     balance = sum((i.balance for i in invoices), ZERO)
     lines = [
         {
-            "invoice": invoice,
+            "invoice": invoice_fields(invoice),
             "balance": format_money(invoice.balance, invoice.currency),
             "days_late": (today - invoice.due_date).days if invoice.due_date else 0,
         }
         for invoice in invoices
     ]
     ctx = {
-        "partner": partner,
+        "partner": partner_fields(partner),
         "partner_name": partner_name,
-        "customer": customer,
+        "customer": customer_fields(customer),
         "month": month,
         "today": today,
         "invoices": lines,
