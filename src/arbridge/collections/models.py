@@ -189,6 +189,8 @@ class ReminderEmail(PartnerOwned):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The API caller's Idempotency-Key of a send by hand: asked again, the same email answers.
+    request_key = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=clock.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -199,7 +201,12 @@ class ReminderEmail(PartnerOwned):
                 fields=["customer", "send_date", "kind"],
                 condition=~Q(kind="manual"),
                 name="one_scheduled_email_per_customer_day",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["partner", "request_key"],
+                condition=~Q(request_key=""),
+                name="one_email_per_request_key",
+            ),
         ]
         indexes = [
             models.Index(fields=["partner", "send_date", "status"]),

@@ -26,7 +26,7 @@ from email.utils import formataddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Max, Q
 from django.template import Context, Template
 from django.urls import reverse
@@ -541,23 +541,37 @@ def run(partner_id: int, today: dt.date | None = None) -> RunResult:
     return result
 
 
-def send_now(customer: Customer, by=None) -> ReminderEmail:
-    """Send a customer their open invoices at once, outside the schedule, by a person's hand."""
+def send_now(customer: Customer, by=None, key: str = "") -> ReminderEmail:
+    """Send a customer their open invoices at once, outside the schedule, by a person's hand.
+
+    `key` is the caller's idempotency key: a second call with it returns the first email.
+    """
+    if key and (found := existing_send(customer.partner_id, key)) is not None:
+        return found
     today = clock.today()
     invoices = list(
         chasable(customer.partner_id).filter(customer=customer).values_list("id", flat=True)
     )
-    with transaction.atomic():
-        email = ReminderEmail.objects.create(
-            partner_id=customer.partner_id,
-            customer=customer,
-            kind=ReminderEmail.Kind.MANUAL,
-            send_date=today,
-            created_by=by,
-        )
-        Reminder.objects.bulk_create(
-            Reminder(partner_id=customer.partner_id, invoice_id=i, email=email) for i in invoices
-        )
+    try:
+        with transaction.atomic():
+            email = ReminderEmail.objects.create(
+                partner_id=customer.partner_id,
+                customer=customer,
+                kind=ReminderEmail.Kind.MANUAL,
+                send_date=today,
+                created_by=by,
+                request_key=key,
+            )
+            Reminder.objects.bulk_create(
+                Reminder(partner_id=customer.partner_id, invoice_id=i, email=email)
+                for i in invoices
+            )
+    except IntegrityError:
+        return existing_send(customer.partner_id, key)  # the same key, at the same moment
     send(customer.partner_id, today, email_ids=[email.pk])
     email.refresh_from_db()
     return email
+
+
+def existing_send(partner_id: int, key: str) -> ReminderEmail | None:
+    return ReminderEmail.objects.filter(partner_id=partner_id, request_key=key).first()
