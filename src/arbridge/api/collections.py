@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template import Template, TemplateSyntaxError
 from ninja import Field, Header, Router, Schema, Status
-from pydantic import StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
 from arbridge.api.errors import ApiError, responses
 from arbridge.api.pagination import Id, Page, PageQuery, paginate
@@ -63,6 +63,8 @@ class SequenceOut(Schema):
 
 
 class StepIn(Schema):
+    model_config = ConfigDict(strict=True)  # JSON types as documented: no "5" for 5
+
     offset_days: int = Field(ge=MIN_OFFSET, le=MAX_OFFSET, description="Days from the due date.")
     subject_template: Line
     body_template: Text
@@ -70,6 +72,8 @@ class StepIn(Schema):
 
 
 class SequenceIn(Schema):
+    model_config = ConfigDict(strict=True)  # JSON types as documented: no "5" for 5
+
     name: Name
     steps: list[StepIn] = Field(max_length=50)
     customers: list[Id] = Field(
@@ -114,6 +118,8 @@ class SendDetailOut(SendOut):
 
 
 class SendIn(Schema):
+    model_config = ConfigDict(strict=True)  # JSON types as documented: no "5" for 5
+
     customer: Id
 
 
@@ -130,6 +136,8 @@ class PauseOut(Schema):
 
 
 class PauseIn(Schema):
+    model_config = ConfigDict(strict=True)  # JSON types as documented: no "5" for 5
+
     customer: Id
     reason: Line = ""
 
@@ -337,7 +345,7 @@ def get_pause(request: HttpRequest, id: Id):
     return get_object_or_404(pauses_of(request), pk=id)
 
 
-@router.post("/pauses", response={200: PauseOut, 201: PauseOut, **responses(401, 404, 422)})
+@router.post("/pauses", response={200: PauseOut, 201: PauseOut, **responses(400, 401, 404, 422)})
 def pause(request: HttpRequest, data: PauseIn):
     """Pause a customer's reminders and statements (200 if they were paused already)."""
     customer = get_object_or_404(Customer.objects.for_partner(request.partner), pk=data.customer)

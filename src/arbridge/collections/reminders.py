@@ -325,9 +325,9 @@ def recipients(customer_ids: list[int]) -> dict[int, list[Contact]]:
 SCHEDULE_KINDS = (ReminderEmail.Kind.REMINDER, ReminderEmail.Kind.MANUAL)
 
 
-def open_smtp(pending: list[int], result: RunResult):
+def open_smtp(pending: list[int], result: RunResult, backend: str | None = None):
     """Return an open SMTP connection, or None with every pending email failed and why."""
-    connection = get_connection()
+    connection = get_connection(backend)
     try:
         connection.open()
     except (OSError, smtplib.SMTPException) as e:
@@ -342,8 +342,16 @@ def open_smtp(pending: list[int], result: RunResult):
     return connection
 
 
-def send(partner_id: int, today: dt.date, email_ids: list[int] | None = None) -> RunResult:
-    """Send the partner's queued (and retryable failed) reminder emails of today."""
+def send(
+    partner_id: int,
+    today: dt.date,
+    email_ids: list[int] | None = None,
+    backend: str | None = None,
+) -> RunResult:
+    """Send the partner's queued (and retryable failed) reminder emails of today.
+
+    `backend` is an email backend's dotted path other than the configured one.
+    """
     result = RunResult()
     partner = Partner.objects.get(pk=partner_id)
     emails = ReminderEmail.objects.filter(partner_id=partner_id, kind__in=SCHEDULE_KINDS).filter(
@@ -357,7 +365,7 @@ def send(partner_id: int, today: dt.date, email_ids: list[int] | None = None) ->
     pending = list(emails.order_by("id").values_list("id", flat=True))
     if not pending:
         return result
-    connection = open_smtp(pending, result)
+    connection = open_smtp(pending, result, backend)
     if connection is None:
         return result
     templates = Templates()

@@ -188,7 +188,7 @@ def render(
     return subject, body
 
 
-def send(partner_id: int, today: dt.date) -> RunResult:
+def send(partner_id: int, today: dt.date, backend: str | None = None) -> RunResult:
     """Send this month's queued (and retryable failed) statements."""
     result = RunResult()
     month = month_of(today)
@@ -205,7 +205,7 @@ def send(partner_id: int, today: dt.date) -> RunResult:
     )
     if not emails:
         return result
-    connection = open_smtp([e.pk for e in emails], result)
+    connection = open_smtp([e.pk for e in emails], result, backend)
     if connection is None:
         return result
     partner = Partner.objects.get(pk=partner_id)
