@@ -9,15 +9,16 @@ second email goes.
 import datetime as dt
 from typing import Annotated
 
+from annotated_types import Interval
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template import Template, TemplateSyntaxError
 from ninja import Field, Header, Router, Schema, Status
-from pydantic import ConfigDict, StringConstraints
+from pydantic import BeforeValidator, StrictBool, StringConstraints
 
 from arbridge.api.errors import ApiError, responses
-from arbridge.api.pagination import Id, Page, PageQuery, paginate
+from arbridge.api.pagination import MAX_ID, Id, Page, PageQuery, paginate
 from arbridge.api.schemas import CustomerRef, choices
 from arbridge.collections import reminders
 from arbridge.collections.forms import MAX_OFFSET, MIN_OFFSET
@@ -34,6 +35,17 @@ DETAIL_ERRORS = responses(401, 404, 422)
 Text = Annotated[str, StringConstraints(max_length=20000, pattern=r"^[^\x00]*$")]
 Line = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00\r\n]*$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=r"^[^\x00]+$")]
+
+
+def json_integer(value: object) -> object:
+    """Refuse what JSON would not call an integer ("5", true); 5.0 is one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected an integer")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(json_integer)]
+RowId = Annotated[int, Interval(ge=1, le=MAX_ID), BeforeValidator(json_integer)]
 
 
 # -- schemas ------------------------------------------------------------------------------
@@ -63,20 +75,18 @@ class SequenceOut(Schema):
 
 
 class StepIn(Schema):
-    model_config = ConfigDict(strict=True)  # JSON types as documented: no "5" for 5
-
-    offset_days: int = Field(ge=MIN_OFFSET, le=MAX_OFFSET, description="Days from the due date.")
+    offset_days: Integer = Field(
+        ge=MIN_OFFSET, le=MAX_OFFSET, description="Days from the due date."
+    )
     subject_template: Line
     body_template: Text
-    is_final: bool = False
+    is_final: StrictBool = False
 
 
 class SequenceIn(Schema):
-    model_config = ConfigDict(strict=True)  # JSON types as documented: no "5" for 5
-
     name: Name
     steps: list[StepIn] = Field(max_length=50)
-    customers: list[Id] = Field(
+    customers: list[RowId] = Field(
         default=[], max_length=1000, description="Customers to follow it; not for the default."
     )
 
@@ -118,9 +128,7 @@ class SendDetailOut(SendOut):
 
 
 class SendIn(Schema):
-    model_config = ConfigDict(strict=True)  # JSON types as documented: no "5" for 5
-
-    customer: Id
+    customer: RowId
 
 
 class PauseOut(Schema):
@@ -136,9 +144,7 @@ class PauseOut(Schema):
 
 
 class PauseIn(Schema):
-    model_config = ConfigDict(strict=True)  # JSON types as documented: no "5" for 5
-
-    customer: Id
+    customer: RowId
     reason: Line = ""
 
 
