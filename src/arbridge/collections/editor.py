@@ -244,8 +244,15 @@ def sample(partner: Partner, offset: int, today: dt.date) -> tuple[Customer, lis
     first = overdue_customers(partner.pk, today).first()
     if first is not None:
         customer = Customer.objects.get(pk=first["customer_id"])
+        # Paused or held back, it still shows what the step says.
         invoices = list(
-            reminders.chasable(partner.pk).filter(customer=customer).order_by("due_date", "id")
+            Invoice.objects.filter(
+                customer=customer,
+                status__in=reminders.UNPAID,
+                archived=False,
+                balance__gt=0,
+                due_date__isnull=False,
+            ).order_by("due_date", "id")
         )
         if invoices:
             return customer, invoices
