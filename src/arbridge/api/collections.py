@@ -301,7 +301,7 @@ def get_send(request: HttpRequest, id: Id):
     return get_object_or_404(sends_of(request), pk=id)
 
 
-@router.post("/sends", response={200: SendOut, 201: SendOut, **responses(401, 404, 409, 422)})
+@router.post("/sends", response={200: SendOut, 201: SendOut, **responses(400, 401, 404, 409, 422)})
 def send_now(
     request: HttpRequest,
     data: SendIn,
