@@ -135,3 +135,14 @@ def test_a_failed_statement_is_kept_and_retried(day, on_the_fifth, globex_owes, 
     email.refresh_from_db()
     assert email.status == ReminderEmail.Status.SENT
     assert len(statements(inbox)) == 1
+
+
+def test_reminders_switched_off_leave_statements_on(day, on_the_fifth, globex_owes, inbox):
+    on_the_fifth.reminders_enabled = False
+    on_the_fifth.save()
+    for n in range(APRIL_5 - 3, APRIL_5 + 1):
+        day(n)
+
+    assert [m["Subject"].split(":")[0] for m in inbox.messages] == [
+        "Statement from Acme IT for April 2026"
+    ]

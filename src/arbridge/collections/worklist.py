@@ -8,7 +8,7 @@ invoice the way the reminder run will pick it (reminders.plan).
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Max, Min, QuerySet, Sum
@@ -54,7 +54,7 @@ class Row:
     promise: Note | None = None
     paused: bool = False
     pause_reason: str = ""
-    steps: list[str] = field(default_factory=list)
+    steps: str = ""
 
 
 def overdue_customers(partner_id: int, today: dt.date) -> QuerySet:
