@@ -162,3 +162,12 @@ def test_a_viewer_sees_the_worklist_but_cannot_act(client, partner, day, overdue
         url = reverse(f"collections:{name}", args=[overdue.customer_id])
         assert client.post(url, {"text": "x"}).status_code == 403, name
     assert len(inbox.messages) == 1 and not CustomerPolicy.objects.filter(paused=True).exists()
+
+
+def test_send_now_with_nothing_to_remind_of_sends_nothing(client, alice, globex, inbox):
+    client.force_login(alice)
+
+    response = client.post(reverse("collections:send_now", args=[globex.pk]), follow=True)
+
+    assert "has no open invoice to remind of" in response.content.decode()
+    assert inbox.messages == [] and not ReminderEmail.objects.exists()

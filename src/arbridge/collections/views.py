@@ -152,6 +152,9 @@ def add_note(request: HttpRequest, customer_id: int) -> HttpResponse:
 def send_now(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Email the customer their open invoices now, outside the schedule."""
     obj = own_customer(request, customer_id)
+    if not reminders.chasable(request.partner.pk).filter(customer=obj).exists():
+        messages.info(request, f"{obj} has no open invoice to remind of: nothing was sent.")
+        return back(request, obj)
     email = reminders.send_now(obj, by=request.user)
     AuditEntry.record(
         request.partner, "collections.sent_now", actor=request.user, target=str(obj), email=email.pk
