@@ -25,6 +25,7 @@ from arbridge.collections.models import (
     Statement,
 )
 from arbridge.collections.reminders import (
+    CHUNK,
     MAX_ATTEMPTS,
     UNPAID,
     Mailer,
@@ -211,41 +212,50 @@ def send(partner_id: int, today: dt.date, backend: str | None = None) -> RunResu
     partner = Partner.objects.get(pk=partner_id)
     try:
         mailer = Mailer(partner, connection)
-        owed: dict[int, list[Invoice]] = {}
-        for invoice in (
-            open_invoices(partner_id)
-            .filter(customer_id__in=[e.customer_id for e in emails])
-            .order_by("due_date", "id")
-        ):
-            owed.setdefault(invoice.customer_id, []).append(invoice)
-        to = recipients([e.customer_id for e in emails])
-        new_pay_links(partner, [e for e in emails if owed.get(e.customer_id)])
-        for email in emails:
-            invoices, contacts = owed.get(email.customer_id), to.get(email.customer_id)
-            if not invoices:
-                email.status, email.error = ReminderEmail.Status.CANCELLED, "Nothing is open."
-                continue
-            if not contacts:
-                email.status = ReminderEmail.Status.NO_RECIPIENT
-                email.error = "The customer has no billing contact."
-                continue
-
-            def compose(contact, email=email, invoices=invoices):
-                return render(
-                    partner,
-                    email.customer,
-                    invoices,
-                    month,
-                    mailer.urls.pay(email.pay_link),
-                    mailer.urls.stop(contact.pk),
-                    today,
-                )
-
-            mailer.deliver(email, contacts, compose, result)
+        for start in range(0, len(emails), CHUNK):
+            send_chunk(mailer, emails[start : start + CHUNK], month, today, result)
     finally:
         connection.close()
-    save_outcomes(emails)
     return result
+
+
+def send_chunk(
+    mailer: Mailer, emails: list[ReminderEmail], month: dt.date, today: dt.date, result: RunResult
+) -> None:
+    """Send some statements and save what became of each, so a crash resends none of them."""
+    partner = mailer.partner
+    owed: dict[int, list[Invoice]] = {}
+    for invoice in (
+        open_invoices(partner.pk)
+        .filter(customer_id__in=[e.customer_id for e in emails])
+        .order_by("due_date", "id")
+    ):
+        owed.setdefault(invoice.customer_id, []).append(invoice)
+    to = recipients([e.customer_id for e in emails])
+    new_pay_links(partner, [e for e in emails if owed.get(e.customer_id)])
+    for email in emails:
+        invoices, contacts = owed.get(email.customer_id), to.get(email.customer_id)
+        if not invoices:
+            email.status, email.error = ReminderEmail.Status.CANCELLED, "Nothing is open."
+            continue
+        if not contacts:
+            email.status = ReminderEmail.Status.NO_RECIPIENT
+            email.error = "The customer has no billing contact."
+            continue
+
+        def compose(contact, email=email, invoices=invoices):
+            return render(
+                partner,
+                email.customer,
+                invoices,
+                month,
+                mailer.urls.pay(email.pay_link),
+                mailer.urls.stop(contact.pk),
+                today,
+            )
+
+        mailer.deliver(email, contacts, compose, result)
+    save_outcomes(emails)
 
 
 def run(partner_id: int, today: dt.date | None = None) -> RunResult:
