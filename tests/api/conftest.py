@@ -7,6 +7,7 @@ import pytest
 from django.db import models
 from django.test import Client
 
+from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence
 from arbridge.core.models import ApiKey, Connection, Partner
 from arbridge.hooks.models import Delivery, Endpoint, Event, new_secret
 from arbridge.integrations.models import ExceptionItem, SyncRun
@@ -97,6 +98,13 @@ def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Mo
         SyncRun: SyncRun.objects.create(partner=partner, connection=connection),
         ExceptionItem: ExceptionItem.objects.create(
             partner=partner, connection=connection, kind="other", title=f"{name} problem"
+        ),
+        Sequence: Sequence.objects.create(partner=partner, name=f"{name} firm"),
+        ReminderEmail: ReminderEmail.objects.create(
+            partner=partner, customer=customer, status=ReminderEmail.Status.SENT
+        ),
+        CustomerPolicy: CustomerPolicy.objects.create(
+            partner=partner, customer=customer, paused=True, pause_reason=f"{name} talks"
         ),
     }
 

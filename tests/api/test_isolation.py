@@ -5,12 +5,14 @@ tried here as soon as it exists; a new resource or id filter fails until it is
 added to RESOURCES or FILTERS below.
 """
 
+import json
 import re
 
 import pytest
 from django.db import models
 
 from arbridge.api.views import api
+from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence
 from arbridge.core.models import Connection
 from arbridge.hooks.models import Delivery, Endpoint
 from arbridge.integrations.models import ExceptionItem, SyncRun
@@ -26,6 +28,9 @@ RESOURCES: dict[str, type[models.Model]] = {
     "exceptions": ExceptionItem,
     "webhook-endpoints": Endpoint,
     "webhook-deliveries": Delivery,
+    "sequences": Sequence,
+    "sends": ReminderEmail,
+    "pauses": CustomerPolicy,
 }
 # Query parameters that take another row's id -> that row's model.
 FILTERS: dict[str, type[models.Model]] = {
@@ -34,6 +39,8 @@ FILTERS: dict[str, type[models.Model]] = {
     "endpoint": Endpoint,
 }
 PAGING = {"cursor", "limit"}
+# Operations that take a body: a valid one, so that only the id decides the answer.
+BODIES = {("PUT", "/api/v1/sequences/{id}"): {"name": "Renamed", "steps": []}}
 
 SCHEMA = api.get_openapi_schema()
 ENDPOINTS = [
@@ -60,13 +67,23 @@ def test_another_partners_id_is_not_found(api_client, own_rows, outsider_rows, m
     model = resource(path)
     runs_before = SyncRun.objects.count()
 
-    response = api_client.generic(method, path.replace("{id}", str(outsider_rows[model].id)))
+    body = BODIES.get((method, path))
+
+    def call(row):
+        url = path.replace("{id}", str(row.id))
+        if body is None:
+            return api_client.generic(method, url)
+        return api_client.generic(method, url, json.dumps(body), "application/json")
+
+    response = call(outsider_rows[model])
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
     assert SyncRun.objects.count() == runs_before
+    outsider = type(outsider_rows[model]).objects.filter(pk=outsider_rows[model].pk)
+    assert outsider.exists() and str(outsider.get()) == str(outsider_rows[model])
     # The same endpoint does serve the partner's own row.
-    own = api_client.generic(method, path.replace("{id}", str(own_rows[model].id)))
+    own = call(own_rows[model])
     assert own.status_code in (200, 202, 204), own.content
 
 

@@ -14,6 +14,7 @@ from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
 from arbridge.api import hooks, schemas
+from arbridge.api.collections import router as collections_router
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
 from arbridge.core.models import ApiKey, Connection
@@ -66,6 +67,7 @@ def refuse_unknown_parameters(view_func):
 
 
 api.add_decorator(refuse_unknown_parameters)
+api.add_router("", collections_router)
 
 LIST_ERRORS = responses(400, 401, 422)
 DETAIL_ERRORS = responses(401, 404, 422)

@@ -189,6 +189,8 @@ class ReminderEmail(PartnerOwned):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The API caller's Idempotency-Key of a send by hand: asked again, the same email answers.
+    request_key = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=clock.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -199,7 +201,12 @@ class ReminderEmail(PartnerOwned):
                 fields=["customer", "send_date", "kind"],
                 condition=~Q(kind="manual"),
                 name="one_scheduled_email_per_customer_day",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["partner", "request_key"],
+                condition=~Q(request_key=""),
+                name="one_email_per_request_key",
+            ),
         ]
         indexes = [
             models.Index(fields=["partner", "send_date", "status"]),
@@ -240,8 +247,11 @@ class Reminder(PartnerOwned):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        step = "by hand" if self.offset_days is None else label_offset(self.offset_days)
-        return f"Reminder {step} for invoice {self.invoice_id}"
+        return f"Reminder {self.step_label} for invoice {self.invoice_id}"
+
+    @property
+    def step_label(self) -> str:
+        return "by hand" if self.offset_days is None else label_offset(self.offset_days)
 
 
 class Unsubscribe(PartnerOwned):
@@ -304,6 +314,26 @@ class CollectionsSettings(models.Model):
     def for_partner(cls, partner) -> "CollectionsSettings":
         found, _ = cls.objects.get_or_create(partner_id=getattr(partner, "pk", partner))
         return found
+
+
+class Statement(PartnerOwned):
+    """A customer's monthly statement: one row per customer and month is the record it went."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month the statement is for.")
+    email = models.OneToOneField(ReminderEmail, on_delete=models.CASCADE, related_name="statement")
+    currency = models.CharField(max_length=3, default="USD")
+    balance = money_field()
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "month"], name="one_statement_per_month")
+        ]
+        ordering = ["-month", "-id"]
+
+    def __str__(self) -> str:
+        return f"Statement of {self.month:%B %Y} for customer {self.customer_id}"
 
 
 def step_date(invoice: Invoice, offset: int) -> dt.date:

@@ -20,12 +20,13 @@ import bisect
 import datetime as dt
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formataddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Max, Q
 from django.template import Context, Template
 from django.urls import reverse
@@ -40,6 +41,7 @@ from arbridge.collections.models import (
     Sequence,
     Step,
     Unsubscribe,
+    label_offset,
     unsubscribe_token,
 )
 from arbridge.core import clock
@@ -223,6 +225,41 @@ class Urls:
         return self.unsubscribe.replace("TOKEN", unsubscribe_token(contact_id))
 
 
+# A template a partner edits sees plain values, never a model: a model's relations would
+# let `{{ customer.… }}` walk to rows the email has no business showing.
+def partner_fields(partner: Partner) -> dict:
+    return {
+        "name": partner.name,
+        "display_name": partner.display_name or partner.name,
+        "support_email": partner.support_email,
+    }
+
+
+def customer_fields(customer: Customer) -> dict:
+    return {"name": customer.name, "email": customer.email}
+
+
+def invoice_fields(invoice: Invoice) -> dict:
+    return {
+        "number": invoice.number,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "terms": invoice.terms,
+        "currency": invoice.currency,
+        "total": format_money(invoice.total, invoice.currency),
+        "balance": format_money(invoice.balance, invoice.currency),
+    }
+
+
+def step_fields(step: Step | None, offset: int | None) -> dict:
+    offset = step.offset_days if step is not None else (offset or 0)
+    return {
+        "offset_days": offset,
+        "is_final": bool(step and step.is_final),
+        "label": label_offset(offset),
+    }
+
+
 def render(
     templates: Templates,
     urls: Urls,
@@ -240,21 +277,21 @@ def render(
     currency = invoices[0].currency
     lines = [
         {
-            "invoice": invoice,
+            "invoice": invoice_fields(invoice),
             "balance": format_money(invoice.balance, invoice.currency),
             "days_late": (today - invoice.due_date).days,
-            "pdf_url": urls.invoice_pdf(invoice.pk),
+            "pdf_url": urls.invoice_pdf(invoice.pk) if invoice.pk else "",
         }
         for invoice in invoices
     ]
     balance = sum((i.balance for i in invoices), ZERO)
     ctx = Context(
         {
-            "partner": partner,
+            "partner": partner_fields(partner),
             "partner_name": partner.display_name or partner.name,
-            "customer": customer,
-            "step": step or Step(offset_days=offset or 0),
-            "invoice": invoices[0],
+            "customer": customer_fields(customer),
+            "step": step_fields(step, offset),
+            "invoice": lines[0]["invoice"],
             "what": f"Invoice {invoices[0].number}"
             if len(invoices) == 1
             else f"{len(invoices)} invoices",
@@ -285,23 +322,12 @@ def recipients(customer_ids: list[int]) -> dict[int, list[Contact]]:
     return found
 
 
-def send(partner_id: int, today: dt.date, email_ids: list[int] | None = None) -> RunResult:
-    """Send the partner's queued (and retryable failed) emails of today over one connection."""
-    result = RunResult()
-    partner = Partner.objects.get(pk=partner_id)
-    emails = ReminderEmail.objects.filter(partner_id=partner_id).filter(
-        Q(status=ReminderEmail.Status.QUEUED)
-        | Q(status=ReminderEmail.Status.FAILED, attempts__lt=MAX_ATTEMPTS)
-    )
-    if email_ids is None:
-        emails = emails.filter(send_date=today)
-    else:
-        emails = emails.filter(pk__in=email_ids)
-    pending = list(emails.order_by("id").values_list("id", flat=True))
-    if not pending:
-        return result
-    templates = Templates()
-    connection = get_connection()
+SCHEDULE_KINDS = (ReminderEmail.Kind.REMINDER, ReminderEmail.Kind.MANUAL)
+
+
+def open_smtp(pending: list[int], result: RunResult, backend: str | None = None):
+    """Return an open SMTP connection, or None with every pending email failed and why."""
+    connection = get_connection(backend)
     try:
         connection.open()
     except (OSError, smtplib.SMTPException) as e:
@@ -312,26 +338,122 @@ def send(partner_id: int, today: dt.date, email_ids: list[int] | None = None) ->
             attempts=F("attempts") + 1,
         )
         result.failed = result.by_status["failed"] = failed
+        return None
+    return connection
+
+
+def send(
+    partner_id: int,
+    today: dt.date,
+    email_ids: list[int] | None = None,
+    backend: str | None = None,
+) -> RunResult:
+    """Send the partner's queued (and retryable failed) reminder emails of today.
+
+    `backend` is an email backend's dotted path other than the configured one.
+    """
+    result = RunResult()
+    partner = Partner.objects.get(pk=partner_id)
+    emails = ReminderEmail.objects.filter(partner_id=partner_id, kind__in=SCHEDULE_KINDS).filter(
+        Q(status=ReminderEmail.Status.QUEUED)
+        | Q(status=ReminderEmail.Status.FAILED, attempts__lt=MAX_ATTEMPTS)
+    )
+    if email_ids is None:
+        emails = emails.filter(send_date=today)
+    else:
+        emails = emails.filter(pk__in=email_ids)
+    pending = list(emails.order_by("id").values_list("id", flat=True))
+    if not pending:
         return result
+    connection = open_smtp(pending, result, backend)
+    if connection is None:
+        return result
+    templates = Templates()
     try:
+        mailer = Mailer(partner, connection)
         for start in range(0, len(pending), CHUNK):
-            send_chunk(
-                partner, pending[start : start + CHUNK], today, templates, connection, result
-            )
+            send_chunk(mailer, pending[start : start + CHUNK], today, templates, result)
     finally:
         connection.close()
     return result
 
 
+def new_pay_links(partner: Partner, emails: list[ReminderEmail]) -> None:
+    """Give each email without one a portal link to pay, made in one statement."""
+    now = clock.now()
+    missing = [e for e in emails if e.pay_link_id is None]
+    links = PortalLink.objects.bulk_create(
+        PortalLink(
+            partner_id=partner.pk,
+            customer_id=e.customer_id,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=PAY_LINK_DAYS),
+        )
+        for e in missing
+    )
+    for email, link in zip(missing, links, strict=True):
+        email.pay_link = link
+
+
+class Mailer:
+    """One partner's sender, over one SMTP connection: each email to each of its contacts."""
+
+    def __init__(self, partner: Partner, connection) -> None:
+        self.partner, self.connection = partner, connection
+        self.urls = Urls(partner)
+        self.sender = formataddr(
+            (partner.display_name or partner.name, settings.DEFAULT_FROM_EMAIL)
+        )
+        self.reply_to = [partner.support_email] if partner.support_email else None
+        self.domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+
+    def deliver(
+        self,
+        email: ReminderEmail,
+        contacts: list[Contact],
+        compose: Callable[[Contact], tuple[str, str]],
+        result: RunResult,
+    ) -> None:
+        """Send `email` to each contact as `compose` writes it; set its status and error."""
+        email.attempts += 1
+        email.recipients = ", ".join(c.email for c in contacts)
+        refused, errors = [], []
+        for contact in contacts:
+            email.subject, email.body = compose(contact)
+            message = EmailMessage(
+                email.subject,
+                email.body,
+                self.sender,
+                [contact.email],
+                reply_to=self.reply_to,
+                # The idempotency key of this write: a resend is the same message.
+                headers={"Message-ID": f"<{email.idempotency_key}-{contact.pk}@{self.domain}>"},
+                connection=self.connection,
+            )
+            try:
+                message.send()
+            except Exception as e:  # noqa: BLE001 - SMTP failures of every kind are kept
+                if isinstance(e, smtplib.SMTPRecipientsRefused):
+                    refused.append(f"{contact.email}: {e.recipients.get(contact.email, e)}")
+                else:
+                    errors.append(f"{contact.email}: {e}")
+                    reopen(self.connection)
+        if errors:
+            email.status, email.error = ReminderEmail.Status.FAILED, "; ".join(errors + refused)
+            result.failed += 1
+        elif len(refused) == len(contacts):
+            email.status, email.error = ReminderEmail.Status.BOUNCED, "; ".join(refused)
+            result.failed += 1
+        else:
+            email.status, email.error = ReminderEmail.Status.SENT, "; ".join(refused)
+            email.sent_at = clock.now()
+            result.sent += 1
+
+
 def send_chunk(
-    partner: Partner,
-    ids: list[int],
-    today: dt.date,
-    templates: Templates,
-    connection,
-    result: RunResult,
+    mailer: Mailer, ids: list[int], today: dt.date, templates: Templates, result: RunResult
 ) -> None:
-    urls = Urls(partner)
+    partner, urls = mailer.partner, mailer.urls
     emails = list(ReminderEmail.objects.filter(pk__in=ids).select_related("customer"))
     reminders: dict[int, list[Reminder]] = {}
     chasable_ids = set(
@@ -347,22 +469,7 @@ def send_chunk(
         if reminder.invoice_id in chasable_ids:
             reminders.setdefault(reminder.email_id, []).append(reminder)
     to = recipients([e.customer_id for e in emails])
-    now = clock.now()
-    sendable = [e for e in emails if reminders.get(e.pk) and to.get(e.customer_id)]
-    links = PortalLink.objects.bulk_create(
-        PortalLink(
-            partner_id=partner.pk,
-            customer_id=e.customer_id,
-            created_at=now,
-            expires_at=now + dt.timedelta(days=PAY_LINK_DAYS),
-        )
-        for e in sendable
-        if e.pay_link_id is None
-    )
-    new_links = iter(links)
-    sender = formataddr((partner.display_name or partner.name, settings.DEFAULT_FROM_EMAIL))
-    reply_to = [partner.support_email] if partner.support_email else None
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    new_pay_links(partner, [e for e in emails if reminders.get(e.pk) and to.get(e.customer_id)])
     for email in emails:
         lines = reminders.get(email.pk)
         contacts = to.get(email.customer_id)
@@ -373,16 +480,14 @@ def send_chunk(
             email.status = ReminderEmail.Status.NO_RECIPIENT
             email.error = "The customer has no billing contact to remind."
             continue
-        if email.pay_link_id is None:
-            email.pay_link = next(new_links)
         pay_url = urls.pay(email.pay_link)
         latest = max(lines, key=lambda r: r.offset_days if r.offset_days is not None else -999)
         invoices = [r.invoice for r in lines]
-        email.attempts += 1
-        email.recipients = ", ".join(c.email for c in contacts)
-        refused, errors = [], []
-        for contact in contacts:
-            subject, body = render(
+
+        def compose(
+            contact: Contact, email=email, invoices=invoices, latest=latest, pay_url=pay_url
+        ):
+            return render(
                 templates,
                 urls,
                 partner,
@@ -394,35 +499,8 @@ def send_chunk(
                 urls.stop(contact.pk),
                 today,
             )
-            email.subject, email.body = subject, body
-            message = EmailMessage(
-                subject,
-                body,
-                sender,
-                [contact.email],
-                reply_to=reply_to,
-                # The idempotency key of this write: a resend is the same message.
-                headers={"Message-ID": f"<{email.idempotency_key}-{contact.pk}@{domain}>"},
-                connection=connection,
-            )
-            try:
-                message.send()
-            except Exception as e:  # noqa: BLE001 - SMTP failures of every kind are kept
-                if isinstance(e, smtplib.SMTPRecipientsRefused):
-                    refused.append(f"{contact.email}: {e.recipients.get(contact.email, e)}")
-                else:
-                    errors.append(f"{contact.email}: {e}")
-                    reopen(connection)
-        if errors:
-            email.status, email.error = ReminderEmail.Status.FAILED, "; ".join(errors + refused)
-            result.failed += 1
-        elif len(refused) == len(contacts):
-            email.status, email.error = ReminderEmail.Status.BOUNCED, "; ".join(refused)
-            result.failed += 1
-        else:
-            email.status, email.error = ReminderEmail.Status.SENT, "; ".join(refused)
-            email.sent_at = clock.now()
-            result.sent += 1
+
+        mailer.deliver(email, contacts, compose, result)
     save_outcomes(emails)
     for email in emails:
         result.by_status[email.status] = result.by_status.get(email.status, 0) + 1
@@ -471,23 +549,37 @@ def run(partner_id: int, today: dt.date | None = None) -> RunResult:
     return result
 
 
-def send_now(customer: Customer, by=None) -> ReminderEmail:
-    """Send a customer their open invoices at once, outside the schedule, by a person's hand."""
+def send_now(customer: Customer, by=None, key: str = "") -> ReminderEmail:
+    """Send a customer their open invoices at once, outside the schedule, by a person's hand.
+
+    `key` is the caller's idempotency key: a second call with it returns the first email.
+    """
+    if key and (found := existing_send(customer.partner_id, key)) is not None:
+        return found
     today = clock.today()
     invoices = list(
         chasable(customer.partner_id).filter(customer=customer).values_list("id", flat=True)
     )
-    with transaction.atomic():
-        email = ReminderEmail.objects.create(
-            partner_id=customer.partner_id,
-            customer=customer,
-            kind=ReminderEmail.Kind.MANUAL,
-            send_date=today,
-            created_by=by,
-        )
-        Reminder.objects.bulk_create(
-            Reminder(partner_id=customer.partner_id, invoice_id=i, email=email) for i in invoices
-        )
+    try:
+        with transaction.atomic():
+            email = ReminderEmail.objects.create(
+                partner_id=customer.partner_id,
+                customer=customer,
+                kind=ReminderEmail.Kind.MANUAL,
+                send_date=today,
+                created_by=by,
+                request_key=key,
+            )
+            Reminder.objects.bulk_create(
+                Reminder(partner_id=customer.partner_id, invoice_id=i, email=email)
+                for i in invoices
+            )
+    except IntegrityError:
+        return existing_send(customer.partner_id, key)  # the same key, at the same moment
     send(customer.partner_id, today, email_ids=[email.pk])
     email.refresh_from_db()
     return email
+
+
+def existing_send(partner_id: int, key: str) -> ReminderEmail | None:
+    return ReminderEmail.objects.filter(partner_id=partner_id, request_key=key).first()
