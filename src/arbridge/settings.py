@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "arbridge.portal",
     "arbridge.autopay",
     "arbridge.collections",
+    "arbridge.metrics",
     "arbridge.dashboard",
     "arbridge.api",
 ]
