@@ -150,7 +150,7 @@ def previous_month(day: dt.date) -> dt.date:
 
 
 def periods(grain: str, count: int, end: dt.date | None = None) -> list[Period]:
-    """Return the last `count` weeks (Monday to Sunday) or calendar months up to `end`, oldest first.
+    """Return the last `count` weeks (Monday to Sunday) or months up to `end`, oldest first.
 
     The last one ends at `end`, so it may be partial.
     """
