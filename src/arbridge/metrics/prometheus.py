@@ -15,12 +15,14 @@ from django.conf import settings
 from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from arbridge.core import clock
 from arbridge.integrations.models import Connection, OutboundCommand, SyncRun, WebhookEvent
 
+# The text format every Prometheus server reads (newer clients default to 1.0.0).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OWED = (OutboundCommand.Status.PENDING, OutboundCommand.Status.IN_FLIGHT)
 
 
@@ -108,4 +110,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return response
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE)
