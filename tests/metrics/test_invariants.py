@@ -92,7 +92,7 @@ def test_buckets_add_up_to_ar_and_history_ends_at_it(partner, specs):
             unpaid = figures.unpaid(partner)
             for currency, row in aging.items():
                 assert row.count == unpaid.filter(currency=currency).count()
-                per_customer = [r for r in figures.aging_by_customer(partner, TODAY)]
+                per_customer = figures.aging_by_customer(partner, TODAY)
                 assert sum(r.total for r in per_customer if r.currency == currency) == row.total
             book = figures.ledger(partner, TODAY - dt.timedelta(days=30), TODAY)
             assert {c: figures.money(book.owed(c, TODAY), c) for c in owed} == owed
