@@ -276,7 +276,8 @@ def aging_report(request: HttpRequest) -> HttpResponse:
         "page": "reports",
         "currency": currency,
         "currencies": available,
-        "rows": rows,
+        # Largest first, a page at a time: a partner may have thousands of customers.
+        "rows": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
         "total": figures.aging(request.partner).get(currency),
         "buckets": [(b, BUCKET_LABELS[b]) for b in BUCKETS],
         "today": clock.today(),
