@@ -16,7 +16,8 @@ from pydantic import StringConstraints
 from arbridge.api.schemas import DecimalString
 from arbridge.api.views import LIST_ERRORS, api
 from arbridge.core import clock
-from arbridge.metrics import figures
+from arbridge.core.money import ZERO
+from arbridge.metrics import figures, history
 from arbridge.metrics.figures import BUCKETS, Period
 from arbridge.metrics.models import MetricsSettings
 
@@ -123,7 +124,7 @@ def buckets(row: figures.Aging) -> list[dict]:
     return [{"bucket": b, "amount": row.amounts[b], "count": row.counts[b]} for b in BUCKETS]
 
 
-def window(found: figures.Window) -> dict:
+def window(found: history.Window) -> dict:
     return {
         "period": found.period,
         "dso_simple": found.dso,
@@ -138,20 +139,21 @@ def get_figures(request: HttpRequest, days: Days = 90):
     partner = request.partner
     period = Period.last(days)
     aging, overdue = figures.aging(partner), figures.overdue(partner)
-    dso, flows = figures.dso(partner, period.end), figures.flow(partner, period)
+    over_time = history.overview(partner, "month", 1, period)
+    dso = {currency: points[-1] for currency, points in over_time.dso.items()}
+    flows = over_time.period_flows
     paid, attention = figures.days_to_pay(partner, period), figures.attention(partner)
     methods = figures.payments_by_method(partner, period)
-    found = sorted(set(aging) | set(flows) | set(dso) | set(attention.unmatched))
+    found = sorted(set(aging) | set(flows) | set(attention.unmatched))
     settings = MetricsSettings.of(partner)
     saved = figures.reclaimed(partner, period, settings.minutes_per_entry)
-    live = figures.live_since(partner)
     currencies = []
     for currency in found:
         age = aging.get(currency, figures.Aging(currency))
         late = overdue.get(currency)
-        money_in = flows.get(currency, figures.Flow(currency, period))
+        money_in = flows.get(currency, history.Flow(currency, period))
         days_sales = dso.get(currency)
-        unmatched_count, unmatched = attention.unmatched.get(currency, (0, figures.ZERO))
+        unmatched_count, unmatched = attention.unmatched.get(currency, (0, ZERO))
         currencies.append(
             {
                 "currency": currency,
@@ -187,10 +189,10 @@ def get_figures(request: HttpRequest, days: Days = 90):
             "minutes_per_entry": saved.minutes_per_entry,
             "hours": saved.hours,
         },
-        "live_since": live,
+        "live_since": over_time.live_since,
         "before_after": [
             {"currency": currency, "before": window(before), "after": window(after)}
-            for currency, (before, after) in figures.before_after(partner, live).items()
+            for currency, (before, after) in over_time.before_after.items()
         ],
     }
 
@@ -199,11 +201,11 @@ def get_figures(request: HttpRequest, days: Days = 90):
 def get_series(request: HttpRequest, grain: Literal["week", "month"] = "month", count: Count = 12):
     """Return invoiced, collected and both DSOs for each of the last `count` weeks or months."""
     spans = figures.periods(grain, count, clock.today())
-    dso = figures.dso_series(request.partner, grain, count, spans[-1].end)
-    flows = figures.flows(request.partner, spans)
+    found = history.read(request.partner, history.start_for(spans[0].end))
+    dso, flows = history.dso_series(found, spans), history.flows(found, spans)
     series = []
     for currency in sorted(set(dso) | set(flows)):
-        money_in = flows.get(currency, [figures.Flow(currency, s) for s in spans])
+        money_in = flows.get(currency, [history.Flow(currency, s) for s in spans])
         points = dso.get(currency, [None] * len(spans))
         series.append(
             {
@@ -214,7 +216,7 @@ def get_series(request: HttpRequest, grain: Literal["week", "month"] = "month", 
                         "invoiced": f.invoiced,
                         "collected": f.collected,
                         "collected_by_autopay": f.autopay,
-                        "owed_at_end": d.owed if d else figures.ZERO,
+                        "owed_at_end": d.owed if d else ZERO,
                         "dso_simple": d.simple if d else None,
                         "dso_countback": d.countback if d else None,
                     }

@@ -4,11 +4,7 @@ Every figure is per currency (amounts in two currencies are never added) and
 leaves out void and archived invoices. The database does the adding, in whole
 cents (`Cents`): SQLite adds decimals as floats, integers exactly.
 
-What was owed at a past date is rebuilt from what happened: invoices by issue
-date, less the succeeded payments applied to them (by payment date), their
-credits (by credit date) and what their source settled by means arbridge
-cannot see (by the day the invoice last changed). At today it equals the sum
-of the open balances.
+Figures over time (DSO, invoiced against collected) are in history.py.
 
 The definitions, as the pages state them:
 
@@ -27,11 +23,8 @@ The definitions, as the pages state them:
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -46,13 +39,13 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 
 from arbridge.core import clock
 from arbridge.core.models import Partner
 from arbridge.core.money import ZERO, quantize
 from arbridge.integrations.models import Connection, ExceptionItem, OutboundCommand
-from arbridge.ledger.models import Credit, Invoice, Payment, PaymentAllocation
+from arbridge.ledger.models import Customer, Invoice, Payment, PaymentAllocation
 from arbridge.metrics.models import MetricsSettings
 from arbridge.payments.models import UnmatchedFunds
 
@@ -252,10 +245,23 @@ def aging(partner: Partner | int, as_of: dt.date | None = None) -> dict[str, Agi
 
 def aging_by_customer(partner: Partner | int, as_of: dt.date | None = None) -> list[Aging]:
     """Return AR by aging bucket per customer and currency, largest first."""
-    rows = _aging_rows(
-        unpaid(partner), ("customer_id", "customer__name", "currency"), as_of or clock.today()
-    )
+    rows = _aging_rows(unpaid(partner), ("customer_id", "currency"), as_of or clock.today())
+    # Names are read apart: grouping by them too would sort every unpaid invoice by name.
+    names = dict(Customer.objects.for_partner(partner).values_list("id", "name"))
+    for row in rows:
+        row.customer_name = names.get(row.customer_id, "")
     return sorted(rows, key=lambda r: (r.currency, -r.total, r.customer_name, r.customer_id or 0))
+
+
+def aging_totals(rows: list[Aging]) -> list[Aging]:
+    """Return the per-currency totals of per-customer aging rows."""
+    totals: dict[str, Aging] = {}
+    for row in rows:
+        total = totals.setdefault(row.currency, Aging(row.currency))
+        for bucket in BUCKETS:
+            total.amounts[bucket] += row.amounts[bucket]
+            total.counts[bucket] += row.counts[bucket]
+    return [totals[c] for c in sorted(totals)]
 
 
 def _aging_rows(invoices: QuerySet, keys: tuple[str, ...], as_of: dt.date) -> list[Aging]:
@@ -335,280 +341,7 @@ def overdue(partner: Partner | int, as_of: dt.date | None = None) -> dict[str, O
     }
 
 
-# -- history: what was owed on each day ----------------------------------------------------
-
-
-@dataclass
-class Ledger:
-    """Per day and currency: invoiced and settled, plus what was owed before the first day.
-
-    `owed(currency, day)` and `invoiced(currency, start, end)` read it with prefix sums.
-    """
-
-    start: dt.date
-    opening: dict[str, int]  # cents owed at the end of the day before `start`
-    invoiced_days: dict[str, dict[dt.date, int]]
-    settled_days: dict[str, dict[dt.date, int]]
-    _prefix: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def currencies(self) -> list[str]:
-        return sorted(set(self.opening) | set(self.invoiced_days) | set(self.settled_days))
-
-    def _cumulative(self, kind: str, currency: str) -> tuple[list[dt.date], list[int]]:
-        key = (kind, currency)
-        if key not in self._prefix:
-            days = getattr(self, f"{kind}_days").get(currency, {})
-            ordered = sorted(days)
-            running, sums = 0, []
-            for day in ordered:
-                running += days[day]
-                sums.append(running)
-            self._prefix[key] = (ordered, sums)
-        return self._prefix[key]
-
-    def _through(self, kind: str, currency: str, day: dt.date) -> int:
-        """Return the cents of a kind from `start` through `day`."""
-        ordered, sums = self._cumulative(kind, currency)
-        i = bisect.bisect_right(ordered, day)
-        return sums[i - 1] if i else 0
-
-    def invoiced(self, currency: str, start: dt.date, end: dt.date) -> int:
-        """Return the cents invoiced from start through end (within the ledger's days)."""
-        before = start - dt.timedelta(days=1)
-        return self._through("invoiced", currency, end) - self._through(
-            "invoiced", currency, before
-        )
-
-    def owed(self, currency: str, day: dt.date) -> int:
-        """Return the cents owed at the end of a day."""
-        return (
-            self.opening.get(currency, 0)
-            + self._through("invoiced", currency, day)
-            - self._through("settled", currency, day)
-        )
-
-
-def _by_day(rows: Iterable[dict], into: dict[str, dict[dt.date, int]], day_key: str) -> None:
-    for row in rows:
-        days = into.setdefault(row["currency"], {})
-        day = row[day_key]
-        if isinstance(day, dt.datetime):
-            day = day.date()
-        days[day] = days.get(day, 0) + (row["c"] or 0)
-
-
-def settlements(partner: Partner | int) -> list[tuple[QuerySet, str]]:
-    """Return the rows that settle receivables, each annotated `currency` and `day`, with the
-    field holding their amount: applied succeeded payments, credits, source adjustments."""
-    live = Q(invoice__archived=False) & ~Q(invoice__status="void")
-    allocations = (
-        PaymentAllocation.objects.filter(live, partner=partner, payment__status="succeeded")
-        .annotate(currency=F("invoice__currency"), day=F("payment__date"))
-        .order_by()
-    )
-    credits = Credit.objects.filter(live, partner=partner).annotate(day=F("date")).order_by()
-    adjusted = (
-        receivables(partner).filter(source_adjustment__gt=0).annotate(day=TruncDate("updated_at"))
-    )
-    return [(allocations, "amount"), (credits, "amount"), (adjusted, "source_adjustment")]
-
-
-def ledger(partner: Partner | int, start: dt.date, end: dt.date) -> Ledger:
-    """Read invoicing and settlements per day from start through end, and what was owed before."""
-    before = start - dt.timedelta(days=1)
-    opening: dict[str, int] = defaultdict(int)
-    invoices = receivables(partner)
-    for row in (
-        invoices.filter(issue_date__lte=before).values("currency").annotate(c=Cents("total"))
-    ):
-        opening[row["currency"]] += row["c"] or 0
-    invoiced: dict[str, dict[dt.date, int]] = {}
-    _by_day(
-        invoices.filter(issue_date__range=(start, end))
-        .values("currency", "issue_date")
-        .annotate(c=Cents("total")),
-        invoiced,
-        "issue_date",
-    )
-    settled: dict[str, dict[dt.date, int]] = {}
-    for rows, amount in settlements(partner):
-        for row in rows.filter(day__lte=before).values("currency").annotate(c=Cents(amount)):
-            opening[row["currency"]] -= row["c"] or 0
-        _by_day(
-            rows.filter(day__range=(start, end))
-            .values("currency", "day")
-            .annotate(c=Cents(amount)),
-            settled,
-            "day",
-        )
-    return Ledger(start, dict(opening), invoiced, settled)
-
-
-# -- DSO --------------------------------------------------------------------------------
-
-
-def simple_dso(owed: Decimal | int, invoiced: Decimal | int, days: int) -> Decimal | None:
-    """Return (AR / credit sales) x days in the period, to a tenth of a day."""
-    return ratio(Decimal(owed) * days, invoiced)
-
-
-def countback_dso(owed: Decimal | int, months: Iterable[tuple[Decimal | int, int]]) -> Decimal:
-    """Return countback DSO: AR walked back over (sales, days) of months, latest first.
-
-    Each month whose sales AR covers adds its days; the month AR runs out in adds
-    the fraction of its days that the rest covers. AR beyond every month given
-    counts only those months' days.
-    """
-    left, days = Decimal(owed), Decimal(0)
-    for sales, month_days in months:
-        if left <= 0:
-            break
-        sales = Decimal(sales)
-        if left >= sales:
-            left -= sales
-            days += month_days
-        else:
-            days += left / sales * month_days
-            left = Decimal(0)
-    return days.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-# How far back countback may walk, and so how much history a DSO reads.
-COUNTBACK_MONTHS = 12
-
-
-def months_back(book: Ledger, currency: str, end: dt.date) -> list[tuple[int, int]]:
-    """Return (cents invoiced, days) of the months up to `end`, latest (and partial) first."""
-    months, start = [], month_start(end)
-    last = end
-    for _ in range(COUNTBACK_MONTHS):
-        if last < book.start:
-            break
-        first = max(start, book.start)
-        months.append((book.invoiced(currency, first, last), (last - first).days + 1))
-        last, start = start - dt.timedelta(days=1), previous_month(start)
-    return months
-
-
-@dataclass
-class Dso:
-    currency: str
-    end: dt.date
-    owed: Decimal
-    invoiced: Decimal  # in the window ending at `end`
-    simple: Decimal | None
-    countback: Decimal | None
-
-
-def dso_at(book: Ledger, currency: str, end: dt.date, window: int = WINDOW_DAYS) -> Dso:
-    """Return both DSOs at the end of a day, simple over the `window` days before it."""
-    owed = book.owed(currency, end)
-    start = end - dt.timedelta(days=window - 1)
-    invoiced = book.invoiced(currency, start, end)
-    months = months_back(book, currency, end)
-    return Dso(
-        currency,
-        end,
-        money(owed, currency),
-        money(invoiced, currency),
-        simple_dso(owed, invoiced, window),
-        countback_dso(owed, months) if any(sales for sales, _ in months) else None,
-    )
-
-
-def history_start(first: dt.date) -> dt.date:
-    """Return the first day a DSO at `first` needs read: a year of countback months."""
-    start = month_start(first)
-    for _ in range(COUNTBACK_MONTHS - 1):
-        start = previous_month(start)
-    return min(start, first - dt.timedelta(days=WINDOW_DAYS))
-
-
-def dso(partner: Partner | int, end: dt.date | None = None) -> dict[str, Dso]:
-    """Return simple (over the last 90 days) and countback DSO at the end of a day."""
-    end = end or clock.today()
-    book = ledger(partner, history_start(end), end)
-    return {currency: dso_at(book, currency, end) for currency in book.currencies}
-
-
-def dso_series(partner: Partner | int, grain: str = "month", count: int = 12, end=None):
-    """Return per currency the DSOs at the end of each of the last `count` weeks or months."""
-    spans = periods(grain, count, end)
-    book = ledger(partner, history_start(spans[0].end), spans[-1].end)
-    return {
-        currency: [dso_at(book, currency, span.end) for span in spans]
-        for currency in book.currencies
-    }
-
-
 # -- money in -------------------------------------------------------------------------------
-
-
-@dataclass
-class Flow:
-    """Invoiced and collected in one currency over one period."""
-
-    currency: str
-    period: Period
-    invoiced: Decimal = ZERO
-    invoice_count: int = 0
-    collected: Decimal = ZERO
-    payment_count: int = 0
-    autopay: Decimal = ZERO
-
-    @property
-    def collected_share(self) -> Decimal | None:
-        """Collected as a percentage of invoiced."""
-        return percent(self.collected, self.invoiced)
-
-    @property
-    def autopay_share(self) -> Decimal | None:
-        """The percentage of the money collected that auto pay charged."""
-        return percent(self.autopay, self.collected)
-
-
-def flows(partner: Partner | int, spans: list[Period]) -> dict[str, list[Flow]]:
-    """Return invoiced, collected and collected by auto pay per currency, for each period."""
-    first, last = spans[0].start, spans[-1].end
-    whole = Period(first, last)
-    starts = [span.start for span in spans]
-    found: dict[str, list[Flow]] = {}
-
-    def slot(currency: str, day: dt.date) -> Flow:
-        if currency not in found:
-            found[currency] = [Flow(currency, span) for span in spans]
-        return found[currency][bisect.bisect_right(starts, day) - 1]
-
-    invoiced = (
-        receivables(partner)
-        .filter(issue_date__range=(first, last))
-        .values("currency", "issue_date")
-        .annotate(c=Cents("total"), n=Count("id"))
-    )
-    for row in invoiced:
-        flow = slot(row["currency"], row["issue_date"])
-        flow.invoiced += money(row["c"], row["currency"])
-        flow.invoice_count += row["n"]
-    collected = (
-        collected_payments(partner, whole)
-        .values("currency", "date")
-        .annotate(
-            c=Cents("amount"),
-            n=Count("id"),
-            auto=Cents("amount", filter=Q(autopay_attempt__isnull=False)),
-        )
-    )
-    for row in collected:
-        flow = slot(row["currency"], row["date"])
-        flow.collected += money(row["c"], row["currency"])
-        flow.payment_count += row["n"]
-        flow.autopay += money(row["auto"], row["currency"])
-    return dict(sorted(found.items()))
-
-
-def flow(partner: Partner | int, period: Period) -> dict[str, Flow]:
-    return {currency: rows[0] for currency, rows in flows(partner, [period]).items()}
 
 
 @dataclass
@@ -736,48 +469,9 @@ def reclaimed(partner: Partner | int, period: Period, minutes_per_entry: int) ->
     return Reclaimed(payments, deposits, minutes_per_entry)
 
 
-# -- before and after arbridge ----------------------------------------------------------------
-
-
-@dataclass
-class Window:
-    period: Period
-    dso: Decimal | None
-    days_to_pay: Decimal | None
-    collected_share: Decimal | None
-
-
 def live_since(partner: Partner | int) -> dt.date | None:
     """Return the day arbridge went live: as set, or else the day of the first connection."""
     if day := MetricsSettings.of(partner).live_since:
         return day
     first = Connection.objects.for_partner(partner).order_by("created_at").first()
     return first.created_at.date() if first else None
-
-
-def before_after(
-    partner: Partner | int, live: dt.date | None, today: dt.date | None = None
-) -> dict[str, tuple[Window, Window]]:
-    """Return per currency the 90 days before going live against the latest 90 days."""
-    if live is None:
-        return {}
-    today = today or clock.today()
-    before = Period.last(WINDOW_DAYS, live - dt.timedelta(days=1))
-    after = Period.last(WINDOW_DAYS, today)
-    book = ledger(partner, history_start(before.end), after.end)
-    read = {p: (flow(partner, p), days_to_pay(partner, p)) for p in (before, after)}
-    found = {}
-    for currency in book.currencies:
-        windows = []
-        for period, (flows_in, paid_in) in read.items():
-            money_in = flows_in.get(currency)
-            windows.append(
-                Window(
-                    period,
-                    dso_at(book, currency, period.end).simple,
-                    paid_in.get(currency),
-                    money_in.collected_share if money_in else None,
-                )
-            )
-        found[currency] = (windows[0], windows[1])
-    return found

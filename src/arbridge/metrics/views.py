@@ -25,7 +25,7 @@ from arbridge.core.access import member_required
 from arbridge.core.models import AuditEntry, Membership, Partner
 from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Payment
-from arbridge.metrics import charts, exports, figures
+from arbridge.metrics import charts, exports, figures, history
 from arbridge.metrics.figures import BUCKET_LABELS, BUCKETS, Period
 from arbridge.metrics.models import MetricsSettings
 
@@ -142,7 +142,7 @@ def aging_chart(currency: str, rows: list[figures.Aging], total: figures.Aging |
 
 
 def flows_chart(currency: str, grain: str, spans: list[Period], rows) -> str:
-    found = rows.get(currency, [figures.Flow(currency, s) for s in spans])
+    found = rows.get(currency, [history.Flow(currency, s) for s in spans])
     return charts.bar_chart(
         f"Invoiced and collected ({currency}) each {grain}",
         [period_label(s, grain) for s in spans],
@@ -212,41 +212,40 @@ def home_figures(partner: Partner, currency: str, days: int, grain: str) -> dict
     """Read everything the home page shows."""
     today = clock.today()
     period = Period.last(days, today)
-    spans = figures.periods(grain, GRAINS[grain], today)
     settings = MetricsSettings.of(partner)
+    over_time = history.overview(partner, grain, GRAINS[grain], period)
+    spans = over_time.spans
     by_customer = figures.aging_by_customer(partner)
-    aging = figures.aging(partner)
+    aging = {row.currency: row for row in figures.aging_totals(by_customer)}
     unpaid = figures.unpaid(partner).aggregate(
         open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))
     )
-    series = figures.dso_series(partner, grain, GRAINS[grain], today)
-    monthly = figures.flows(partner, spans)
-    live = figures.live_since(partner)
+    methods = figures.payments_by_method(partner, period)
+    svg = {
+        "dso": dso_chart(partner, currency, grain, spans, over_time.dso),
+        "aging": aging_chart(currency, by_customer, aging.get(currency)),
+        "flows": flows_chart(currency, grain, spans, over_time.flows),
+    }
     return {
         "currency": currency,
         "period": period,
         "days": days,
         "grain": grain,
         "counts": unpaid,
-        "outstanding": figures.outstanding(partner),
+        "outstanding": {c: row.total for c, row in sorted(aging.items())},
         "aging": aging.get(currency),
         "overdue": figures.overdue(partner).get(currency),
-        "dso": series.get(currency, [None])[-1],
-        "flow": figures.flow(partner, period).get(currency),
+        "dso": over_time.dso.get(currency, [None])[-1],
+        "flow": over_time.period_flows.get(currency),
         "days_to_pay": figures.days_to_pay(partner, period).get(currency),
-        "methods": [
-            m for m in figures.payments_by_method(partner, period) if m.currency == currency
-        ],
+        "methods": [m for m in methods if m.currency == currency],
         "attention": figures.attention(partner),
         "reclaimed": figures.reclaimed(partner, period, settings.minutes_per_entry),
-        "live_since": live,
-        "before_after": figures.before_after(partner, live, today).get(currency),
+        "live_since": over_time.live_since,
+        "before_after": over_time.before_after.get(currency),
         "sync_status": sync_status(partner),
-        "charts": {
-            "dso": mark_safe(dso_chart(partner, currency, grain, spans, series)),  # noqa: S308
-            "aging": mark_safe(aging_chart(currency, by_customer, aging.get(currency))),  # noqa: S308
-            "flows": mark_safe(flows_chart(currency, grain, spans, monthly)),  # noqa: S308
-        },
+        # The charts escape every text they draw (charts.py).
+        "charts": {name: mark_safe(markup) for name, markup in svg.items()},  # noqa: S308
     }
 
 
