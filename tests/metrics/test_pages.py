@@ -5,6 +5,7 @@ import re
 from django.urls import reverse
 
 from arbridge.metrics.models import MetricsSettings
+from tests.metrics.conftest import pay
 
 
 def page(client, user, url: str) -> str:
@@ -88,3 +89,11 @@ def test_report_settings_change_the_minutes_per_entry(client, alice, bob, partne
 def test_an_unknown_bucket_is_not_found(client, alice, book):
     client.force_login(alice)
     assert client.get("/reports/aging/91-120/").status_code == 404
+
+
+def test_a_payment_shows_on_the_home_page_at_once(client, alice, book, today):
+    before = page(client, alice, reverse("dashboard:overview"))
+    assert "2,400.00 USD" in before
+    pay(book["A"], "1000.00", today)
+    after = page(client, alice, reverse("dashboard:overview"))
+    assert "1,400.00 USD" in after and "2,400.00 USD" not in after

@@ -253,6 +253,26 @@ def aging_by_customer(partner: Partner | int, as_of: dt.date | None = None) -> l
     return sorted(rows, key=lambda r: (r.currency, -r.total, r.customer_name, r.customer_id or 0))
 
 
+def largest_debtors(
+    partner: Partner | int, currency: str, as_of: dt.date | None = None, count: int = 5
+) -> list[Aging]:
+    """Return the aging of the `count` customers owing most in a currency, largest first."""
+    owing = unpaid(partner).filter(currency=currency)
+    top = list(
+        owing.values("customer_id")
+        .annotate(c=Cents("balance"))
+        .order_by("-c", "customer_id")
+        .values_list("customer_id", flat=True)[:count]
+    )
+    rows = _aging_rows(
+        owing.filter(customer_id__in=top), ("customer_id", "currency"), as_of or clock.today()
+    )
+    names = dict(Customer.objects.filter(pk__in=top).values_list("id", "name"))
+    for row in rows:
+        row.customer_name = names.get(row.customer_id, "")
+    return sorted(rows, key=lambda r: (-r.total, r.customer_name, r.customer_id or 0))
+
+
 def aging_totals(rows: list[Aging]) -> list[Aging]:
     """Return the per-currency totals of per-customer aging rows."""
     totals: dict[str, Aging] = {}

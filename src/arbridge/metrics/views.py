@@ -25,7 +25,7 @@ from arbridge.core.access import member_required
 from arbridge.core.models import AuditEntry, Membership, Partner
 from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Payment
-from arbridge.metrics import charts, exports, figures, history
+from arbridge.metrics import cache, charts, exports, figures, history
 from arbridge.metrics.figures import BUCKET_LABELS, BUCKETS, Period
 from arbridge.metrics.models import MetricsSettings
 
@@ -100,7 +100,7 @@ def autopay_marker(partner: Partner, spans: list[Period]) -> tuple[int, str] | N
     return None
 
 
-def dso_chart(partner, currency: str, grain: str, spans: list[Period], series) -> str:
+def dso_chart(currency: str, grain: str, spans: list[Period], series, marker) -> str:
     labels = [period_label(s, grain) for s in spans]
     points = series.get(currency, [])
     links = [invoices_link(currency=currency, open_on=s.end) for s in spans]
@@ -113,14 +113,14 @@ def dso_chart(partner, currency: str, grain: str, spans: list[Period], series) -
         ],
         "Days",
         "chart-dso",
-        marker=autopay_marker(partner, spans),
+        marker=marker,
         unit=" days",
     )
 
 
 def aging_chart(currency: str, rows: list[figures.Aging], total: figures.Aging | None) -> str:
     """Stacked bars of the buckets: all customers, then the largest few."""
-    bars = ([total] if total else []) + [r for r in rows if r.currency == currency][:6]
+    bars = ([total] if total else []) + rows
     labels = ["All customers" if r.customer_id is None else r.customer_name[:16] for r in bars]
     series = [
         charts.Series(
@@ -208,37 +208,57 @@ def sync_status(partner: Partner) -> list[SyncStatus]:
     ]
 
 
-def home_figures(partner: Partner, currency: str, days: int, grain: str) -> dict:
-    """Read everything the home page shows."""
+def ledger_figures(partner: Partner, currency: str, days: int, grain: str) -> dict:
+    """Work out the figures that only the ledger moves (kept per fingerprint, cache.py)."""
     today = clock.today()
     period = Period.last(days, today)
-    settings = MetricsSettings.of(partner)
     over_time = history.overview(partner, grain, GRAINS[grain], period)
-    spans = over_time.spans
-    by_customer = figures.aging_by_customer(partner)
-    aging = {row.currency: row for row in figures.aging_totals(by_customer)}
-    unpaid = figures.unpaid(partner).aggregate(
-        open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))
+    aging = figures.aging(partner, today)
+    return {
+        "period": period,
+        "over_time": over_time,
+        "aging": aging,
+        "debtors": figures.largest_debtors(partner, currency, today),
+        "overdue": figures.overdue(partner, today),
+        "days_to_pay": figures.days_to_pay(partner, period),
+        "methods": figures.payments_by_method(partner, period),
+        "marker": autopay_marker(partner, over_time.spans),
+    }
+
+
+def home_figures(partner: Partner, currency: str, days: int, grain: str) -> dict:
+    """Read everything the home page shows."""
+    key = cache.fingerprint(partner)
+    found = cache.remember(
+        key,
+        f"home:{currency}:{days}:{grain}",
+        lambda: ledger_figures(partner, currency, days, grain),
     )
-    methods = figures.payments_by_method(partner, period)
+    over_time, aging, period = found["over_time"], found["aging"], found["period"]
+    spans = over_time.spans
     svg = {
-        "dso": dso_chart(partner, currency, grain, spans, over_time.dso),
-        "aging": aging_chart(currency, by_customer, aging.get(currency)),
+        "dso": dso_chart(currency, grain, spans, over_time.dso, found["marker"]),
+        "aging": aging_chart(currency, found["debtors"], aging.get(currency)),
         "flows": flows_chart(currency, grain, spans, over_time.flows),
     }
+    overdue = found["overdue"]
+    settings = MetricsSettings.of(partner)
     return {
         "currency": currency,
         "period": period,
         "days": days,
         "grain": grain,
-        "counts": unpaid,
+        "counts": {
+            "open": sum(o.unpaid_count for o in overdue.values()),
+            "overdue": sum(o.overdue_count for o in overdue.values()),
+        },
         "outstanding": {c: row.total for c, row in sorted(aging.items())},
         "aging": aging.get(currency),
-        "overdue": figures.overdue(partner).get(currency),
+        "overdue": overdue.get(currency),
         "dso": over_time.dso.get(currency, [None])[-1],
         "flow": over_time.period_flows.get(currency),
-        "days_to_pay": figures.days_to_pay(partner, period).get(currency),
-        "methods": [m for m in methods if m.currency == currency],
+        "days_to_pay": found["days_to_pay"].get(currency),
+        "methods": [m for m in found["methods"] if m.currency == currency],
         "attention": figures.attention(partner),
         "reclaimed": figures.reclaimed(partner, period, settings.minutes_per_entry),
         "live_since": over_time.live_since,
@@ -270,14 +290,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @member_required()
 def aging_report(request: HttpRequest) -> HttpResponse:
     currency, _, _, available = read_params(request)
-    rows = [r for r in figures.aging_by_customer(request.partner) if r.currency == currency]
+    key = cache.fingerprint(request.partner)
+    every = cache.remember(key, "aging", lambda: figures.aging_by_customer(request.partner))
+    rows = [r for r in every if r.currency == currency]
     ctx = {
         "page": "reports",
         "currency": currency,
         "currencies": available,
         # Largest first, a page at a time: a partner may have thousands of customers.
         "rows": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
-        "total": figures.aging(request.partner).get(currency),
+        "total": {r.currency: r for r in figures.aging_totals(every)}.get(currency),
         "buckets": [(b, BUCKET_LABELS[b]) for b in BUCKETS],
         "today": clock.today(),
     }
