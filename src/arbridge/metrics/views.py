@@ -64,8 +64,14 @@ def read_params(request: HttpRequest) -> tuple[str, int, str, list[str]]:
     return currency, data.get("days") or 90, data.get("grain") or "month", available
 
 
-def period_label(span: Period, grain: str) -> str:
-    return f"{span.start:%b %-d}" if grain == "week" else f"{span.start:%b %Y}"
+def period_labels(spans: list[Period], grain: str) -> list[str]:
+    """Label the x axis short: "Mar 4" for weeks; "Mar" for months, with the year at January."""
+    if grain == "week":
+        return [f"{s.start:%b %-d}" for s in spans]
+    return [
+        f"{s.start:%b ’%y}" if i == 0 or s.start.month == 1 else f"{s.start:%b}"
+        for i, s in enumerate(spans)
+    ]
 
 
 def invoices_link(**params) -> str:
@@ -101,7 +107,7 @@ def autopay_marker(partner: Partner, spans: list[Period]) -> tuple[int, str] | N
 
 
 def dso_chart(currency: str, grain: str, spans: list[Period], series, marker) -> str:
-    labels = [period_label(s, grain) for s in spans]
+    labels = period_labels(spans, grain)
     points = series.get(currency, [])
     links = [invoices_link(currency=currency, open_on=s.end) for s in spans]
     return charts.line_chart(
@@ -121,7 +127,7 @@ def dso_chart(currency: str, grain: str, spans: list[Period], series, marker) ->
 def aging_chart(currency: str, rows: list[figures.Aging], total: figures.Aging | None) -> str:
     """Stacked bars of the buckets: all customers, then the largest few."""
     bars = ([total] if total else []) + rows
-    labels = ["All customers" if r.customer_id is None else r.customer_name[:16] for r in bars]
+    labels = ["All customers" if r.customer_id is None else r.customer_name[:14] for r in bars]
     series = [
         charts.Series(
             BUCKET_LABELS[bucket],
@@ -145,7 +151,7 @@ def flows_chart(currency: str, grain: str, spans: list[Period], rows) -> str:
     found = rows.get(currency, [history.Flow(currency, s) for s in spans])
     return charts.bar_chart(
         f"Invoiced and collected ({currency}) each {grain}",
-        [period_label(s, grain) for s in spans],
+        period_labels(spans, grain),
         [
             charts.Series(
                 "Invoiced",
