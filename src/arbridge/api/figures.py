@@ -17,7 +17,7 @@ from arbridge.api.schemas import DecimalString
 from arbridge.api.views import LIST_ERRORS, api
 from arbridge.core import clock
 from arbridge.core.money import ZERO
-from arbridge.metrics import figures, history
+from arbridge.metrics import cache, figures, history
 from arbridge.metrics.figures import BUCKETS, Period
 from arbridge.metrics.models import MetricsSettings
 
@@ -135,8 +135,16 @@ def window(found: history.Window) -> dict:
 
 @api.get("/figures", response={200: FiguresOut, **LIST_ERRORS}, tags=["figures"])
 def get_figures(request: HttpRequest, days: Days = 90):
-    """Return the figures of the last `days` days (AR and aging as of today), per currency."""
-    partner = request.partner
+    """Return the figures of the last `days` days (AR and aging as of today), per currency.
+
+    Worked out once per change of the ledger; exceptions and write-backs show
+    within two minutes.
+    """
+    key = cache.fingerprint(request.partner)
+    return cache.remember(key, f"api:figures:{days}", lambda: figures_of(request.partner, days))
+
+
+def figures_of(partner, days: int) -> dict:
     period = Period.last(days)
     aging, overdue = figures.aging(partner), figures.overdue(partner)
     over_time = history.overview(partner, "month", 1, period)
@@ -200,8 +208,14 @@ def get_figures(request: HttpRequest, days: Days = 90):
 @api.get("/figures/series", response={200: SeriesPage, **LIST_ERRORS}, tags=["figures"])
 def get_series(request: HttpRequest, grain: Literal["week", "month"] = "month", count: Count = 12):
     """Return invoiced, collected and both DSOs for each of the last `count` weeks or months."""
+    key = cache.fingerprint(request.partner)
+    name = f"api:series:{grain}:{count}"
+    return cache.remember(key, name, lambda: series_of(request.partner, grain, count))
+
+
+def series_of(partner, grain: str, count: int) -> dict:
     spans = figures.periods(grain, count, clock.today())
-    found = history.read(request.partner, history.start_for(spans[0].end))
+    found = history.read(partner, history.start_for(spans[0].end))
     dso, flows = history.dso_series(found, spans), history.flows(found, spans)
     series = []
     for currency in sorted(set(dso) | set(flows)):
@@ -230,9 +244,13 @@ def get_series(request: HttpRequest, grain: Literal["week", "month"] = "month", 
 @api.get("/figures/aging", response={200: list[CustomerAgingOut], **LIST_ERRORS}, tags=["figures"])
 def get_aging(request: HttpRequest, currency: Currency = None):
     """Return each customer's open balances by aging bucket today, largest first per currency."""
-    rows = figures.aging_by_customer(request.partner)
+    key = cache.fingerprint(request.partner)
+    packed = cache.remember(
+        key, "aging", lambda: [r.pack() for r in figures.aging_by_customer(request.partner)]
+    )
     if currency is not None:
-        rows = [r for r in rows if r.currency == currency.upper()]
+        packed = [p for p in packed if p[0] == currency.upper()]
+    rows = [figures.Aging.unpack(p) for p in packed]
     return [
         {
             "customer_id": r.customer_id,

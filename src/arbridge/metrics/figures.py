@@ -233,6 +233,23 @@ class Aging:
     def overdue(self) -> Decimal:
         return self.total - self.amounts["current"]
 
+    def pack(self) -> tuple:
+        """Return the row as plain ints and strings: small to keep, quick to read back."""
+        cents = tuple(int(self.amounts[b].scaleb(2)) for b in BUCKETS)
+        counts = tuple(self.counts[b] for b in BUCKETS)
+        return (self.currency, self.customer_id, self.customer_name, cents, counts)
+
+    @classmethod
+    def unpack(cls, packed: tuple) -> Aging:
+        currency, customer_id, name, cents, counts = packed
+        return cls(
+            currency,
+            {b: money(c, currency) for b, c in zip(BUCKETS, cents, strict=True)},
+            dict(zip(BUCKETS, counts, strict=True)),
+            customer_id,
+            name,
+        )
+
     def buckets(self) -> list[tuple[str, str, Decimal, int]]:
         return [(b, BUCKET_LABELS[b], self.amounts[b], self.counts[b]) for b in BUCKETS]
 

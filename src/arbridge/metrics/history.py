@@ -342,7 +342,6 @@ def before_after(
 class Overview:
     """The figures over time the home page and the API show, from one history."""
 
-    history: History
     spans: list[Period]
     dso: dict[str, list[Dso]]
     flows: dict[str, list[Flow]]
@@ -358,7 +357,6 @@ def overview(partner: Partner | int, grain: str, count: int, period: Period) -> 
     history = read(partner, min(start_for(spans[0].end), period.start))
     live = live_since(partner)
     return Overview(
-        history,
         spans,
         dso_series(history, spans),
         flows(history, spans),

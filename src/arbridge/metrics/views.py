@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 from arbridge.core import clock
 from arbridge.core.access import member_required
 from arbridge.core.models import AuditEntry, Membership, Partner
-from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
+from arbridge.integrations.models import Connection, SyncRun
 from arbridge.ledger.models import Customer, Payment
 from arbridge.metrics import cache, charts, exports, figures, history
 from arbridge.metrics.figures import BUCKET_LABELS, BUCKETS, Period
@@ -44,24 +44,27 @@ class FigureParams(forms.Form):
     grain = forms.ChoiceField(choices=[("month", "Monthly"), ("week", "Weekly")], required=False)
 
 
-def currencies(partner: Partner) -> list[str]:
-    """Return the currencies the partner invoices in, its default first."""
-    found = set(
-        figures.receivables(partner).values_list("currency", flat=True).distinct().order_by()
+def ordered(found: set[str], partner: Partner) -> list[str]:
+    """Return the currencies the partner has figures in, its default first."""
+    return sorted(
+        found | {partner.default_currency}, key=lambda c: (c != partner.default_currency, c)
     )
-    found.add(partner.default_currency)
-    return sorted(found, key=lambda c: (c != partner.default_currency, c))
 
 
-def read_params(request: HttpRequest) -> tuple[str, int, str, list[str]]:
+def read_params(request: HttpRequest) -> tuple[str, int, str]:
+    """Return the currency asked for (upper case, maybe none), the period's days and the grain."""
     form = FigureParams(request.GET)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
-    available = currencies(request.partner)
-    currency = (data.get("currency") or "").upper()
-    if currency not in available:
-        currency = available[0]
-    return currency, data.get("days") or 90, data.get("grain") or "month", available
+    return (
+        (data.get("currency") or "").upper(),
+        data.get("days") or 90,
+        data.get("grain") or "month",
+    )
+
+
+def pick(currency: str, available: list[str]) -> str:
+    return currency if currency in available else available[0]
 
 
 def period_labels(spans: list[Period], grain: str) -> list[str]:
@@ -214,7 +217,7 @@ def sync_status(partner: Partner) -> list[SyncStatus]:
     ]
 
 
-def ledger_figures(partner: Partner, currency: str, days: int, grain: str) -> dict:
+def ledger_figures(partner: Partner, days: int, grain: str) -> dict:
     """Work out the figures that only the ledger moves (kept per fingerprint, cache.py)."""
     today = clock.today()
     period = Period.last(days, today)
@@ -224,7 +227,8 @@ def ledger_figures(partner: Partner, currency: str, days: int, grain: str) -> di
         "period": period,
         "over_time": over_time,
         "aging": aging,
-        "debtors": figures.largest_debtors(partner, currency, today),
+        "currencies": set(aging) | set(over_time.dso),
+        "debtors": {c: figures.largest_debtors(partner, c, today) for c in aging},
         "overdue": figures.overdue(partner, today),
         "days_to_pay": figures.days_to_pay(partner, period),
         "methods": figures.payments_by_method(partner, period),
@@ -232,24 +236,33 @@ def ledger_figures(partner: Partner, currency: str, days: int, grain: str) -> di
     }
 
 
-def home_figures(partner: Partner, currency: str, days: int, grain: str) -> dict:
-    """Read everything the home page shows."""
+@member_required()
+def home(request: HttpRequest) -> HttpResponse:
+    partner = request.partner
+    asked, days, grain = read_params(request)
     key = cache.fingerprint(partner)
     found = cache.remember(
-        key,
-        f"home:{currency}:{days}:{grain}",
-        lambda: ledger_figures(partner, currency, days, grain),
+        key, f"home:{days}:{grain}", lambda: ledger_figures(partner, days, grain)
     )
+    available = ordered(found["currencies"], partner)
+    currency = pick(asked, available)
     over_time, aging, period = found["over_time"], found["aging"], found["period"]
     spans = over_time.spans
     svg = {
         "dso": dso_chart(currency, grain, spans, over_time.dso, found["marker"]),
-        "aging": aging_chart(currency, found["debtors"], aging.get(currency)),
+        "aging": aging_chart(currency, found["debtors"].get(currency, []), aging.get(currency)),
         "flows": flows_chart(currency, grain, spans, over_time.flows),
     }
     overdue = found["overdue"]
-    settings = MetricsSettings.of(partner)
-    return {
+    minutes = MetricsSettings.of(partner).minutes_per_entry
+    reclaimed = cache.remember(
+        key, f"reclaimed:{days}:{minutes}", lambda: figures.reclaimed(partner, period, minutes)
+    )
+    attention = figures.attention(partner)
+    ctx = {
+        "page": "overview",
+        "currencies": available,
+        "windows": WINDOWS,
         "currency": currency,
         "period": period,
         "days": days,
@@ -258,6 +271,7 @@ def home_figures(partner: Partner, currency: str, days: int, grain: str) -> dict
             "open": sum(o.unpaid_count for o in overdue.values()),
             "overdue": sum(o.overdue_count for o in overdue.values()),
         },
+        "open_exceptions": attention.exception_count,
         "outstanding": {c: row.total for c, row in sorted(aging.items())},
         "aging": aging.get(currency),
         "overdue": overdue.get(currency),
@@ -265,27 +279,13 @@ def home_figures(partner: Partner, currency: str, days: int, grain: str) -> dict
         "flow": over_time.period_flows.get(currency),
         "days_to_pay": found["days_to_pay"].get(currency),
         "methods": [m for m in found["methods"] if m.currency == currency],
-        "attention": figures.attention(partner),
-        "reclaimed": figures.reclaimed(partner, period, settings.minutes_per_entry),
+        "attention": attention,
+        "reclaimed": reclaimed,
         "live_since": over_time.live_since,
         "before_after": over_time.before_after.get(currency),
         "sync_status": sync_status(partner),
         # The charts escape every text they draw (charts.py).
         "charts": {name: mark_safe(markup) for name, markup in svg.items()},  # noqa: S308
-    }
-
-
-@member_required()
-def home(request: HttpRequest) -> HttpResponse:
-    currency, days, grain, available = read_params(request)
-    ctx = {
-        "page": "overview",
-        "currencies": available,
-        "windows": WINDOWS,
-        "open_exceptions": ExceptionItem.objects.for_partner(request.partner)
-        .filter(status=ExceptionItem.Status.OPEN)
-        .count(),
-        **home_figures(request.partner, currency, days, grain),
     }
     return render(request, "metrics/home.html", ctx)
 
@@ -295,17 +295,28 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @member_required()
 def aging_report(request: HttpRequest) -> HttpResponse:
-    currency, _, _, available = read_params(request)
+    asked, _, _ = read_params(request)
     key = cache.fingerprint(request.partner)
-    every = cache.remember(key, "aging", lambda: figures.aging_by_customer(request.partner))
-    rows = [r for r in every if r.currency == currency]
+    packed = cache.remember(
+        key, "aging", lambda: [r.pack() for r in figures.aging_by_customer(request.partner)]
+    )
+    available = ordered({p[0] for p in packed}, request.partner)
+    currency = pick(asked, available)
+    mine = [p for p in packed if p[0] == currency]
+    # Largest first, a page at a time: a partner may have thousands of customers.
+    page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [figures.Aging.unpack(p) for p in page.object_list]
+    total = figures.Aging(currency)
+    for _, _, _, cents, counts in mine:
+        for bucket, c, n in zip(BUCKETS, cents, counts, strict=True):
+            total.amounts[bucket] += figures.money(c, currency)
+            total.counts[bucket] += n
     ctx = {
         "page": "reports",
         "currency": currency,
         "currencies": available,
-        # Largest first, a page at a time: a partner may have thousands of customers.
-        "rows": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
-        "total": {r.currency: r for r in figures.aging_totals(every)}.get(currency),
+        "rows": page,
+        "total": total if mine else None,
         "buckets": [(b, BUCKET_LABELS[b]) for b in BUCKETS],
         "today": clock.today(),
     }
