@@ -14,7 +14,10 @@ and template, no network):
 - aging:      GET /reports/aging/        (aging by customer, first page)
 - dso_series: GET /api/v1/figures/series (both DSOs and flows for 12 months)
 
-It prints one JSON line with `home_p95_ms`, `aging_p95_ms`, `dso_series_p95_ms`;
+The figures are worked out once per change of the ledger (arbridge.metrics.cache):
+the p95s are of views after the first, and `*_cold_ms` times one view each with
+the cache emptied, as the first view after a payment. It prints one JSON line
+with `home_p95_ms`, `aging_p95_ms`, `dso_series_p95_ms` and the cold times;
 progress (and query plans, with --explain) go to stderr.
 """
 
@@ -230,8 +233,20 @@ def p95(timings: list[float]) -> float:
     return round(statistics.quantiles(timings, n=100, method="inclusive")[94], 1)
 
 
+def time_cold(client, url: str, **headers) -> float:
+    """Time one request with the figures not yet worked out (as after a change)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    started = time.perf_counter()
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, (url, response.status_code)
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
 def time_get(client, url: str, requests: int, **headers) -> float:
-    for _ in range(3):  # warm caches
+    """Return the p95 of requests for a page whose figures are worked out (the usual view)."""
+    for _ in range(3):  # warm the database's and the figures' caches
         response = client.get(url, headers=headers)
         assert response.status_code == 200, (url, response.status_code)
     timings = []
@@ -270,15 +285,18 @@ def main() -> None:
             explain(partner)
         client = Client()
         client.force_login(user)
+        series = "/api/v1/figures/series?grain=month&count=12"
+        bearer = {"Authorization": f"Bearer {key}"}
         results = {
             "home_p95_ms": time_get(client, "/", args.requests),
             "aging_p95_ms": time_get(client, "/reports/aging/", args.requests),
-            "dso_series_p95_ms": time_get(
-                Client(),
-                "/api/v1/figures/series?grain=month&count=12",
-                args.requests,
-                Authorization=f"Bearer {key}",
-            ),
+            "dso_series_p95_ms": time_get(Client(), series, args.requests, **bearer),
+        }
+        # The first view after the ledger changed works the figures out afresh.
+        results |= {
+            "home_cold_ms": time_cold(client, "/"),
+            "aging_cold_ms": time_cold(client, "/reports/aging/"),
+            "dso_series_cold_ms": time_cold(Client(), series, **bearer),
         }
         log(str(results))
         print(
@@ -290,7 +308,9 @@ def main() -> None:
                     "requests": args.requests,
                     **results,
                     "target_p95_ms": TARGET_P95_MS,
-                    "meets_target": max(results.values()) < TARGET_P95_MS,
+                    "meets_target": all(
+                        v < TARGET_P95_MS for k, v in results.items() if k.endswith("_p95_ms")
+                    ),
                 }
             )
         )
