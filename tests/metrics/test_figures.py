@@ -131,7 +131,7 @@ def test_invoiced_and_collected_per_month_with_auto_pay_share(book, partner, tod
 
 
 def test_payments_by_method(book, partner, today):
-    rows = figures.payments_by_method(partner, Period(MARCH.start, APRIL.end))
+    rows = history.read(partner, MARCH.start).methods(Period(MARCH.start, APRIL.end))
     assert [(m.method, m.count, m.amount) for m in rows] == [
         ("card", 1, D("600.00")),
         ("ach", 1, D("200.00")),
@@ -140,8 +140,10 @@ def test_payments_by_method(book, partner, today):
 
 def test_average_days_to_pay_is_weighted_by_amount(book, partner, today):
     # G: 600.00 after 40 days; B: 200.00 after 35 days. (24,000 + 7,000) / 800 = 38.75.
-    assert figures.days_to_pay(partner, Period(MARCH.start, APRIL.end)) == {"USD": D("38.8")}
-    assert figures.days_to_pay(partner, APRIL) == {"USD": D("35.0")}
+    past = history.read(partner, dt.date(2025, 1, 1))
+    assert past.days_to_pay("USD", Period(MARCH.start, APRIL.end)) == D("38.8")
+    assert past.days_to_pay("USD", APRIL) == D("35.0")
+    assert past.days_to_pay("EUR", APRIL) is None
 
 
 def test_hours_reclaimed_count_what_was_written_back(written_back, partner, today):

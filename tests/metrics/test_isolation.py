@@ -27,8 +27,9 @@ def test_every_figure_of_the_other_partner_leaves_acme_out(
     flows = history.flow(other_partner, WHOLE)
     assert list(flows) == ["USD"] and flows["USD"].collected == Decimal("0")
     assert flows["USD"].invoiced == Decimal("5000.00")
-    assert figures.payments_by_method(other_partner, WHOLE) == []
-    assert figures.days_to_pay(other_partner, WHOLE) == {}
+    theirs = history.read(other_partner, WHOLE.start)
+    assert theirs.methods(WHOLE) == []
+    assert theirs.days_to_pay("USD", WHOLE) is None
     assert figures.attention(other_partner).unmatched == {}
     assert figures.reclaimed(other_partner, WHOLE, 5).entries == 1
     assert history.read(other_partner, WHOLE.start).owed("USD", dt.date(2024, 12, 31)) == 0

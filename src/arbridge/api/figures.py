@@ -146,12 +146,15 @@ def get_figures(request: HttpRequest, days: Days = 90):
 
 def figures_of(partner, days: int) -> dict:
     period = Period.last(days)
-    aging, overdue = figures.aging(partner), figures.overdue(partner)
-    over_time = history.overview(partner, "month", 1, period)
+    aging = figures.aging(partner)
+    overdue = figures.overdue_of(aging)
+    over_time = history.overview(
+        partner, "month", 1, period, {c: row.total for c, row in aging.items()}
+    )
     dso = {currency: points[-1] for currency, points in over_time.dso.items()}
     flows = over_time.period_flows
-    paid, attention = figures.days_to_pay(partner, period), figures.attention(partner)
-    methods = figures.payments_by_method(partner, period)
+    paid, attention = over_time.days_to_pay, figures.attention(partner)
+    methods = over_time.methods
     found = sorted(set(aging) | set(flows) | set(attention.unmatched))
     settings = MetricsSettings.of(partner)
     saved = figures.reclaimed(partner, period, settings.minutes_per_entry)

@@ -32,12 +32,10 @@ from django.db.models import (
     Aggregate,
     BigIntegerField,
     Count,
-    F,
     FloatField,
     Func,
     Q,
     QuerySet,
-    Sum,
 )
 from django.db.models.functions import Coalesce
 
@@ -45,7 +43,7 @@ from arbridge.core import clock
 from arbridge.core.models import Partner
 from arbridge.core.money import ZERO, quantize
 from arbridge.integrations.models import Connection, ExceptionItem, OutboundCommand
-from arbridge.ledger.models import Customer, Invoice, Payment, PaymentAllocation
+from arbridge.ledger.models import Customer, Invoice, Payment
 from arbridge.metrics.models import MetricsSettings
 from arbridge.payments.models import UnmatchedFunds
 
@@ -354,27 +352,14 @@ class Overdue:
 
 def overdue(partner: Partner | int, as_of: dt.date | None = None) -> dict[str, Overdue]:
     """Return the overdue invoice rate (by count and by amount) per currency."""
-    late = Q(due_date__lt=as_of or clock.today())
-    rows = (
-        unpaid(partner)
-        .values("currency")
-        .annotate(
-            n=Count("id"),
-            late_n=Count("id", filter=late),
-            a=Cents("balance"),
-            late_a=Cents("balance", filter=late),
-        )
-        .order_by("currency")
-    )
+    return overdue_of(aging(partner, as_of))
+
+
+def overdue_of(aging: dict[str, Aging]) -> dict[str, Overdue]:
+    """Return the overdue rates from the aging: unpaid invoices past due are its late buckets."""
     return {
-        r["currency"]: Overdue(
-            r["currency"],
-            r["n"],
-            r["late_n"],
-            money(r["a"], r["currency"]),
-            money(r["late_a"], r["currency"]),
-        )
-        for r in rows
+        c: Overdue(c, row.count, row.count - row.counts["current"], row.total, row.overdue)
+        for c, row in aging.items()
     }
 
 
@@ -388,54 +373,6 @@ class MethodTotal:
     label: str
     count: int
     amount: Decimal
-
-
-def payments_by_method(partner: Partner | int, period: Period) -> list[MethodTotal]:
-    """Return the payments collected in the period by method and currency, largest first."""
-    labels = dict(Payment.Method.choices)
-    rows = (
-        collected_payments(partner, period)
-        .values("currency", "method")
-        .annotate(n=Count("id"), c=Cents("amount"))
-    )
-    found = [
-        MethodTotal(
-            r["currency"],
-            r["method"],
-            labels.get(r["method"], r["method"]),
-            r["n"],
-            money(r["c"], r["currency"]),
-        )
-        for r in rows
-    ]
-    return sorted(found, key=lambda m: (m.currency, -m.amount, m.method))
-
-
-def days_to_pay(partner: Partner | int, period: Period) -> dict[str, Decimal]:
-    """Return the days from invoice to payment, weighted by amount, for payments in the period."""
-    rows = (
-        PaymentAllocation.objects.filter(
-            partner=partner,
-            payment__status=Payment.Status.SUCCEEDED,
-            payment__date__range=(period.start, period.end),
-            invoice__archived=False,
-        )
-        .exclude(invoice__status="void")
-        .values(currency=F("invoice__currency"))
-        .annotate(
-            weighted=Sum(
-                F("amount") * DaysBetween("payment__date", "invoice__issue_date"),
-                output_field=FloatField(),
-            ),
-            paid=Sum("amount", output_field=FloatField()),
-        )
-        .order_by()
-    )
-    return {
-        r["currency"]: ratio(Decimal(repr(r["weighted"])), Decimal(repr(r["paid"])))
-        for r in rows
-        if r["paid"]
-    }
 
 
 # -- what needs a person -----------------------------------------------------------------

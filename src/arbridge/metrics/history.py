@@ -29,22 +29,27 @@ from arbridge.ledger.models import Credit, Payment, PaymentAllocation
 from arbridge.metrics.figures import (
     WINDOW_DAYS,
     Cents,
+    DaysBetween,
+    MethodTotal,
     Period,
-    days_to_pay,
     live_since,
     money,
     month_start,
+    outstanding,
     percent,
     periods,
     previous_month,
     ratio,
     receivables,
-    unpaid,
 )
 
 # How far back countback may walk (and so how much history a DSO reads).
 COUNTBACK_MONTHS = 12
-KINDS = ("invoiced", "invoices", "settled", "collected", "payments", "autopay")
+# What a history sums per day: cents invoiced and how many invoices; cents settling
+# them; cents of payments applied and those cents times the days from invoice to
+# payment (for the days to pay); cents collected, how many payments, how much by auto
+# pay; and, per method, "method:<m>" cents and "count:<m>" payments.
+KINDS = ("invoiced", "invoices", "settled", "applied", "applied_days", "collected", "payments")
 
 
 # -- the formulas -------------------------------------------------------------------------
@@ -119,6 +124,31 @@ class History:
         before = max(period.start, self.start) - dt.timedelta(days=1)
         return self.through(kind, currency, period.end) - self.through(kind, currency, before)
 
+    def days_to_pay(self, currency: str, period: Period) -> Decimal | None:
+        """Return the days from invoice to payment, weighted by amount, for payments in it."""
+        applied = self.sum("applied", currency, period)
+        weighted = self.sum("applied_days", currency, period)
+        return ratio(Decimal(weighted), applied) if applied else None
+
+    def methods(self, period: Period) -> list[MethodTotal]:
+        """Return the money collected in the period by method and currency, largest first."""
+        labels = dict(Payment.Method.choices)
+        found = []
+        for kind, currency in self.days:
+            if kind.startswith("method:"):
+                method = kind.removeprefix("method:")
+                if cents := self.sum(kind, currency, period):
+                    count = self.sum(f"count:{method}", currency, period)
+                    label = labels.get(method, method)
+                    found.append(
+                        MethodTotal(currency, method, label, count, money(cents, currency))
+                    )
+        return sorted(found, key=lambda m: (m.currency, -m.amount, m.method))
+
+    def first(self, kind: str, currency: str) -> dt.date | None:
+        """Return the first day with some of a kind."""
+        return next((d for d, v in sorted(self.days.get((kind, currency), {}).items()) if v), None)
+
     def owed(self, currency: str, day: dt.date) -> int:
         """Return the cents owed at the end of a day (on or after the day before `start`)."""
         return (
@@ -144,8 +174,11 @@ def settlements(partner: Partner | int) -> list[tuple[QuerySet, str]]:
     return [(allocations, "amount"), (credits, "amount"), (adjusted, "source_adjustment")]
 
 
-def read(partner: Partner | int, start: dt.date) -> History:
-    """Read a partner's history from `start` on: five grouped queries and AR today."""
+def read(
+    partner: Partner | int, start: dt.date, owed_now: dict[str, Decimal] | None = None
+) -> History:
+    """Read a partner's history from `start` on: five grouped queries, and AR today unless
+    given (as `outstanding` or the aging totals have it)."""
     days: dict[tuple[str, str], dict[dt.date, int]] = {}
 
     def add(kind: str, currency: str, day: dt.date, value: int | None) -> None:
@@ -161,13 +194,27 @@ def read(partner: Partner | int, start: dt.date) -> History:
     for row in invoiced:
         add("invoiced", row["currency"], row["issue_date"], row["c"])
         add("invoices", row["currency"], row["issue_date"], row["n"])
-    for rows, amount in settlements(partner):
+    (allocations, _), *others = settlements(partner)
+    applied = (
+        allocations.filter(day__gte=start)
+        .values("currency", "day")
+        .annotate(
+            c=Cents("amount"),
+            # Cents x days, exact: both are whole numbers.
+            w=Cents(F("amount") * DaysBetween("payment__date", "invoice__issue_date")),
+        )
+    )
+    for row in applied:
+        add("settled", row["currency"], row["day"], row["c"])
+        add("applied", row["currency"], row["day"], row["c"])
+        add("applied_days", row["currency"], row["day"], row["w"])
+    for rows, amount in others:
         for row in rows.filter(day__gte=start).values("currency", "day").annotate(c=Cents(amount)):
             add("settled", row["currency"], row["day"], row["c"])
     collected = (
         Payment.objects.for_partner(partner)
         .filter(status=Payment.Status.SUCCEEDED, date__gte=start)
-        .values("currency", "date")
+        .values("currency", "date", "method")
         .annotate(
             c=Cents("amount"),
             n=Count("id"),
@@ -176,13 +223,15 @@ def read(partner: Partner | int, start: dt.date) -> History:
         .order_by()
     )
     for row in collected:
-        add("collected", row["currency"], row["date"], row["c"])
-        add("payments", row["currency"], row["date"], row["n"])
-        add("autopay", row["currency"], row["date"], row["auto"])
-    owed_now = dict(
-        unpaid(partner).values("currency").annotate(c=Cents("balance")).values_list("currency", "c")
-    )
-    return History(start, {k: v or 0 for k, v in owed_now.items()}, days)
+        currency, day, method = row["currency"], row["date"], row["method"]
+        add("collected", currency, day, row["c"])
+        add("payments", currency, day, row["n"])
+        add("autopay", currency, day, row["auto"])
+        add(f"method:{method}", currency, day, row["c"])
+        add(f"count:{method}", currency, day, row["n"])
+    if owed_now is None:
+        owed_now = outstanding(partner)
+    return History(start, {c: int(amount.scaleb(2)) for c, amount in owed_now.items()}, days)
 
 
 def start_for(first_end: dt.date) -> dt.date:
@@ -321,15 +370,14 @@ def before_after(
     before = Period.last(WINDOW_DAYS, live - dt.timedelta(days=1))
     after = Period.last(WINDOW_DAYS, today)
     if history.start > before.start:
-        history = read(partner, before.start)
-    paid = {p: days_to_pay(partner, p) for p in (before, after)}
+        history = read(partner, before.start, {c: money(v, c) for c, v in history.owed_now.items()})
     found = {}
     for currency in history.currencies:
         windows = [
             Window(
                 period,
                 dso_at(history, currency, period.end).simple,
-                paid[period].get(currency),
+                history.days_to_pay(currency, period),
                 flow_of(history, currency, period).collected_share,
             )
             for period in (before, after)
@@ -346,21 +394,34 @@ class Overview:
     dso: dict[str, list[Dso]]
     flows: dict[str, list[Flow]]
     period_flows: dict[str, Flow]
+    days_to_pay: dict[str, Decimal | None]
+    methods: list[MethodTotal]
+    autopay_since: dict[str, dt.date | None]  # the first auto pay charge, if in the history
     before_after: dict[str, tuple[Window, Window]]
     live_since: dt.date | None
 
 
-def overview(partner: Partner | int, grain: str, count: int, period: Period) -> Overview:
-    """Read once and work out the series, the period's flows and before vs after."""
+def overview(
+    partner: Partner | int,
+    grain: str,
+    count: int,
+    period: Period,
+    owed_now: dict[str, Decimal] | None = None,
+) -> Overview:
+    """Read once and work out the series, the period's figures and before vs after."""
     today = period.end
     spans = periods(grain, count, today)
-    history = read(partner, min(start_for(spans[0].end), period.start))
+    history = read(partner, min(start_for(spans[0].end), period.start), owed_now)
     live = live_since(partner)
+    currencies = history.currencies
     return Overview(
         spans,
         dso_series(history, spans),
         flows(history, spans),
-        {c: flow_of(history, c, period) for c in history.currencies},
+        {c: flow_of(history, c, period) for c in currencies},
+        {c: history.days_to_pay(c, period) for c in currencies},
+        history.methods(period),
+        {c: history.first("autopay", c) for c in currencies},
         before_after(partner, history, live, today),
         live,
     )

@@ -24,7 +24,7 @@ from arbridge.core import clock
 from arbridge.core.access import member_required
 from arbridge.core.models import AuditEntry, Membership, Partner
 from arbridge.integrations.models import Connection, SyncRun
-from arbridge.ledger.models import Customer, Payment
+from arbridge.ledger.models import Customer
 from arbridge.metrics import cache, charts, exports, figures, history
 from arbridge.metrics.figures import BUCKET_LABELS, BUCKETS, Period
 from arbridge.metrics.models import MetricsSettings
@@ -92,24 +92,15 @@ def bucket_link(bucket: str, currency: str, customer: int | None = None) -> str:
     return f"{base}?{urlencode(query)}"
 
 
-def autopay_marker(partner: Partner, spans: list[Period]) -> tuple[int, str] | None:
-    """Return the slot of the first period in which auto pay collected money, to flag it."""
-    first = (
-        Payment.objects.for_partner(partner)
-        .filter(status=Payment.Status.SUCCEEDED, autopay_attempt__isnull=False)
-        .order_by("date")
-        .values_list("date", flat=True)
-        .first()
-    )
-    if first is None or first < spans[0].start:
-        return None
+def autopay_marker(first: dt.date | None, spans: list[Period]) -> tuple[int, str] | None:
+    """Return the slot of the period in which auto pay first collected money, to flag it."""
     for i, span in enumerate(spans):
-        if span.start <= first <= span.end:
+        if first is not None and span.start <= first <= span.end:
             return i, "Auto pay on"
     return None
 
 
-def dso_chart(currency: str, grain: str, spans: list[Period], series, marker) -> str:
+def dso_chart(currency: str, grain: str, spans: list[Period], series, autopay_since) -> str:
     labels = period_labels(spans, grain)
     points = series.get(currency, [])
     links = [invoices_link(currency=currency, open_on=s.end) for s in spans]
@@ -122,7 +113,7 @@ def dso_chart(currency: str, grain: str, spans: list[Period], series, marker) ->
         ],
         "Days",
         "chart-dso",
-        marker=marker,
+        marker=autopay_marker(autopay_since, spans),
         unit=" days",
     )
 
@@ -221,18 +212,16 @@ def ledger_figures(partner: Partner, days: int, grain: str) -> dict:
     """Work out the figures that only the ledger moves (kept per fingerprint, cache.py)."""
     today = clock.today()
     period = Period.last(days, today)
-    over_time = history.overview(partner, grain, GRAINS[grain], period)
     aging = figures.aging(partner, today)
+    owed = {c: row.total for c, row in aging.items()}
+    over_time = history.overview(partner, grain, GRAINS[grain], period, owed)
     return {
         "period": period,
         "over_time": over_time,
         "aging": aging,
         "currencies": set(aging) | set(over_time.dso),
         "debtors": {c: figures.largest_debtors(partner, c, today) for c in aging},
-        "overdue": figures.overdue(partner, today),
-        "days_to_pay": figures.days_to_pay(partner, period),
-        "methods": figures.payments_by_method(partner, period),
-        "marker": autopay_marker(partner, over_time.spans),
+        "overdue": figures.overdue_of(aging),
     }
 
 
@@ -249,7 +238,9 @@ def home(request: HttpRequest) -> HttpResponse:
     over_time, aging, period = found["over_time"], found["aging"], found["period"]
     spans = over_time.spans
     svg = {
-        "dso": dso_chart(currency, grain, spans, over_time.dso, found["marker"]),
+        "dso": dso_chart(
+            currency, grain, spans, over_time.dso, over_time.autopay_since.get(currency)
+        ),
         "aging": aging_chart(currency, found["debtors"].get(currency, []), aging.get(currency)),
         "flows": flows_chart(currency, grain, spans, over_time.flows),
     }
@@ -277,8 +268,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "overdue": overdue.get(currency),
         "dso": over_time.dso.get(currency, [None])[-1],
         "flow": over_time.period_flows.get(currency),
-        "days_to_pay": found["days_to_pay"].get(currency),
-        "methods": [m for m in found["methods"] if m.currency == currency],
+        "days_to_pay": over_time.days_to_pay.get(currency),
+        "methods": [m for m in over_time.methods if m.currency == currency],
         "attention": attention,
         "reclaimed": reclaimed,
         "live_since": over_time.live_since,
