@@ -86,7 +86,7 @@ class DaysBetween(Func):
 
     def as_sql(self, compiler, connection, **extra):
         later, earlier = (compiler.compile(e) for e in self.get_source_expressions())
-        return f"({later[0] - earlier[0]})", (*later[1], *earlier[1])
+        return f"({later[0]} - {earlier[0]})", (*later[1], *earlier[1])
 
     def as_sqlite(self, compiler, connection, **extra):
         later, earlier = (compiler.compile(e) for e in self.get_source_expressions())
