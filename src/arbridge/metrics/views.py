@@ -297,11 +297,10 @@ def aging_report(request: HttpRequest) -> HttpResponse:
     # Largest first, a page at a time: a partner may have thousands of customers.
     page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = [figures.Aging.unpack(p) for p in page.object_list]
-    total = figures.Aging(currency)
-    for _, _, _, cents, counts in mine:
-        for bucket, c, n in zip(BUCKETS, cents, counts, strict=True):
-            total.amounts[bucket] += figures.money(c, currency)
-            total.counts[bucket] += n
+    # Added up in whole cents: one Decimal per bucket, not one per customer.
+    sums = [sum(column) for column in zip(*(p[3] for p in mine), strict=True)] or [0] * 5
+    counts = [sum(column) for column in zip(*(p[4] for p in mine), strict=True)] or [0] * 5
+    total = figures.Aging.unpack((currency, None, "", sums, counts))
     ctx = {
         "page": "reports",
         "currency": currency,
