@@ -8,6 +8,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from huey.contrib.djhuey import HUEY
 
 from arbridge.core.models import Membership, Partner
@@ -21,6 +22,12 @@ def immediate_jobs():
     HUEY.immediate = True
     yield
     HUEY.immediate = False
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Start each test with an empty cache: rolled-back rows may come back with the same ids."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

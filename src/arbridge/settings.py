@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "arbridge.autopay",
     "arbridge.collections",
     "arbridge.hooks",
+    "arbridge.metrics",
     "arbridge.dashboard",
     "arbridge.api",
     "arbridge.demo",
@@ -162,6 +163,8 @@ REDIS_URL = os.getenv("REDIS_URL", "")
 HUEY_IMMEDIATE = envbool("ARBRIDGE_HUEY_IMMEDIATE", "False")
 # How long a worker may hold an outbound command before the sweeper hands it to another.
 OUTBOX_LEASE_SECONDS = envint("ARBRIDGE_OUTBOX_LEASE_SECONDS", "300")
+# The bearer token Prometheus sends to /metrics; unset, /metrics answers 404.
+METRICS_TOKEN = envsecret("ARBRIDGE_METRICS_TOKEN", "") or ""
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",

@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/v1/", include("arbridge.api.urls")),
     path("", include("arbridge.portal.urls")),
     path("", include("arbridge.collections.urls")),
+    path("", include("arbridge.metrics.urls")),
     path("", include("arbridge.dashboard.urls")),
 ]

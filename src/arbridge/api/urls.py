@@ -3,6 +3,7 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, path, re_path
 
+from arbridge.api import figures  # noqa: F401  (adds the /figures operations to `api`)
 from arbridge.api.errors import error_response
 from arbridge.api.views import api
 

@@ -11,6 +11,7 @@ from arbridge.dashboard import (
     sync_tool,
     views,
 )
+from arbridge.metrics import views as metrics
 
 app_name = "dashboard"
 
@@ -23,7 +24,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.overview, name="overview"),
+    path("", metrics.home, name="overview"),
     path("partners/<int:partner_id>/switch/", views.switch_partner, name="switch_partner"),
     path("settings/", views.partner_settings, name="settings"),
     path("connections/", views.connections, name="connections"),

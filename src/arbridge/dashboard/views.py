@@ -8,7 +8,7 @@ partner on the request, and every row is fetched through
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
@@ -83,28 +83,6 @@ def switch_partner(request: HttpRequest, partner_id: int) -> HttpResponse:
     messages.info(request, f"Now working in {membership.partner.display_name}.")
     # The page the user was on shows the previous partner's rows; start afresh.
     return redirect("dashboard:overview")
-
-
-@member_required()
-def overview(request: HttpRequest) -> HttpResponse:
-    partner = request.partner
-    unpaid = Invoice.objects.for_partner(partner).filter(archived=False, status__in=UNPAID)
-    counts = unpaid.aggregate(
-        open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=clock.today()))
-    )
-    outstanding = unpaid.values("currency").annotate(amount=Sum("balance")).order_by("currency")
-    open_exceptions = (
-        ExceptionItem.objects.for_partner(partner).filter(status=ExceptionItem.Status.OPEN).count()
-    )
-    connections = with_last_run(Connection.objects.for_partner(partner))
-    ctx = {
-        "page": "overview",
-        "counts": counts,
-        "outstanding": outstanding,
-        "open_exceptions": open_exceptions,
-        "connections": connections,
-    }
-    return render(request, "dashboard/overview.html", ctx)
 
 
 @member_required(Membership.can_manage)

@@ -96,6 +96,8 @@ class Invoice(Guarded):
             models.Index(fields=["partner", "customer", "id"]),
             models.Index(fields=["partner", "connection", "id"]),
             models.Index(fields=["partner", "updated_at", "id"]),
+            # The figures' history is read by issue date (metrics/history.py).
+            models.Index(fields=["partner", "issue_date"]),
             models.Index(fields=["partner", "due_date"]),
         ]
         constraints = [

@@ -71,6 +71,7 @@ class Payment(Guarded):
         indexes = [
             models.Index(fields=["partner", "status", "id"]),
             models.Index(fields=["partner", "updated_at", "id"]),
+            models.Index(fields=["partner", "date"]),
         ]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
         ordering = ["-id"]
