@@ -23,6 +23,7 @@ Capabilities, so callers ask the flag, never the class:
                 what mirroring a payment made elsewhere needs
     invoices_in items() and the create_invoice command: the Sync Tool's target
     invoices_out closed_invoices(): the Sync Tool's source
+    polled      serve(body, host), setup_file(...): the vendor calls arbridge (connectors/polled.py)
 
 Exceptions:
 
@@ -166,6 +167,9 @@ class Capabilities:
     invoices_in: bool = False
     # Lists the invoices ready to be copied elsewhere by the Sync Tool (`closed_invoices()`).
     invoices_out: bool = False
+    # The vendor polls arbridge for its work (connectors/polled.py): reads and writes
+    # happen in its sessions, never in scheduled syncs or outbox jobs.
+    polled: bool = False
 
     def frequency(self, item: Item, vendor_version: str | None = None) -> Frequency:
         """Return how often an item syncs for an instance of the given version."""
