@@ -16,7 +16,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from arbridge.core import clock
-from arbridge.integrations import hints, outbox
+from arbridge.integrations import hints, outbox, registry
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import (
     Connection,
@@ -73,6 +73,9 @@ def perform_sync(run_id: int) -> SyncRun | None:
 
     Return the run, or None if it was not this worker's to run.
     """
+    kind = SyncRun.objects.filter(pk=run_id).values_list("connection__kind", flat=True).first()
+    if kind is not None and registry.is_polled(kind):
+        return None  # its vendor's next session runs it (connectors/polled.py)
     run = claim_run(run_id)
     if run is None:
         return None
