@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "arbridge.portal",
     "arbridge.autopay",
     "arbridge.collections",
+    "arbridge.polling",
     "arbridge.dashboard",
     "arbridge.api",
 ]

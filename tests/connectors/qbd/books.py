@@ -64,7 +64,9 @@ class MemoryHost:
     # -- the Host protocol ------------------------------------------------------
 
     def open(self, username: str, password: str) -> str | None:
-        if username != USERNAME or not QuickBooksDesktop.password_matches(password, self.credentials):
+        if username != USERNAME or not QuickBooksDesktop.password_matches(
+            password, self.credentials
+        ):
             return None
         ticket = secrets.token_hex(16)
         self.sessions[ticket] = {"state": {}, "open": True}
@@ -85,7 +87,9 @@ class MemoryHost:
 
     def owed(self, ticket: str) -> Sequence[Command]:
         return [
-            c for key, c in self.commands.items() if not isinstance(self.results.get(key), (RemoteRef,))
+            c
+            for key, c in self.commands.items()
+            if not isinstance(self.results.get(key), (RemoteRef,))
             and not getattr(self.results.get(key), "permanent", False)
         ]
 
@@ -133,7 +137,7 @@ def service_app(host: MemoryHost):
 
 
 class Office:
-    """The partner's PC: a company file open in QuickBooks and its Web Connector polling arbridge."""
+    """The partner's PC: a company file open in QuickBooks, its Web Connector polling arbridge."""
 
     def __init__(self, clock: Callable, preferences: dict[str, Any] | None = None) -> None:
         self.clock = clock
@@ -150,7 +154,9 @@ class Office:
         return self.company.add_customer(name, email or f"ap@{name.split()[0].lower()}.example")
 
     def invoice(self, customer: str, *amounts: str) -> str:
-        return self.company.add_invoice(customer, [(f"Line {n}", Decimal(a)) for n, a in enumerate(amounts, 1)])
+        return self.company.add_invoice(
+            customer, [(f"Line {n}", Decimal(a)) for n, a in enumerate(amounts, 1)]
+        )
 
 
 def direct(company: Company, clock: Callable, known=None, **preferences: Any) -> QuickBooksDesktop:
@@ -158,7 +164,9 @@ def direct(company: Company, clock: Callable, known=None, **preferences: Any) ->
     app = create_app(company)
     http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://qbd.test")
     runtime = Runtime(clock=clock, known=known or (lambda entity: ()), sleep=lambda s: None)
-    return QuickBooksDesktop(Config(base_url="http://qbd.test/qbxml", preferences=preferences), http, runtime)
+    return QuickBooksDesktop(
+        Config(base_url="http://qbd.test/qbxml", preferences=preferences), http, runtime
+    )
 
 
 def payment(invoice: str, customer: str, amount: str, key: str) -> Command:

@@ -1,4 +1,4 @@
-"""The connector contract, run for QuickBooks Desktop against its sandbox company's request processor."""
+"""The connector contract, run for QuickBooks Desktop against its sandbox's request processor."""
 
 from collections.abc import Iterable
 from decimal import Decimal
@@ -64,7 +64,9 @@ class QuickBooksDesktopVendor:
         return len(self.company.payments_of(invoice_id))
 
     def fail(self, rate: float, kinds: Iterable[str] = FAULT_KINDS) -> None:
-        self.app.configure(type(self.app.chaos.faults)(error_rate=rate, error_kinds=list(kinds), seed=302))
+        self.app.configure(
+            type(self.app.chaos.faults)(error_rate=rate, error_kinds=list(kinds), seed=302)
+        )
 
     def failures(self) -> int:
         return self.app.faults

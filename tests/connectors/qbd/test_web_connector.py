@@ -1,4 +1,4 @@
-"""Web Connector sessions: the sandbox's Web Connector polling arbridge's service, a host in memory."""
+"""Web Connector sessions: the sandbox's Web Connector polling arbridge's service, host in memory."""
 
 from decimal import Decimal
 
@@ -27,7 +27,12 @@ def test_a_poll_reads_the_company(office):
     assert record.total == Decimal("120.00")
     assert [line.amount for line in record.lines] == [Decimal("100.00"), Decimal("20.00")]
     assert office.host.cursor.value == {"since": office.host.cursor.value["since"]}
-    assert poll.requests == ["CustomerQueryRq", "InvoiceQueryRq", "CreditMemoQueryRq", "ReceivePaymentQueryRq"]
+    assert poll.requests == [
+        "CustomerQueryRq",
+        "InvoiceQueryRq",
+        "CreditMemoQueryRq",
+        "ReceivePaymentQueryRq",
+    ]
 
 
 def test_a_large_set_is_read_by_an_iterator_in_pages(office):
@@ -200,7 +205,11 @@ def test_quickbooks_not_opening_is_the_last_error(office):
 
 def test_the_qwc_file_names_the_app_url_user_and_schedule():
     qwc = QuickBooksDesktop.setup_file(
-        url="https://arbridge.example/poll/qbd/", username="arbridge-1f2e", name="arbridge (Harbor IT)", minutes=15, ids="conn-7"
+        url="https://arbridge.example/poll/qbd/",
+        username="arbridge-1f2e",
+        name="arbridge (Harbor IT)",
+        minutes=15,
+        ids="conn-7",
     ).decode()
 
     assert "<AppURL>https://arbridge.example/poll/qbd/</AppURL>" in qwc
@@ -208,6 +217,10 @@ def test_the_qwc_file_names_the_app_url_user_and_schedule():
     assert "<RunEveryNMinutes>15</RunEveryNMinutes>" in qwc
     assert "<AppName>arbridge (Harbor IT)</AppName>" in qwc
     again = QuickBooksDesktop.setup_file(
-        url="https://arbridge.example/poll/qbd/", username="arbridge-1f2e", name="x", minutes=5, ids="conn-7"
+        url="https://arbridge.example/poll/qbd/",
+        username="arbridge-1f2e",
+        name="x",
+        minutes=5,
+        ids="conn-7",
     ).decode()
     assert qwc.split("<OwnerID>")[1][:38] == again.split("<OwnerID>")[1][:38]

@@ -1,4 +1,4 @@
-"""QuickBooks Desktop: polled by the Web Connector; invoices, customers, credits, payments in; payments and deposits out."""
+"""QuickBooks Desktop, polled by its Web Connector: AR in; payments and deposits out."""
 
 from arbridge.connectors.qbd.connector import QuickBooksDesktop
 

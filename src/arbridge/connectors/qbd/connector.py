@@ -45,7 +45,6 @@ from arbridge.connectors.base import (
     Preferences,
     Rejected,
     RemoteRef,
-    RetryableError,
     Runtime,
 )
 from arbridge.connectors.http import request
@@ -105,9 +104,7 @@ class QuickBooksDesktopPreferences(Preferences):
         description="Record each payout as a deposit of its payments from Undeposited Funds to "
         "the bank account, its fees a line of their own. Off by default.",
     )
-    deposit_account_id: str | None = Field(
-        None, title="Bank account for deposits (full name)"
-    )
+    deposit_account_id: str | None = Field(None, title="Bank account for deposits (full name)")
     fee_account_id: str | None = Field(None, title="Processing fee account (full name)")
     surcharge_income_account_id: str | None = Field(
         None, title="Surcharge income account (full name)"
@@ -161,7 +158,7 @@ class QuickBooksDesktop:
         `ids` seeds the OwnerID and FileID GUIDs, which must stay the same for
         the same connection so that a downloaded-again file replaces the app.
         """
-        # Reference: https://static.developer.intuit.com/qbSDK-current/doc/PDF/QBWC_proguide.pdf (QWC file)
+        # Reference: https://static.developer.intuit.com/qbSDK-current/doc/PDF/QBWC_proguide.pdf
         owner = uuid.uuid5(uuid.NAMESPACE_URL, f"{ids}:owner")
         file_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{ids}:file")
         support = url.split("/poll/")[0] + "/"
@@ -238,6 +235,3 @@ class QuickBooksDesktop:
 
 def escape(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-

@@ -140,9 +140,7 @@ def deleted_query(types: Iterable[str], since: dt.datetime | None, *, lists: boo
     kind = "List" if lists else "Txn"
     children = [element(f"{kind}DelType", text=t) for t in types]
     if since is not None:
-        children.append(
-            element("DeletedDateRangeFilter", element("FromDeletedDate", text=since))
-        )
+        children.append(element("DeletedDateRangeFilter", element("FromDeletedDate", text=since)))
     return message(element(f"{kind}DeletedQueryRq", *children))
 
 

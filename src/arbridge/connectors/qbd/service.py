@@ -153,7 +153,9 @@ class Session:
         self.state["next"] = None
         tried = self.state.setdefault("tried", [])
         while self.state.get("write") is None:
-            command = next((c for c in self.host.owed(self.ticket) if c.idempotency_key not in tried), None)
+            command = next(
+                (c for c in self.host.owed(self.ticket) if c.idempotency_key not in tried), None
+            )
             if command is None:
                 break
             try:
@@ -162,7 +164,9 @@ class Session:
                 self.finish_write(command.idempotency_key, e)
         if self.state.get("write") is not None:
             try:
-                self.state["next"] = work.write_request(self.state["write"], self.connector.accounts_for_writes())
+                self.state["next"] = work.write_request(
+                    self.state["write"], self.connector.accounts_for_writes()
+                )
                 self.state["asked"] = "write"
                 return
             except PermanentError as e:

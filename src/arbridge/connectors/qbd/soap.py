@@ -59,7 +59,9 @@ def answer(method: str, result: str | int | list[str]) -> bytes:
     """Return the envelope of a method's result (a string array for authenticate)."""
     root = etree.Element(f"{{{ENVELOPE}}}Envelope", nsmap={"soap": ENVELOPE})
     soap_body = etree.SubElement(root, f"{{{ENVELOPE}}}Body")
-    response = etree.SubElement(soap_body, f"{{{NAMESPACE}}}{method}Response", nsmap={None: NAMESPACE})
+    response = etree.SubElement(
+        soap_body, f"{{{NAMESPACE}}}{method}Response", nsmap={None: NAMESPACE}
+    )
     value = etree.SubElement(response, f"{{{NAMESPACE}}}{method}Result")
     if isinstance(result, list):
         for item in result:

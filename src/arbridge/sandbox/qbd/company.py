@@ -62,7 +62,9 @@ class Company:
 
     def _touch(self, record: dict[str, Any]) -> dict[str, Any]:
         record["TimeModified"] = self.clock().replace(microsecond=0)
-        record["EditSequence"] = str(int(record["TimeModified"].timestamp()) * 100 + next(self._ids) % 100)
+        record["EditSequence"] = str(
+            int(record["TimeModified"].timestamp()) * 100 + next(self._ids) % 100
+        )
         return record
 
     def _list_id(self) -> str:
@@ -83,7 +85,13 @@ class Company:
                 raise Refused(3100, f'The name "{name}" of the list element is already in use.')
             list_id = self._list_id()
             self.customers[list_id] = self._touch(
-                {"ListID": list_id, "Name": name, "IsActive": True, "Email": email, "Contact": contact}
+                {
+                    "ListID": list_id,
+                    "Name": name,
+                    "IsActive": True,
+                    "Email": email,
+                    "Contact": contact,
+                }
             )
             return list_id
 
@@ -110,7 +118,9 @@ class Company:
     ) -> str:
         with self.lock:
             if customer not in self.customers:
-                raise Refused(3140, f'There is an invalid reference to QuickBooks Customer "{customer}".')
+                raise Refused(
+                    3140, f'There is an invalid reference to QuickBooks Customer "{customer}".'
+                )
             txn_id = self._txn_id()
             day = date or self.clock().date()
             self.invoices[txn_id] = self._touch(
@@ -144,11 +154,21 @@ class Company:
 
     def applied(self, txn_id: str) -> Decimal:
         paid = sum(
-            (amount for p in self.payments.values() for inv, amount in p["Applied"] if inv == txn_id),
+            (
+                amount
+                for p in self.payments.values()
+                for inv, amount in p["Applied"]
+                if inv == txn_id
+            ),
             ZERO,
         )
         credited = sum(
-            (amount for c in self.credit_memos.values() for inv, amount in c["Links"] if inv == txn_id),
+            (
+                amount
+                for c in self.credit_memos.values()
+                for inv, amount in c["Links"]
+                if inv == txn_id
+            ),
             ZERO,
         )
         return paid + credited
@@ -192,16 +212,24 @@ class Company:
         """Record a payment received, as a bookkeeper or a ReceivePaymentAdd does."""
         with self.lock:
             if customer not in self.customers:
-                raise Refused(3140, f'There is an invalid reference to QuickBooks Customer "{customer}".')
+                raise Refused(
+                    3140, f'There is an invalid reference to QuickBooks Customer "{customer}".'
+                )
             for invoice, amount in applied:
                 if invoice not in self.invoices:
-                    raise Refused(3120, f'Object "{invoice}" specified in the request cannot be found.')
+                    raise Refused(
+                        3120, f'Object "{invoice}" specified in the request cannot be found.'
+                    )
                 if self.invoices[invoice]["Customer"] != customer:
                     raise Refused(3250, f"Invoice {invoice} is not the customer's.")
                 if amount > self.balance(invoice):
-                    raise Refused(3250, f"The payment of {amount} is more than invoice {invoice} owes.")
+                    raise Refused(
+                        3250, f"The payment of {amount} is more than invoice {invoice} owes."
+                    )
             if deposit_to not in ACCOUNTS:
-                raise Refused(3140, f'There is an invalid reference to QuickBooks Account "{deposit_to}".')
+                raise Refused(
+                    3140, f'There is an invalid reference to QuickBooks Account "{deposit_to}".'
+                )
             txn_id = self._txn_id()
             self.payments[txn_id] = self._touch(
                 {
@@ -209,7 +237,9 @@ class Company:
                     "Customer": customer,
                     "TxnDate": date or self.clock().date(),
                     "RefNumber": ref_number,
-                    "TotalAmount": total if total is not None else sum((a for _, a in applied), ZERO),
+                    "TotalAmount": total
+                    if total is not None
+                    else sum((a for _, a in applied), ZERO),
                     "Memo": memo,
                     "DepositTo": deposit_to,
                     "Method": method,
@@ -241,19 +271,30 @@ class Company:
             self.deleted.append((kind, txn_id, self.clock()))
 
     def add_deposit(
-        self, bank: str, date: dt.date, memo: str, payments: list[str], others: list[tuple[str, Decimal, str]]
+        self,
+        bank: str,
+        date: dt.date,
+        memo: str,
+        payments: list[str],
+        others: list[tuple[str, Decimal, str]],
     ) -> str:
         with self.lock:
             if bank not in ACCOUNTS:
-                raise Refused(3140, f'There is an invalid reference to QuickBooks Account "{bank}".')
+                raise Refused(
+                    3140, f'There is an invalid reference to QuickBooks Account "{bank}".'
+                )
             for payment in payments:
                 if payment not in self.payments:
-                    raise Refused(3120, f'Object "{payment}" specified in the request cannot be found.')
+                    raise Refused(
+                        3120, f'Object "{payment}" specified in the request cannot be found.'
+                    )
                 if any(payment in d["Payments"] for d in self.deposits.values()):
                     raise Refused(3250, f"Payment {payment} is already deposited.")
             for account, _, _ in others:
                 if account not in ACCOUNTS:
-                    raise Refused(3140, f'There is an invalid reference to QuickBooks Account "{account}".')
+                    raise Refused(
+                        3140, f'There is an invalid reference to QuickBooks Account "{account}".'
+                    )
             txn_id = self._txn_id()
             total = sum((self.payments[p]["TotalAmount"] for p in payments), ZERO) + sum(
                 (amount for _, amount, _ in others), ZERO
@@ -272,4 +313,6 @@ class Company:
             return txn_id
 
     def payments_of(self, invoice: str) -> list[str]:
-        return [p["TxnID"] for p in self.payments.values() if any(i == invoice for i, _ in p["Applied"])]
+        return [
+            p["TxnID"] for p in self.payments.values() if any(i == invoice for i, _ in p["Applied"])
+        ]

@@ -95,7 +95,9 @@ class Processor:
         if iterator == "Continue":
             iterator_id = request.get("iteratorID", "")
             if iterator_id not in self.iterators:
-                raise Refused(3120, f'Object "{iterator_id}" specified in the request cannot be found.')
+                raise Refused(
+                    3120, f'Object "{iterator_id}" specified in the request cannot be found.'
+                )
             ids = self.iterators.pop(iterator_id)
         else:
             ids = [key for key, record in table.items() if matches(entity, record, request)]
@@ -139,7 +141,9 @@ class Processor:
             applied,
             ref_number=add.findtext("RefNumber") or "",
             memo=add.findtext("Memo") or "",
-            date=dt.date.fromisoformat(add.findtext("TxnDate")) if add.findtext("TxnDate") else None,
+            date=dt.date.fromisoformat(add.findtext("TxnDate"))
+            if add.findtext("TxnDate")
+            else None,
             total=Decimal(total) if total else None,
             deposit_to=add.findtext("DepositToAccountRef/FullName") or "Undeposited Funds",
             method=add.findtext("PaymentMethodRef/FullName") or "",
@@ -219,7 +223,9 @@ def ref(tag: str, list_id: str, name: str) -> etree._Element:
     return node
 
 
-def render(company: Company, entity: str, r: dict[str, Any], *, lines: bool = False) -> etree._Element:
+def render(
+    company: Company, entity: str, r: dict[str, Any], *, lines: bool = False
+) -> etree._Element:
     row = etree.Element(f"{entity}Ret")
     key = "ListID" if entity == "Customer" else "TxnID"
     for tag in (key, "TimeModified", "EditSequence"):

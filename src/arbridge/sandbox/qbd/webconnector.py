@@ -145,7 +145,12 @@ class WebConnector:
                 return  # the PC went away: no answer, no closeConnection
             done = int(
                 self.call(
-                    poll, "receiveResponseXML", ticket=ticket, response=answer, hresult="", message=""
+                    poll,
+                    "receiveResponseXML",
+                    ticket=ticket,
+                    response=answer,
+                    hresult="",
+                    message="",
                 )
             )
             poll.round_trips += 1
