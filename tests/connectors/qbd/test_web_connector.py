@@ -1,4 +1,4 @@
-"""Web Connector sessions: the sandbox's Web Connector polling arbridge's service, host in memory."""
+"""Web Connector sessions: the sandbox's Web Connector polling our service, host in memory."""
 
 from decimal import Decimal
 
