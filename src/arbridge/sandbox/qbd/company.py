@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -57,6 +58,8 @@ class Company:
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
+        # Invoice TxnID -> the payments and credit memos applied to it.
+        self._applied: dict[str, set[str]] = defaultdict(set)
 
     # -- ids and versions -------------------------------------------------------
 
@@ -153,25 +156,13 @@ class Company:
         return sum((amount for _, amount in invoice["Lines"]), ZERO)
 
     def applied(self, txn_id: str) -> Decimal:
-        paid = sum(
-            (
-                amount
-                for p in self.payments.values()
-                for inv, amount in p["Applied"]
-                if inv == txn_id
-            ),
-            ZERO,
-        )
-        credited = sum(
-            (
-                amount
-                for c in self.credit_memos.values()
-                for inv, amount in c["Links"]
-                if inv == txn_id
-            ),
-            ZERO,
-        )
-        return paid + credited
+        total = ZERO
+        for other in self._applied.get(txn_id, ()):
+            record = self.payments.get(other) or self.credit_memos.get(other) or {}
+            for invoice, amount in record.get("Applied", []) + record.get("Links", []):
+                if invoice == txn_id:
+                    total += amount
+        return total
 
     def balance(self, txn_id: str) -> Decimal:
         invoice = self.invoices[txn_id]
@@ -194,6 +185,7 @@ class Company:
                 }
             )
             if invoice:
+                self._applied[invoice].add(txn_id)
                 self._touch(self.invoices[invoice])
             return txn_id
 
@@ -247,6 +239,7 @@ class Company:
                 }
             )
             for invoice, _ in applied:
+                self._applied[invoice].add(txn_id)
                 self._touch(self.invoices[invoice])
             return txn_id
 
@@ -313,6 +306,4 @@ class Company:
             return txn_id
 
     def payments_of(self, invoice: str) -> list[str]:
-        return [
-            p["TxnID"] for p in self.payments.values() if any(i == invoice for i, _ in p["Applied"])
-        ]
+        return sorted(other for other in self._applied.get(invoice, ()) if other in self.payments)
