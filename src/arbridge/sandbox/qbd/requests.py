@@ -233,10 +233,10 @@ def render(
     if entity == "Customer":
         for tag in ("Name", "FullName", "IsActive"):
             row.append(el(tag, r["Name"] if tag == "FullName" else r[tag]))
-        if r.get("Contact"):
-            row.append(el("Contact", r["Contact"]))
         if r.get("Email"):
             row.append(el("Email", r["Email"]))
+        if r.get("Contact"):
+            row.append(el("Contact", r["Contact"]))
         return row
     if entity == "Deposit":
         row.append(el("TxnDate", r["TxnDate"]))
