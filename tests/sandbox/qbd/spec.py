@@ -1,4 +1,4 @@
-"""qbXML 7.0 as ../shared/specs/qbd/qbxmlops70.xml lays it out: which elements go where, in which order.
+"""qbXML 7.0 as ../shared/specs/qbd/qbxmlops70.xml lays it out: which elements go where, in order.
 
 QuickBooks refuses a request whose elements are unknown or out of order, so
 a document is checked against the spec's sample of its `...Rq` or `...Rs`:

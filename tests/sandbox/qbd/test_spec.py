@@ -1,4 +1,4 @@
-"""What arbridge sends QuickBooks Desktop, and what the sandbox answers, against qbXML 7.0 and the WSDL."""
+"""What we send QuickBooks Desktop and what the sandbox answers, against qbXML 7.0 and the WSDL."""
 
 import datetime as dt
 from decimal import Decimal

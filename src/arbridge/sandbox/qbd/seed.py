@@ -1,4 +1,4 @@
-"""A company file full of an MSP's customers, invoices and some payments, from a seeded generator."""
+"""A company file of an MSP's customers, invoices and some payments, from a seeded generator."""
 
 from __future__ import annotations
 
