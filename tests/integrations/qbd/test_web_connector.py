@@ -239,3 +239,12 @@ def test_one_partners_web_connector_reaches_only_its_own_books(client, connected
     assert not Invoice.objects.filter(partner=other.partner).exists()
     client.force_login(charlie)
     assert client.get(f"/integrations/{connected.pk}/").status_code == 404
+
+
+def test_the_differences_page_says_real_time_is_the_next_poll(client, alice):
+    client.force_login(alice)
+
+    html = client.get("/integrations/differences/").content.decode()
+
+    assert "QuickBooks Desktop" in html
+    assert "Real Time for QuickBooks Desktop: at the next poll" in html
