@@ -1,4 +1,4 @@
-"""The demo's QuickBooks Desktop: a seeded company, mounted, and a Web Connector that keeps trying."""
+"""The demo's QuickBooks Desktop: a seeded company, mounted, and a Web Connector that retries."""
 
 from arbridge.sandbox.qbd import demo
 
