@@ -19,7 +19,7 @@ ACTION_NAMES = {
 @dataclass(frozen=True)
 class PollStatus:
     last_poll: PollSession | None
-    last_error: str
+    last_error: PollSession | None  # the latest session that ended in, or met, an error
     waiting: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -38,4 +38,5 @@ def poll_status(connection: Connection) -> PollStatus | None:
         status__in=(OutboundCommand.Status.PENDING, OutboundCommand.Status.IN_FLIGHT),
     ).values_list("action", flat=True)
     waiting = Counter(ACTION_NAMES.get(action, action) for action in pending)
-    return PollStatus(last_poll=last, last_error=last.error if last else "", waiting=dict(waiting))
+    errored = sessions.exclude(error="").order_by("-last_call_at", "-pk").first()
+    return PollStatus(last_poll=last, last_error=errored, waiting=dict(waiting))

@@ -93,6 +93,8 @@ def test_a_payment_taken_in_arbridge_is_written_at_the_next_poll_exactly_once(
     assert ExternalRef.objects.get(connection=connected, entity="payment").remote_id == paid
     assert office.company.balance(invoice_id) == Decimal("0.00")
     assert Invoice.objects.get(connection=connected).balance == Decimal("0.00")
+    # Read back at the next poll, it is the payment arbridge took, not a second one.
+    assert Payment.objects.filter(partner=connected.partner).count() == 1
 
 
 def test_a_session_killed_after_the_add_writes_once_when_resumed(
