@@ -185,7 +185,8 @@ class DjangoHost:
         if session.run is not None:
             session.run.refresh_from_db()
             if session.run.status == SyncRun.Status.RUNNING:
-                read_all = (session.state.get("read") or {}).get("entity", "") is None
+                reads = session.state.get("read") or {}
+                read_all = reads.get("entity", "") is None and not reads.get("stopped")
                 error = (
                     "" if read_all else session.error or "The session ended before the reads did."
                 )

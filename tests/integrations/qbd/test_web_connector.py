@@ -250,3 +250,20 @@ def test_the_differences_page_says_real_time_is_the_next_poll(client, alice):
 
     assert "QuickBooks Desktop" in html
     assert "Real Time for QuickBooks Desktop: at the next poll" in html
+
+
+def test_a_read_quickbooks_refuses_for_now_fails_the_run_and_the_next_poll_reads_it(
+    connected, office
+):
+    office.invoice(office.customer("Globex"), "80.00")
+    office.company.fail_next("InvoiceQueryRq", 3180, "There was an error when saving.")
+
+    office.poll()
+
+    run = SyncRun.objects.get(connection=connected)
+    assert run.status == SyncRun.Status.FAILED and "3180" in run.error_message
+    assert not Invoice.objects.filter(connection=connected).exists()
+
+    office.poll()
+    assert Invoice.objects.filter(connection=connected).count() == 1
+    assert SyncRun.objects.filter(connection=connected).latest("pk").status == "succeeded"

@@ -190,6 +190,7 @@ class Session:
         except RetryableError as e:
             # The rest of the reads wait for the next session, from the stored cursor.
             self.state["read"]["entity"] = None
+            self.state["read"]["stopped"] = str(e)
             self.failed(str(e))
             return
         self.host.apply(self.ticket, items)
