@@ -267,3 +267,11 @@ def test_a_read_quickbooks_refuses_for_now_fails_the_run_and_the_next_poll_reads
     office.poll()
     assert Invoice.objects.filter(connection=connected).count() == 1
     assert SyncRun.objects.filter(connection=connected).latest("pk").status == "succeeded"
+
+
+def test_after_disconnecting_the_web_connector_is_no_user(client, connected, office):
+    office.invoice(office.customer("Globex"), "80.00")
+    assert client.post(f"/integrations/{connected.pk}/disconnect/").status_code == 302
+
+    assert office.poll().outcome == "nvu"
+    assert not Invoice.objects.filter(connection=connected).exists()
