@@ -71,6 +71,11 @@ class Polled(Protocol):
         """Answer one call of the vendor's program: (HTTP status, body)."""
         ...
 
+    @staticmethod
+    def password_matches(password: str, credentials: dict[str, Any]) -> bool:
+        """Return True if the password is the one the connection's stored credentials hash."""
+        ...
+
     @classmethod
     def setup_file(cls, *, url: str, username: str, name: str, minutes: int, ids: str) -> bytes:
         """Return the file a person installs in the vendor's program to make it poll `url`."""

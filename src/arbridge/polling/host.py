@@ -10,6 +10,7 @@ pulled sync's are; a write's outcome goes through the outbox's own verbs.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +31,8 @@ LIVE = (Connection.Status.CONNECTED, Connection.Status.ERROR)
 # Owed writes handed to one session at most; the rest wait for the next.
 MAX_OWED = 200
 ABANDONED = "The Web Connector went away mid-session; the next poll picked up where it stopped."
+# Sessions older than this are forgotten when the connection's next one starts.
+KEEP = dt.timedelta(days=30)
 
 
 class DjangoHost:
@@ -73,6 +76,7 @@ class DjangoHost:
         now = clock.now()
         ticket = secrets.token_urlsafe(24)
         with transaction.atomic():
+            PollSession.objects.filter(connection=connection, started_at__lt=now - KEEP).delete()
             for stale in PollSession.objects.filter(connection=connection, ended_at__isnull=True):
                 stale.ended_at, stale.error = now, stale.error or ABANDONED
                 stale.save(update_fields=["ended_at", "error"])
