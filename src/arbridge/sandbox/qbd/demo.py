@@ -3,15 +3,16 @@
 # Reference: https://developer.intuit.com/app/developer/qbdesktop/docs/get-started/get-started-with-quickbooks-web-connector
 
 Framework-free. The demo server mounts `sandbox()` at MOUNT (its qbXML
-request processor and control API). `seed_demo(url, username, password)`
+request processor and control API). `seed_demo(url)`
 seeds the company once per process and starts the demo PC's Web Connector,
 which polls arbridge's Web Connector URL every `minutes` on a thread, as the
-real one does from the partner's PC; the lead wires it into `arbridge demo`
-with the connection's username and the password it connected with.
+real one does from the partner's PC. The demo connection is connected with
+`credentials()` (its username as the remote account, the password's hash).
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 from functools import cache
 
@@ -23,6 +24,9 @@ from arbridge.sandbox.qbd.seed import seed
 from arbridge.sandbox.qbd.webconnector import WebConnector
 
 MOUNT = "/sandbox/qbd"
+# The demo PC's Web Connector user; its password is new at every start (never in the repo).
+USERNAME = "arbridge-demo"
+PASSWORD = secrets.token_urlsafe(18)
 CUSTOMERS, INVOICES = 10, 30
 RNG_SEED = 20261207
 COMPANY = Company(name="Harbor IT Services (QuickBooks Desktop sandbox)")
@@ -34,7 +38,14 @@ def sandbox(webhook_url: str | None = None, webhook_key: str = "") -> QuickBooks
     return create_app(COMPANY)
 
 
-def seed_demo(url: str, username: str, password: str, minutes: float = 1.0) -> WebConnector:
+def credentials() -> dict[str, str]:
+    """Return the user and password the demo PC's Web Connector was given (its .qwc and prompt)."""
+    return {"username": USERNAME, "password": PASSWORD}
+
+
+def seed_demo(
+    url: str, username: str = USERNAME, password: str = PASSWORD, minutes: float = 1.0
+) -> WebConnector:
     """Seed the demo company once and start its Web Connector polling `url`; return it."""
     with COMPANY.lock:
         if not COMPANY.customers:
