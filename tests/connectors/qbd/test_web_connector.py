@@ -224,3 +224,21 @@ def test_the_qwc_file_names_the_app_url_user_and_schedule():
         ids="conn-7",
     ).decode()
     assert qwc.split("<OwnerID>")[1][:38] == again.split("<OwnerID>")[1][:38]
+
+
+def test_a_session_dropped_mid_iterator_resumes_at_that_entity(office):
+    customer = office.customer("Bluebird Dental")
+    invoices = [office.invoice(customer, "10.00") for _ in range(work.PAGE * 2 + 1)]
+    pages = iter(range(10))
+    office.web_connector.drop_after(
+        lambda request: "InvoiceQueryRq" in request and next(pages) == 1
+    )
+
+    dropped = office.poll()
+    resumed = office.poll()
+
+    assert dropped.outcome == "dropped"
+    assert office.host.cursor is not None
+    assert resumed.requests[0] == "InvoiceQueryRq"  # customers are not read again
+    assert resumed.requests.count("InvoiceQueryRq") == 3  # a new iterator, from the start
+    assert all(office.host.record("invoice", i) for i in invoices)
