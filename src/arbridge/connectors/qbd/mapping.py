@@ -81,14 +81,14 @@ def customer_changes(row: etree._Element) -> Changes:
     if not name:
         return [Rejected("customer", list_id, "the customer has no Name", raw(row))]
     email, phone = text(row, "Email"), text(row, "Phone")
+    country = text(row, "BillAddress/Country")
     customer = CustomerRecord(
         name=name,
         email=email,
         phone=phone,
         billing_state=text(row, "BillAddress/State"),
-        billing_country=text(row, "BillAddress/Country")[:2].upper()
-        if len(text(row, "BillAddress/Country")) == 2
-        else "",
+        # A two-letter code as typed; a country's name is not guessed at.
+        billing_country=country.upper() if len(country) == 2 else "",
     )
     items: Changes = [changed("customer", row, list_id, Op.UPSERT, customer)]
     if email:
