@@ -275,3 +275,26 @@ def test_after_disconnecting_the_web_connector_is_no_user(client, connected, off
 
     assert office.poll().outcome == "nvu"
     assert not Invoice.objects.filter(connection=connected).exists()
+
+
+def test_a_void_and_a_delete_in_quickbooks_archive_the_invoices_at_the_next_poll(
+    connected, office, time_machine
+):
+    time_machine.move_to("2027-03-02T09:00:00Z", tick=True)
+    customer = office.customer("Globex")
+    voided = office.invoice(customer, "80.00")
+    deleted = office.invoice(customer, "45.00")
+    office.poll()
+    time_machine.move_to("2027-03-02T10:00:00Z", tick=True)
+    office.company.void_invoice(voided)
+    office.company.delete_txn("Invoice", deleted)
+
+    office.poll()
+
+    by_number = {i.number: i for i in Invoice.objects.filter(connection=connected)}
+    void = by_number[office.company.invoices[voided]["RefNumber"]]
+    assert void.status == Invoice.Status.VOID
+    gone = Invoice.objects.get(
+        pk=ExternalRef.objects.get(connection=connected, remote_id=deleted).local_id
+    )
+    assert gone.archived
