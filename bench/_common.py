@@ -177,8 +177,7 @@ def connect_company(company: dict[str, Any]):
     """Create a partner whose primary connection is the benchmark's QuickBooks company."""
     from authlib.oauth2.rfc6749 import OAuth2Token
 
-    from arbridge.core.models import Partner
-    from arbridge.integrations.models import Connection
+    from arbridge.core.models import Connection, Partner
 
     token = {k: v for k, v in company["token"].items() if k != "realmId"}
     partner = Partner.objects.create(name="Bench MSP")

@@ -54,8 +54,7 @@ def load(invoices: int, explain: bool) -> dict:
     from django.db.models import Count
 
     from arbridge.api.pagination import encode_cursor
-    from arbridge.core.models import ApiKey, Partner
-    from arbridge.integrations.models import Connection
+    from arbridge.core.models import ApiKey, Connection, Partner
     from arbridge.ledger.models import Customer, Invoice
 
     call_command("migrate", verbosity=0, stdout=sys.stderr)

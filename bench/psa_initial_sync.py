@@ -248,9 +248,9 @@ def main() -> None:
         start_django(data_dir, ROOT)
 
         from arbridge.connectors.ratelimit import InProcessLimiter
-        from arbridge.core.models import Partner
+        from arbridge.core.models import Connection, Partner
         from arbridge.integrations import connect, tasks
-        from arbridge.integrations.models import Connection, SyncRun
+        from arbridge.integrations.models import SyncRun
         from arbridge.integrations.registry import load
         from arbridge.ledger.models import Invoice
 

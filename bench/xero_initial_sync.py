@@ -188,9 +188,9 @@ def main() -> None:
         from django.conf import settings
 
         settings.XERO_API_BASE, settings.XERO_TOKEN_URL = url, f"{url}/connect/token"
-        from arbridge.core.models import Partner
+        from arbridge.core.models import Connection, Partner
         from arbridge.integrations import connect
-        from arbridge.integrations.models import Connection, SyncRun
+        from arbridge.integrations.models import SyncRun
         from arbridge.integrations.tasks import perform_sync
         from arbridge.ledger.models import Invoice
 

@@ -10,6 +10,8 @@ arbridge manage ...          any Django management command
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
 # Sub-commands that are Django management commands under another name.
 ALIASES = {"worker": "run_huey"}
 
@@ -17,8 +19,6 @@ ALIASES = {"worker": "run_huey"}
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arbridge.settings")
     argv = list(sys.argv[1:] if argv is None else argv)
-    from django.core.management import execute_from_command_line
-
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(__doc__)
         return

@@ -24,7 +24,7 @@ from arbridge.integrations.vendors import vendor_app
 
 # Sandboxes that are not a connector's: mount point -> dotted path of a WSGI app factory.
 OTHER_SANDBOXES: dict[str, str] = {
-    "/sandbox/processor": "arbridge.payments.processors.sandbox.demo_app",
+    "/sandbox/processor": "arbridge.sandbox.processor.create_app",
 }
 
 

@@ -72,6 +72,9 @@ if IS_PRODUCTION:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = BASE_URL.startswith("https://")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Outbound webhooks to loopback, private or link-local addresses: never in production.
+HOOKS_ALLOW_PRIVATE = not IS_PRODUCTION and envbool("ARBRIDGE_WEBHOOKS_ALLOW_PRIVATE", "True")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -91,8 +94,10 @@ INSTALLED_APPS = [
     "arbridge.autopay",
     "arbridge.collections",
     "arbridge.polling",
+    "arbridge.hooks",
     "arbridge.dashboard",
     "arbridge.api",
+    "arbridge.demo",
 ]
 
 MIDDLEWARE = [

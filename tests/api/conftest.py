@@ -7,8 +7,8 @@ import pytest
 from django.db import models
 from django.test import Client
 
-from arbridge.core.models import ApiKey, Partner
-from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
+from arbridge.core.models import ApiKey, Connection, Partner
+from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Invoice, Payment
 
 

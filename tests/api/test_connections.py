@@ -1,7 +1,7 @@
 from django.test import Client
 
-from arbridge.core.models import ApiKey
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.core.models import ApiKey, Connection
+from arbridge.integrations.models import SyncRun
 
 
 def test_it_lists_connections_without_credentials(api_client, connection):

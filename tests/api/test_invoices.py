@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from arbridge.integrations.models import Connection
+from arbridge.core.models import Connection
 from arbridge.ledger.models import Credit, Customer, InvoiceLine, Payment
 
 

@@ -11,7 +11,8 @@ import pytest
 from django.db import models
 
 from arbridge.api.views import api
-from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
+from arbridge.core.models import Connection
+from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Invoice, Payment
 
 # The first path segment after /api/v1/ -> the model it serves.

@@ -1,4 +1,5 @@
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.core.models import Connection
+from arbridge.integrations.models import SyncRun
 
 
 def test_it_lists_runs_filtered_by_connection_and_status(api_client, partner, connection):

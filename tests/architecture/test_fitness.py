@@ -16,13 +16,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "arbridge"
 KINDS = set(CONNECTORS)
 ALLOWED = {SRC / "integrations" / "registry.py"}
 # Where kinds are still named outside their folders, and why it is left for now.
-KNOWN = {
-    # The demo partner's QuickBooks, HaloPSA and ConnectWise connections.
-    "core/demo.py",
-    "integrations/psa_demo.py",
-    "integrations/qbo_demo.py",
-    "integrations/sync_tool_demo.py",
-}
+KNOWN: set[str] = set()
 
 
 def own_folder(path: Path) -> bool:

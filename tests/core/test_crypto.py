@@ -5,14 +5,14 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.db import connection
 
 from arbridge.core import crypto
-from arbridge.integrations.models import Connection
+from arbridge.core.models import Connection
 
 SECRET = {"access_token": "tok-live-7f3a9c", "refresh_token": "ref-live-51be02"}
 
 
 def raw_credentials(pk: int) -> str:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT credentials FROM integrations_connection WHERE id = %s", [pk])
+        cursor.execute("SELECT credentials FROM core_connection WHERE id = %s", [pk])
         return cursor.fetchone()[0]
 
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from arbridge.core import clock
-from arbridge.core.models import ApiKey
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
+from arbridge.core.models import ApiKey, Connection
+from arbridge.integrations.models import ExceptionItem, ExternalRef, SyncRun
 from arbridge.ledger.models import Contact, Credit, Customer, Invoice, InvoiceLine, Payment
 
 

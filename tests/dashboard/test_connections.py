@@ -1,7 +1,7 @@
 from django.urls import reverse
 
-from arbridge.core.models import AuditEntry, Membership
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.core.models import AuditEntry, Connection, Membership
+from arbridge.integrations.models import SyncRun
 
 CONNECTIONS = reverse("dashboard:connections")
 

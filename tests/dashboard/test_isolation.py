@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from arbridge.autopay.models import Rule
 from arbridge.dashboard import urls
+from arbridge.hooks.models import Delivery, Endpoint, Event, new_secret
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.payments.models import UnmatchedFunds
 
@@ -27,7 +29,7 @@ LIST_PAGES = [
     if not p.pattern.converters and p.name not in ("login", "logout", *OAUTH_STEPS)
 ]
 # Pages that only take a form (POST) and fragments htmx loads into a page.
-ACTIONS = ("sync_selected", "use_sandbox", "use_stripe")
+ACTIONS = ("sync_selected", "use_sandbox", "use_stripe", "autopay_settings")
 FRAGMENTS = ("unmatched_badge",)
 # Acme's data as it appears on its pages; none of it may reach charlie.
 ACME_MARKERS = ["Acme IT", "INV-1001", "Globex", "Customer 77", "Reporting", "1337"]
@@ -35,6 +37,10 @@ ACME_MARKERS = ["Acme IT", "INV-1001", "Globex", "Customer 77", "Reporting", "13
 
 @pytest.fixture
 def acme_ids(partner, connection, customer, invoice, exception_item, api_key) -> dict[str, int]:
+    endpoint = Endpoint.objects.create(
+        partner=partner, url="https://acme.example/hooks", events=["invoice.paid"],
+        secrets={"current": new_secret()},
+    )  # fmt: skip
     funds = UnmatchedFunds.objects.create(
         partner=partner, reference="fu_1337", amount=Decimal("1337.00"), memo="Globex wire"
     )
@@ -47,6 +53,13 @@ def acme_ids(partner, connection, customer, invoice, exception_item, api_key) ->
         "invoice_id": invoice.pk,
         "exception_id": exception_item.pk,
         "key_id": api_key.pk,
+        "rule_id": Rule.objects.create(partner=partner, days=4).pk,
+        "endpoint_id": endpoint.pk,
+        "delivery_id": Delivery.objects.create(
+            partner=partner,
+            endpoint=endpoint,
+            event=Event.objects.create(partner=partner, key="k", type="invoice.paid", data={}),
+        ).pk,
     }
 
 

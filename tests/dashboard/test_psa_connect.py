@@ -4,7 +4,7 @@
 import pytest
 from django.db import connection as db
 
-from arbridge.integrations.models import Connection
+from arbridge.core.models import Connection
 from arbridge.sandbox.connectwise import app as connectwise_app
 from arbridge.sandbox.halopsa import app as halo_app
 from tests.integrations.psa.conftest import (  # noqa: F401
@@ -63,9 +63,7 @@ def test_connecting_halopsa_keeps_credentials_encrypted_and_the_version(
     assert halopsa.credentials["version"] == "2.120.3"
     assert "webhook_auth" not in halopsa.preferences
     with db.cursor() as cursor:
-        cursor.execute(
-            "SELECT credentials FROM integrations_connection WHERE id = %s", [halopsa.pk]
-        )
+        cursor.execute("SELECT credentials FROM core_connection WHERE id = %s", [halopsa.pk])
         (stored,) = cursor.fetchone()
     assert halo_app.CLIENT_SECRET not in stored
     assert "s3cret" not in stored

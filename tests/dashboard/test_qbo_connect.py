@@ -6,8 +6,8 @@ import httpx
 import pytest
 from django.urls import reverse
 
-from arbridge.core.models import AuditEntry
-from arbridge.integrations.models import Connection, ExternalRef, SyncRun
+from arbridge.core.models import AuditEntry, Connection
+from arbridge.integrations.models import ExternalRef, SyncRun
 
 # The QuickBooks sandbox on loopback HTTP, and Acme's connection to a company in it.
 pytest_plugins = ["tests.integrations.qbo.fixtures"]

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from arbridge.integrations.models import Connection
+from arbridge.core.models import Connection
 from arbridge.integrations.registry import validate_preferences
 
 # The QuickBooks sandbox on loopback HTTP, and Acme's connection to a company in it.

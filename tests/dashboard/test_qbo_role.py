@@ -2,8 +2,7 @@
 
 from django.urls import reverse
 
-from arbridge.core.models import AuditEntry
-from arbridge.integrations.models import Connection
+from arbridge.core.models import AuditEntry, Connection
 
 
 def page(connection: Connection) -> str:

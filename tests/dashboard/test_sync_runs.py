@@ -1,6 +1,7 @@
 from django.urls import reverse
 
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.core.models import Connection
+from arbridge.integrations.models import SyncRun
 
 SYNC_RUNS = reverse("dashboard:sync_runs")
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from arbridge.integrations.models import Connection
+from arbridge.core.models import Connection
 from tests.integrations.vendor import TOKEN, LoopbackServer, Vendor
 
 # Kinds the tests register: one connector that works, one whose module is not built.

@@ -15,8 +15,8 @@ def admin_client(client, db):
 
 def test_credentials_are_never_shown(admin_client, connection):
     pages = [
-        reverse("admin:integrations_connection_changelist"),
-        reverse("admin:integrations_connection_change", args=[connection.pk]),
+        reverse("admin:core_connection_changelist"),
+        reverse("admin:core_connection_change", args=[connection.pk]),
     ]
     for url in pages:
         page = admin_client.get(url).content.decode()
@@ -26,7 +26,7 @@ def test_credentials_are_never_shown(admin_client, connection):
 
 
 def test_saving_a_connection_keeps_its_credentials(admin_client, connection):
-    url = reverse("admin:integrations_connection_change", args=[connection.pk])
+    url = reverse("admin:core_connection_change", args=[connection.pk])
     response = admin_client.post(
         url,
         {

@@ -1,8 +1,8 @@
 import httpx
 import pytest
 
+from arbridge.core.models import Connection
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection
 from tests.integrations.vendor import FakeVendorConnector
 
 

@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
+from arbridge.core.models import Connection
+from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.integrations.tasks import (
     HEARTBEAT_TIMEOUT,
     SYNC_MAX_ATTEMPTS,

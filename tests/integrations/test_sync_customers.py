@@ -1,6 +1,7 @@
 """Customers and contacts from a source: updates, deletes by capability, billing contacts."""
 
-from arbridge.integrations.models import Connection, ExceptionItem
+from arbridge.core.models import Connection
+from arbridge.integrations.models import ExceptionItem
 from arbridge.integrations.sync import apply_change
 from arbridge.ledger.models import Contact, Customer
 from tests.integrations.test_sync_run import contact, customer, deleted, to_change

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef
+from arbridge.core.models import Connection
+from arbridge.integrations.models import ExceptionItem, ExternalRef
 from arbridge.integrations.sync import apply_change, apply_changes
 from arbridge.ledger.models import Customer, Invoice, Payment
 from tests.integrations.test_sync_run import (
@@ -176,7 +177,7 @@ def test_an_invoice_without_a_customer_belongs_to_the_unknown_customer(qbo):
     apply(qbo, "invoice", invoice("10", "1001", 150, customer=None))
     apply(qbo, "invoice", invoice("11", "1002", 90, customer=None))
 
-    unknown = qbo.unknown_customer()
+    unknown = Customer.objects.unknown_for_connection(qbo)
     assert unknown.is_unknown
     assert set(Invoice.objects.values_list("customer", flat=True)) == {unknown.pk}
 

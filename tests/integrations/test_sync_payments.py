@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef
+from arbridge.core.models import Connection
+from arbridge.integrations.models import ExceptionItem, ExternalRef
 from arbridge.integrations.sync import apply_change, apply_changes
 from arbridge.ledger.models import Credit, Customer, Invoice, Payment
 from tests.integrations.test_sync_run import (

@@ -27,8 +27,8 @@ from arbridge.connectors.base import (
     Rejected,
     RetryableError,
 )
+from arbridge.core.models import Connection
 from arbridge.integrations.models import (
-    Connection,
     ExceptionItem,
     ExternalRef,
     OutboundCommand,

@@ -16,7 +16,8 @@ from pydantic import (
 )
 
 from arbridge.api.pagination import Page
-from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
+from arbridge.core.models import Connection
+from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Invoice, Payment
 
 

@@ -16,8 +16,8 @@ from ninja.security import HttpBearer
 from arbridge.api import schemas
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
-from arbridge.core.models import ApiKey
-from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
+from arbridge.core.models import ApiKey, Connection
+from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.integrations.tasks import request_sync
 from arbridge.ledger.models import Customer, Invoice, Payment, PaymentAllocation
 

@@ -45,9 +45,10 @@ from arbridge.autopay.models import (
     first_match,
 )
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.core.money import ZERO
 from arbridge.integrations import writeback
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef
+from arbridge.integrations.models import ExceptionItem, ExternalRef
 from arbridge.ledger.models import Invoice, Payment, PaymentAllocation
 from arbridge.payments import base
 from arbridge.payments.models import PaymentSettings

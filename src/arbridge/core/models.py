@@ -1,15 +1,19 @@
-"""Tenancy: partners (the MSPs), their people, their API keys, and the audit log."""
+"""Tenancy: partners (the MSPs), their people, their API keys, their connections, the audit log."""
 
 import hashlib
 import secrets
 import uuid
+from typing import ClassVar, Protocol
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.text import slugify
 
 from arbridge.core import clock
+from arbridge.core.crypto import EncryptedJSONField
 
 colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #rrggbb.")
 
@@ -83,6 +87,90 @@ class Membership(models.Model):
     def can_handle_money(self) -> bool:
         """Return True if this member may resolve exceptions and record payments."""
         return self.role != self.Role.VIEWER
+
+
+class Kinds(Protocol):
+    """What a connection asks of the kind it is: the integrations registry provides it."""
+
+    def display_name(self, kind: str) -> str: ...
+
+    def validate_preferences(self, kind: str, values: dict) -> dict: ...
+
+
+class UnnamedKinds:
+    """Until the integrations app loads: a kind is its own name and takes any preferences."""
+
+    def display_name(self, kind: str) -> str:
+        return kind
+
+    def validate_preferences(self, kind: str, values: dict) -> dict:
+        return values
+
+
+class Connection(PartnerOwned):
+    """A partner's link to one external system, whatever its kind.
+
+    It lives in core so that the ledger can point at the system an invoice
+    came from without depending on the runtime that drives connections. Core
+    names no vendor: the integrations app installs its registry as `kinds`
+    when it loads (IntegrationsConfig.ready).
+    """
+
+    kinds: ClassVar[Kinds] = UnnamedKinds()
+
+    class Role(models.TextChoices):
+        PRIMARY = "primary"
+        SECONDARY = "secondary"
+        TERTIARY = "tertiary"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not yet connected"
+        CONNECTED = "connected"
+        ERROR = "error"
+        DISCONNECTED = "disconnected"
+
+    kind = models.CharField(max_length=32)
+    name = models.CharField(max_length=120, blank=True)
+    role = models.CharField(max_length=10, choices=Role.choices, null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    status_detail = models.CharField(max_length=500, blank=True)
+    credentials = EncryptedJSONField(default=dict, blank=True)
+    preferences = models.JSONField(default=dict, blank=True)
+    # The vendor's id for the account, e.g. a QuickBooks realm; how webhooks find us.
+    remote_account = models.CharField(max_length=128, blank=True, db_index=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "role"], condition=Q(role__isnull=False), name="one_per_role"
+            )
+        ]
+        ordering = ["role", "id"]
+
+    def __str__(self) -> str:
+        return self.name or self.get_kind_display()
+
+    def get_kind_display(self) -> str:
+        return self.kinds.display_name(self.kind)
+
+    def clean(self) -> None:
+        try:
+            self.preferences = self.kinds.validate_preferences(self.kind, self.preferences)
+        except ValueError as e:
+            raise ValidationError({"preferences": str(e)}) from e
+
+    def set_preferences(self, values: dict) -> None:
+        """Validate the kind's preferences and save them; raises ValueError on bad input."""
+        self.preferences = self.kinds.validate_preferences(
+            self.kind, {**self.preferences, **values}
+        )
+        self.save(update_fields=["preferences"])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.CONNECTED
 
 
 def hash_key(raw: str) -> str:

@@ -2,6 +2,8 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import models
+
 # ISO 4217 minor units where they differ from 2. Amounts are stored with two
 # decimal places, so currencies with three (BHD, KWD, OMR) are not supported.
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0}
@@ -29,7 +31,5 @@ def format_money(amount: Decimal, currency: str = "USD") -> str:
 
 def money_field(**kwargs):
     """Return a model field for an amount of money (its currency lives beside it)."""
-    from django.db import models
-
     kwargs.setdefault("default", ZERO)
     return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)

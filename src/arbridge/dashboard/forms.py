@@ -1,8 +1,7 @@
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
-from arbridge.core.models import Partner
-from arbridge.integrations.models import Connection
+from arbridge.core.models import Connection, Partner
 from arbridge.ledger.models import Invoice
 
 MAX_LOGO_BYTES = 1024 * 1024

@@ -15,8 +15,7 @@ from django.shortcuts import redirect
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from arbridge.connectors.base import Account
-from arbridge.core.models import AuditEntry
-from arbridge.integrations.models import Connection
+from arbridge.core.models import AuditEntry, Connection
 
 
 def RoleField() -> forms.ChoiceField:  # noqa: N802 - a field, named as Django's are

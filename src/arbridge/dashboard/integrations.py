@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from arbridge.connectors.base import ConnectorError
 from arbridge.core.access import member_required
-from arbridge.core.models import AuditEntry, Membership
+from arbridge.core.models import AuditEntry, Connection, Membership
 from arbridge.dashboard.integration_forms import (
     ConnectForm,
     RoleForm,
@@ -29,7 +29,6 @@ from arbridge.dashboard.integration_forms import (
 )
 from arbridge.integrations import credentials, oauth, registry
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection
 from arbridge.integrations.pdfs import cached_pdf, native_pdf_ref, safe
 from arbridge.ledger.models import Invoice
 

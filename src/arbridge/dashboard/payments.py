@@ -23,11 +23,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from arbridge.core.access import member_required
-from arbridge.core.models import AuditEntry, Membership, Partner
+from arbridge.core.models import AuditEntry, Connection, Membership, Partner
 from arbridge.core.money import format_money
 from arbridge.dashboard.views import paginate
 from arbridge.integrations import writeback
-from arbridge.integrations.models import Connection, ExceptionItem, OutboundCommand
+from arbridge.integrations.models import ExceptionItem, OutboundCommand
 from arbridge.ledger.models import Invoice, LedgerError, Payment
 from arbridge.payments import base, events, services, surcharge
 from arbridge.payments.models import (

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from arbridge.dashboard import differences, integrations, payments, sync_tool, views
+from arbridge.dashboard import autopay, differences, hooks, integrations, payments, sync_tool, views
 
 app_name = "dashboard"
 
@@ -51,6 +51,16 @@ urlpatterns = [
     path("sync-runs/", views.sync_runs, name="sync_runs"),
     path("customers/", views.customers, name="customers"),
     path("customers/<int:customer_id>/", views.customer, name="customer"),
+    path("customers/<int:customer_id>/autopay/", autopay.enroll, name="autopay_enroll"),
+    path("customers/<int:customer_id>/autopay/stop/", autopay.unenroll, name="autopay_unenroll"),
+    path("customers/<int:customer_id>/autopay/pilot/", autopay.pilot, name="autopay_pilot"),
+    path("autopay/", autopay.autopay, name="autopay"),
+    path("autopay/settings/", autopay.save_settings, name="autopay_settings"),
+    path("autopay/rules/new/", autopay.rule, name="autopay_rule_new"),
+    path("autopay/rules/<int:rule_id>/", autopay.rule, name="autopay_rule"),
+    path("autopay/rules/<int:rule_id>/move/", autopay.move_rule, name="autopay_rule_move"),
+    path("autopay/rules/<int:rule_id>/delete/", autopay.delete_rule, name="autopay_rule_delete"),
+    path("autopay/upcoming/", autopay.upcoming, name="autopay_upcoming"),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<int:invoice_id>/", views.invoice, name="invoice"),
     path("invoices/<int:invoice_id>/pdf/", integrations.invoice_pdf, name="invoice_pdf"),
@@ -63,6 +73,16 @@ urlpatterns = [
     ),
     path("exceptions/<int:exception_id>/retry/", views.retry_exception, name="retry_exception"),
     path("api-keys/", views.api_keys, name="api_keys"),
+    path("settings/webhooks/", hooks.endpoints, name="webhooks"),
+    path("settings/webhooks/<int:endpoint_id>/", hooks.endpoint, name="webhook_endpoint"),
+    path("settings/webhooks/<int:endpoint_id>/rotate/", hooks.rotate, name="rotate_webhook_secret"),
+    path("settings/webhooks/<int:endpoint_id>/switch/", hooks.switch, name="switch_webhook"),
+    path("settings/webhooks/<int:endpoint_id>/delete/", hooks.delete, name="delete_webhook"),
+    path(
+        "settings/webhooks/deliveries/<int:delivery_id>/replay/",
+        hooks.replay,
+        name="replay_delivery",
+    ),
     path("api-keys/<int:key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),
     path("payments/", payments.payments, name="payments"),
     path("payments/<int:payment_id>/refund/", payments.refund_payment, name="refund_payment"),

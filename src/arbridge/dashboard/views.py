@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from arbridge.core import clock
 from arbridge.core.access import SESSION_KEY, member_required
-from arbridge.core.models import ApiKey, AuditEntry, Membership
+from arbridge.core.models import ApiKey, AuditEntry, Connection, Membership
 from arbridge.dashboard.forms import (
     ApiKeyForm,
     BrandingForm,
@@ -26,7 +26,8 @@ from arbridge.dashboard.forms import (
     SyncRunFilterForm,
 )
 from arbridge.dashboard.integrations import connectable_kinds
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
+from arbridge.integrations import tasks
+from arbridge.integrations.models import ExceptionItem, ExternalRef, SyncRun
 from arbridge.ledger.models import Customer, Invoice
 
 PAGE_SIZE = 50
@@ -134,12 +135,10 @@ def connections(request: HttpRequest) -> HttpResponse:
 @member_required(Membership.can_manage)
 def sync_now(request: HttpRequest, connection_id: int) -> HttpResponse:
     """Queue a manual sync of one connection."""
-    from arbridge.integrations.tasks import request_sync
-
     connection = get_object_or_404(
         Connection.objects.for_partner(request.partner), pk=connection_id
     )
-    run = request_sync(connection, trigger=SyncRun.Trigger.MANUAL)
+    run = tasks.request_sync(connection, trigger=SyncRun.Trigger.MANUAL)
     AuditEntry.record(
         request.partner, "connection.sync_requested", actor=request.user, target=str(connection)
     )
@@ -276,13 +275,10 @@ def resolve_exception(request: HttpRequest, exception_id: int) -> HttpResponse:
 @require_POST
 @member_required(Membership.can_handle_money)
 def retry_exception(request: HttpRequest, exception_id: int) -> HttpResponse:
-    # Imported here: the jobs module pulls in connectors the pages never need.
-    from arbridge.integrations.tasks import retry_exception as retry
-
     item = get_object_or_404(ExceptionItem.objects.for_partner(request.partner), pk=exception_id)
     if not item.can_retry:
         messages.error(request, "There is nothing to retry for this exception.")
-    elif retry(item, request.user) is None:
+    elif tasks.retry_exception(item, request.user) is None:
         messages.info(request, "This exception was already resolved; nothing was retried.")
     else:
         AuditEntry.record(

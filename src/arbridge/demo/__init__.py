@@ -1,1 +1,1 @@
-"""The demo's connections: each built kind's sandbox, as its own package declares it."""
+"""The demo: Northwind MSP and its connections, each to a sandbox's demo account (partner.py)."""

@@ -1,42 +1,80 @@
-"""Connect a demo connection of any OAuth2 kind to its sandbox's demo account.
+"""Connect the demo partner's connections to their sandboxes' demo accounts, any kind alike.
 
-A kind's sandbox package declares its demo (`arbridge.sandbox.<kind>.demo`):
-`seed_demo(client_id)` fills its account once per process and returns tokens
-of arbridge's app connected to it, the account under "account". Connecting
-stores them as a consent would have, and requests the first sync, which
-brings the account's records through the connector as a real partner's.
+A kind's sandbox package declares its demo (sandbox/common/demo.py): a
+role, `seed_demo()` that fills its account once per process, and, for an
+accounting system, the invoices a PSA bills too. Connecting stores what the
+sandbox returns as a consent or a credentials form would have, and requests
+the first sync, which brings the account's records through the connector as
+a real partner's.
 """
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749 import OAuth2Token
+from types import ModuleType
 
+from authlib.oauth2.rfc6749 import OAuth2Token
+from django.conf import settings
+
+from arbridge.core.models import Connection
 from arbridge.integrations import registry
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.integrations.models import SyncRun
 from arbridge.integrations.tasks import request_sync
 from arbridge.integrations.vendors import vendor_app
+from arbridge.sandbox.common.demo import DemoAccount, DemoRequest, SharedInvoice
 
 
-def demo_kinds() -> list[str]:
-    """Return the built OAuth2 kinds whose sandbox seeds a demo account."""
-    return [
-        kind
+def demo_modules() -> dict[str, ModuleType]:
+    """Return the built kinds whose sandbox keeps a demo account, accounting systems first."""
+    modules = {
+        kind: module
         for kind in registry.built()
-        if hasattr(registry.sandbox_demo(kind), "seed_demo") and vendor_app(kind).oauth
-    ]
+        if hasattr(module := registry.sandbox_demo(kind), "seed_demo")
+    }
+    # Their invoices are what the others bill too.
+    return dict(sorted(modules.items(), key=lambda item: not hasattr(item[1], "shared_invoices")))
 
 
-def connect_to_sandbox(connection: Connection) -> str:
-    """Connect the connection to its sandbox's demo account, request a sync; return the token."""
-    app = vendor_app(connection.kind)
-    token = dict(registry.sandbox_demo(connection.kind).seed_demo(app.oauth.client_id))
-    account = token.pop("account")
-    for extra in ("realm_id", "tenant_id"):
-        token.pop(extra, None)
-    connection.credentials = {**connection.credentials, "token": dict(OAuth2Token(token))}
-    connection.remote_account = account
+def role(kind: str) -> str | None:
+    """Return the role the demo gives the kind's connection, or None."""
+    return getattr(registry.sandbox_demo(kind), "ROLE", None)
+
+
+def connect_all(connections: list[Connection]) -> list[tuple[str, str]]:
+    """Connect each connection to its sandbox's demo account; return the lines to print."""
+    modules = demo_modules()
+    shared: tuple[SharedInvoice, ...] = tuple(
+        invoice
+        for module in modules.values()
+        if hasattr(module, "shared_invoices")
+        for invoice in module.shared_invoices()
+    )
+    by_kind = {connection.kind: connection for connection in connections}
+    printed: list[tuple[str, str]] = []
+    for kind, module in modules.items():
+        if kind not in by_kind:
+            continue
+        oauth = vendor_app(kind).oauth
+        request = DemoRequest(
+            base_url=f"{settings.BASE_URL}{module.MOUNT}",
+            client_id=oauth.client_id if oauth else "",
+            shared=shared,
+        )
+        account = module.seed_demo(request)
+        connect(by_kind[kind], account)
+        printed.extend(account.printed)
+    return printed
+
+
+def connect(connection: Connection, account: DemoAccount) -> SyncRun:
+    """Store the sandbox's tokens or keys on the connection, mark it connected, request a sync."""
+    if account.token is not None:
+        connection.credentials = {
+            **connection.credentials,
+            "token": dict(OAuth2Token(account.token)),
+        }
+    connection.credentials = {**connection.credentials, **account.credentials}
+    connection.remote_account = account.account
     connection.status, connection.status_detail = Connection.Status.CONNECTED, ""
     connection.save(update_fields=["credentials", "remote_account", "status", "status_detail"])
     first = not connection.sync_runs.exists()
-    request_sync(connection, SyncRun.Trigger.INITIAL if first else SyncRun.Trigger.SCHEDULE)
-    return token["access_token"]
+    return request_sync(connection, SyncRun.Trigger.INITIAL if first else SyncRun.Trigger.SCHEDULE)

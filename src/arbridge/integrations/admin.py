@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 
+from arbridge.core.models import Connection
 from arbridge.integrations import outbox
 from arbridge.integrations.models import (
-    Connection,
     ExceptionItem,
     ExternalRef,
     OutboundCommand,

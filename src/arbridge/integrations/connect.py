@@ -22,8 +22,9 @@ from django.conf import settings
 
 from arbridge.connectors.base import Config, Connector, OAuth2, Runtime
 from arbridge.connectors.ratelimit import InProcessLimiter, Limiter, Limits, RedisLimiter
+from arbridge.core.models import Connection
 from arbridge.integrations import registry
-from arbridge.integrations.models import Connection, ExternalRef
+from arbridge.integrations.models import ExternalRef
 from arbridge.integrations.tokens import authorized_client
 from arbridge.integrations.vendors import vendor_app
 

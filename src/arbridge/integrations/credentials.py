@@ -20,9 +20,10 @@ from django.db import transaction
 from django.urls import reverse
 
 from arbridge.connectors.base import ConnectorError, Credentials
+from arbridge.core.models import Connection
 from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.integrations.models import SyncRun
 from arbridge.integrations.tasks import request_sync
 
 logger = logging.getLogger(__name__)

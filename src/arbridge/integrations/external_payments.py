@@ -42,15 +42,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
 
 from arbridge.connectors.base import ConnectorError
 from arbridge.core import clock
-from arbridge.integrations import registry
+from arbridge.core.models import Connection
+from arbridge.integrations import registry, signals
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import (
-    Connection,
     ExternalRef,
     IntegrationPreferences,
     MirroredPayment,
@@ -138,7 +136,7 @@ def turn_on(preferences: IntegrationPreferences, enabled: bool) -> None:
     preferences.updated_at = clock.now()
     preferences.save(update_fields=["external_payments", "external_payments_since", "updated_at"])
     if enabled:
-        transaction.on_commit(lambda: reconcile_partner(preferences.partner_id), robust=True)
+        signals.on_commit(signals.reconcile_due, partner_id=preferences.partner_id)
 
 
 # -- triggers ---------------------------------------------------------------------
@@ -151,24 +149,13 @@ def after_sync(connection: Connection) -> None:
     if IntegrationPreferences.objects.filter(
         partner_id=connection.partner_id, external_payments=True
     ).exists():
-        partner_id = connection.partner_id
-        transaction.on_commit(lambda: reconcile_partner(partner_id), robust=True)
+        signals.on_commit(signals.reconcile_due, partner_id=connection.partner_id)
 
 
-@db_task()
-def reconcile_partner(partner_id: int) -> None:
-    reconcile(partner_id)
-
-
-@db_periodic_task(crontab(minute="*/5"))
-def reconcile_periodically() -> None:
-    """Catch up every partner that syncs external payments, whatever triggers were lost."""
+def partners_mirroring() -> list[int]:
+    """Return the partners that sync external payments."""
     partners = IntegrationPreferences.objects.filter(external_payments=True)
-    for partner_id in partners.values_list("partner_id", flat=True):
-        try:
-            reconcile(partner_id)
-        except Exception:
-            logger.exception("Reconciling external payments of partner %s failed", partner_id)
+    return list(partners.values_list("partner_id", flat=True))
 
 
 # -- reconciling ------------------------------------------------------------------

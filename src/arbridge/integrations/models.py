@@ -9,83 +9,11 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Q
 
 from arbridge.core import clock
-from arbridge.core.crypto import EncryptedJSONField
-from arbridge.core.models import Partner, PartnerOwned
+from arbridge.core.models import Connection, Partner, PartnerOwned
 from arbridge.core.money import money_field
-
-
-class Connection(PartnerOwned):
-    class Role(models.TextChoices):
-        PRIMARY = "primary"
-        SECONDARY = "secondary"
-        TERTIARY = "tertiary"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Not yet connected"
-        CONNECTED = "connected"
-        ERROR = "error"
-        DISCONNECTED = "disconnected"
-
-    kind = models.CharField(max_length=32)
-    name = models.CharField(max_length=120, blank=True)
-    role = models.CharField(max_length=10, choices=Role.choices, null=True, blank=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    status_detail = models.CharField(max_length=500, blank=True)
-    credentials = EncryptedJSONField(default=dict, blank=True)
-    preferences = models.JSONField(default=dict, blank=True)
-    # The vendor's id for the account, e.g. a QuickBooks realm; how webhooks find us.
-    remote_account = models.CharField(max_length=128, blank=True, db_index=True)
-    last_synced_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["partner", "role"], condition=Q(role__isnull=False), name="one_per_role"
-            )
-        ]
-        ordering = ["role", "id"]
-
-    def __str__(self) -> str:
-        return self.name or self.get_kind_display()
-
-    def get_kind_display(self) -> str:
-        from arbridge.integrations.registry import display_name
-
-        return display_name(self.kind)
-
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        from arbridge.integrations.registry import validate_preferences
-
-        try:
-            self.preferences = validate_preferences(self.kind, self.preferences)
-        except ValueError as e:
-            raise ValidationError({"preferences": str(e)}) from e
-
-    def set_preferences(self, values: dict) -> None:
-        """Validate the kind's preferences and save them; raises ValueError on bad input."""
-        from arbridge.integrations.registry import validate_preferences
-
-        self.preferences = validate_preferences(self.kind, {**self.preferences, **values})
-        self.save(update_fields=["preferences"])
-
-    @property
-    def is_active(self) -> bool:
-        return self.status == self.Status.CONNECTED
-
-    def unknown_customer(self):
-        """Return this connection's customer for invoices that arrive without one."""
-        from arbridge.ledger.models import Customer
-
-        customer, _ = Customer.objects.get_or_create(
-            unknown_for=self, defaults={"partner_id": self.partner_id, "name": "Unknown"}
-        )
-        return customer
+from arbridge.integrations import signals
 
 
 class ExternalRef(PartnerOwned):
@@ -275,8 +203,6 @@ class OutboundCommand(PartnerOwned):
 
         Its delivery is enqueued when the transaction commits.
         """
-        from arbridge.integrations.outbox import enqueue_on_commit
-
         command, created = cls.objects.get_or_create(
             idempotency_key=idempotency_key,
             defaults={
@@ -287,7 +213,7 @@ class OutboundCommand(PartnerOwned):
             },
         )
         if created:
-            enqueue_on_commit(command)
+            signals.on_commit(signals.delivery_due, command_id=command.pk, eta=None)
         return command
 
 

@@ -38,7 +38,6 @@ names the removed record's `remote_id`; its ExternalRef is marked deleted.
 import datetime as dt
 import logging
 import operator
-import threading
 import uuid
 from functools import reduce
 from typing import NamedTuple
@@ -46,7 +45,6 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from huey.contrib.djhuey import HUEY
 
 from arbridge.connectors.base import (
     Batching,
@@ -57,8 +55,10 @@ from arbridge.connectors.base import (
     RetryableError,
 )
 from arbridge.core import clock
+from arbridge.core.models import Connection
+from arbridge.integrations import signals
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, OutboundCommand
+from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
 from arbridge.integrations.registry import is_polled, load
 
 logger = logging.getLogger(__name__)
@@ -220,10 +220,8 @@ def retry_later(command: OutboundCommand, error: str, retry_after: float | None 
             next_attempt_at,
             error,
         )
-        from arbridge.integrations.tasks import deliver_command
-
         # The sweeper would find it too; the schedule makes it prompt.
-        deliver_command.schedule((command.pk,), eta=next_attempt_at)
+        signals.deliver(command.pk, eta=next_attempt_at)
 
 
 def kill(command: OutboundCommand, reason: str) -> None:
@@ -264,11 +262,7 @@ def requeue(command: OutboundCommand) -> bool:
 
 def enqueue_on_commit(command: OutboundCommand) -> None:
     """Enqueue the command's delivery once the current transaction commits."""
-    from arbridge.integrations.tasks import deliver_command
-
-    # robust: the command is committed whatever the queue says; if enqueuing
-    # fails, the sweeper delivers it, and the caller's request must not fail.
-    transaction.on_commit(lambda: deliver_command(command.pk), robust=True)
+    signals.on_commit(signals.delivery_due, command_id=command.pk, eta=None)
 
 
 # -- batches --------------------------------------------------------------------
@@ -304,7 +298,7 @@ def deliver_batches(
         if batch is None:
             return sent
         if isinstance(batch, dt.datetime):
-            wake_at(connection_id, batch)
+            signals.batches_due.send(sender=None, connection_id=connection_id, when=batch)
             return sent
         members = list(
             OutboundCommand.objects.select_related("connection")
@@ -394,48 +388,6 @@ def resend(key: str, now: dt.datetime) -> None:
         batched_at=now,
         updated_at=now,
     )
-
-
-# Connections this process will wake, and when: one timer each is enough.
-_wakes: dict[int, dt.datetime] = {}
-_wakes_lock = threading.Lock()
-
-
-def wake_at(connection_id: int, when: dt.datetime) -> None:
-    """Send the connection's due batches at `when`, holding no worker until then.
-
-    A consumer arms a timer that enqueues the job at that moment (Huey's
-    scheduler would add up to its one-second tick). With jobs run inline
-    (HUEY.immediate, no consumer) the job is only scheduled. A wake-up lost
-    with its process leaves commands pending, and the sweeper finds them.
-    """
-    from arbridge.integrations.tasks import deliver_connection_batches
-
-    if HUEY.immediate:
-        deliver_connection_batches.schedule((connection_id,), eta=when)
-        return
-    with _wakes_lock:
-        armed = _wakes.get(connection_id)
-        if armed is not None and armed <= when:
-            return  # that timer finds these commands too
-        _wakes[connection_id] = when
-    delay = max(0.0, (when - clock.now()).total_seconds())
-    timer = threading.Timer(delay, woken, (connection_id, when))
-    timer.daemon = True
-    timer.start()
-
-
-def woken(connection_id: int, when: dt.datetime) -> None:
-    from arbridge.integrations.tasks import deliver_connection_batches
-
-    with _wakes_lock:
-        if _wakes.get(connection_id) == when:
-            del _wakes[connection_id]
-    try:
-        deliver_connection_batches(connection_id)
-    except Exception:
-        # The queue is down: the commands are pending in the database, and the sweeper has them.
-        logger.exception("Waking connection %s's batches failed", connection_id)
 
 
 def send_batch(key: str, members: list[OutboundCommand]) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from arbridge.core.models import Connection
 from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection, ExternalRef
+from arbridge.integrations.models import ExternalRef
 from arbridge.ledger.models import Invoice
 
 

@@ -4,26 +4,20 @@ A connection syncs as often as its connector's most frequent item asks
 (Capabilities.frequencies): hourly items every hour, daily ones every day. A
 real-time item arrives by webhook, and still gets a daily sync, which for
 QuickBooks Online is the CDC sweep that catches whatever a webhook missed.
-The periodic tasks here run on the consumer started with periodic tasks on
-(`arbridge worker`, one per installation).
+The periodic task that requests them (tasks.sync_when_due) runs on the
+consumer started with periodic tasks on (`arbridge worker`, one per installation).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.db.models import Max
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
 
 from arbridge.connectors.base import Capabilities, Frequency, Item
 from arbridge.core import clock
-from arbridge.integrations import registry, tasks, writeback
-from arbridge.integrations.models import Connection, SyncRun, WebhookEvent
-from arbridge.integrations.tasks import SWEEP_BATCH, SWEEP_GRACE, request_sync
-
-logger = logging.getLogger(__name__)
+from arbridge.core.models import Connection
+from arbridge.integrations import registry
 
 INTERVALS = {
     Frequency.HOURLY: dt.timedelta(hours=1),
@@ -41,10 +35,10 @@ def sync_interval(
     return min((INTERVALS[f] for f in frequencies if f in INTERVALS), default=None)
 
 
-def request_due_syncs() -> list[SyncRun]:
-    """Request a sync of every connected connection whose interval has passed since its last."""
+def due_connections() -> list[Connection]:
+    """Return every connected connection whose sync interval has passed since its last run."""
     now = clock.now()
-    runs = []
+    due = []
     connections = Connection.objects.filter(status=Connection.Status.CONNECTED).annotate(
         last_queued_at=Max("sync_runs__queued_at")
     )
@@ -60,33 +54,5 @@ def request_due_syncs() -> list[SyncRun]:
         if interval is None:
             continue
         if connection.last_queued_at is None or now - connection.last_queued_at >= interval:
-            runs.append(request_sync(connection, SyncRun.Trigger.SCHEDULE))
-    return runs
-
-
-def sweep_webhook_events() -> int:
-    """Process again the stored deliveries whose job was lost; return how many."""
-    stale = WebhookEvent.objects.filter(
-        status=WebhookEvent.Status.RECEIVED,
-        connection__isnull=False,
-        received_at__lte=clock.now() - SWEEP_GRACE,
-    )
-    ids = list(stale.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
-    for event_id in ids:
-        tasks.process_webhook(event_id)
-    return len(ids)
-
-
-@db_periodic_task(crontab(minute="*/5"))
-def sync_when_due() -> None:
-    """Request the syncs that have come due, every five minutes."""
-    if runs := request_due_syncs():
-        logger.info("Requested %d scheduled syncs", len(runs))
-
-
-@db_periodic_task(crontab(minute="*"))
-def catch_up() -> None:
-    """Every minute: owe the writes that waited for others, and re-run lost webhook jobs."""
-    writeback.owe_reversals()
-    writeback.owe_deposits()
-    sweep_webhook_events()
+            due.append(connection)
+    return due

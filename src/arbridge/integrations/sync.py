@@ -28,6 +28,7 @@ from django.db import DataError, IntegrityError, transaction
 
 from arbridge.connectors.base import Capabilities, Change, Cursor, Op, Rejected
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.integrations import external_payments, registry
 from arbridge.integrations.apply import APPLIERS
 from arbridge.integrations.apply.batch import (
@@ -43,7 +44,7 @@ from arbridge.integrations.apply.batch import (
     Unmatched,
     compare,
 )
-from arbridge.integrations.models import Connection, ExceptionItem, SyncCursor, SyncRun
+from arbridge.integrations.models import ExceptionItem, SyncCursor, SyncRun
 from arbridge.ledger.models import LedgerError
 
 # Changes held before committing without a checkpoint, for a connector slow to give one.

@@ -19,15 +19,16 @@ from django.db import transaction
 
 from arbridge.connectors.base import Change, InvoiceSummary
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.external_payments import connections
 from arbridge.integrations.models import (
-    Connection,
     ExternalRef,
     IntegrationPreferences,
     OutboundCommand,
     SyncedInvoice,
 )
+from arbridge.integrations.sync import apply_changes
 from arbridge.ledger.models import Invoice
 
 
@@ -139,8 +140,6 @@ def sync_one(
 
 def bring_in(connector, connectwise: Connection, copy: InvoiceSummary) -> Invoice | None:
     """Return the arbridge invoice of a ConnectWise invoice, syncing it in if it is not here."""
-    from arbridge.integrations.sync import apply_changes
-
     if (invoice := local_invoice(connectwise, copy.id)) is not None:
         return invoice
     changes: list[Change] = []

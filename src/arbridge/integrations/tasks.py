@@ -9,22 +9,28 @@ conditional UPDATE, and only one claim succeeds.
 
 import datetime as dt
 import logging
+import threading
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.dispatch import receiver
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from arbridge.core import clock
-from arbridge.integrations import hints, outbox, registry
-from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import (
-    Connection,
-    ExceptionItem,
-    OutboundCommand,
-    SyncRun,
-    WebhookEvent,
+from arbridge.core.models import Connection
+from arbridge.integrations import (
+    external_payments,
+    hints,
+    outbox,
+    registry,
+    schedules,
+    signals,
+    writeback,
 )
+from arbridge.integrations.connect import build_connector, http_client
+from arbridge.integrations.models import ExceptionItem, OutboundCommand, SyncRun, WebhookEvent
+from arbridge.integrations.sync import apply_changes, run_sync
 
 logger = logging.getLogger(__name__)
 
@@ -143,9 +149,6 @@ def pull_changes(run: SyncRun) -> str:
         except (ImportError, LookupError) as e:
             return f"The {connection.get_kind_display()} connector is not available: {e}"
         try:
-            # Imported when needed, so a missing or broken engine fails the run, not the worker.
-            from arbridge.integrations.sync import run_sync
-
             run_sync(run, connector)
         except Exception as e:
             logger.exception("Sync run %s failed", run.pk)
@@ -198,10 +201,58 @@ def deliver_command(command_id: int) -> None:
     outbox.deliver(command_id)
 
 
+@receiver(signals.delivery_due)
+def enqueue_delivery(sender, command_id: int, eta: dt.datetime | None = None, **kwargs) -> None:
+    """Enqueue a command's delivery, now or at `eta`, as the outbox asks."""
+    if eta is None:
+        deliver_command(command_id)
+    else:
+        deliver_command.schedule((command_id,), eta=eta)
+
+
 @db_task()
 def deliver_connection_batches(connection_id: int) -> None:
-    """Send a connection's batches that have become due: its wake-up (outbox.wake_at)."""
+    """Send a connection's batches that have become due: its wake-up (wake_at)."""
     outbox.deliver_due_batches(connection_id)
+
+
+# Connections this process will wake, and when: one timer each is enough.
+_wakes: dict[int, dt.datetime] = {}
+_wakes_lock = threading.Lock()
+
+
+@receiver(signals.batches_due)
+def wake_at(sender, connection_id: int, when: dt.datetime, **kwargs) -> None:
+    """Send the connection's due batches at `when`, holding no worker until then.
+
+    A consumer arms a timer that enqueues the job at that moment (Huey's
+    scheduler would add up to its one-second tick). With jobs run inline
+    (HUEY.immediate, no consumer) the job is only scheduled. A wake-up lost
+    with its process leaves commands pending, and the sweeper finds them.
+    """
+    if HUEY.immediate:
+        deliver_connection_batches.schedule((connection_id,), eta=when)
+        return
+    with _wakes_lock:
+        armed = _wakes.get(connection_id)
+        if armed is not None and armed <= when:
+            return  # that timer finds these commands too
+        _wakes[connection_id] = when
+    delay = max(0.0, (when - clock.now()).total_seconds())
+    timer = threading.Timer(delay, woken, (connection_id, when))
+    timer.daemon = True
+    timer.start()
+
+
+def woken(connection_id: int, when: dt.datetime) -> None:
+    with _wakes_lock:
+        if _wakes.get(connection_id) == when:
+            del _wakes[connection_id]
+    try:
+        deliver_connection_batches(connection_id)
+    except Exception:
+        # The queue is down: the commands are pending in the database, and the sweeper has them.
+        logger.exception("Waking connection %s's batches failed", connection_id)
 
 
 # -- the sweeper --------------------------------------------------------------
@@ -290,9 +341,6 @@ def process(event_id: int) -> WebhookEvent | None:
         with http_client() as http:
             connector = build_connector(connection, http)
             changes = hints.read_hinted(event, connector)
-        # Imported here, as pull_changes does: a broken engine fails the job, not the worker.
-        from arbridge.integrations.sync import apply_changes
-
         with transaction.atomic():
             apply_changes(connection, changes, connector.capabilities)
             event.finish(WebhookEvent.Status.PROCESSED)
@@ -305,5 +353,60 @@ def process(event_id: int) -> WebhookEvent | None:
     return event
 
 
-# Jobs that live beside the code they run, imported so that every consumer knows them.
-from arbridge.integrations import external_payments, schedules  # noqa: E402, F401
+# -- on the clock ------------------------------------------------------------------
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def sync_when_due() -> None:
+    """Request the syncs that have come due, every five minutes."""
+    if runs := request_due_syncs():
+        logger.info("Requested %d scheduled syncs", len(runs))
+
+
+def request_due_syncs() -> list[SyncRun]:
+    """Request a sync of every connected connection whose interval has passed since its last."""
+    return [request_sync(c, SyncRun.Trigger.SCHEDULE) for c in schedules.due_connections()]
+
+
+@db_periodic_task(crontab(minute="*"))
+def catch_up() -> None:
+    """Every minute: owe the writes that waited for others, and re-run lost webhook jobs."""
+    writeback.owe_reversals()
+    writeback.owe_deposits()
+    sweep_webhook_events()
+
+
+def sweep_webhook_events() -> int:
+    """Process again the stored deliveries whose job was lost; return how many."""
+    stale = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.RECEIVED,
+        connection__isnull=False,
+        received_at__lte=clock.now() - SWEEP_GRACE,
+    )
+    ids = list(stale.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for event_id in ids:
+        process_webhook(event_id)
+    return len(ids)
+
+
+# -- external payments ----------------------------------------------------------------
+
+
+@receiver(signals.reconcile_due)
+def enqueue_reconcile(sender, partner_id: int, **kwargs) -> None:
+    reconcile_partner(partner_id)
+
+
+@db_task()
+def reconcile_partner(partner_id: int) -> None:
+    external_payments.reconcile(partner_id)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def reconcile_periodically() -> None:
+    """Catch up every partner that syncs external payments, whatever triggers were lost."""
+    for partner_id in external_payments.partners_mirroring():
+        try:
+            external_payments.reconcile(partner_id)
+        except Exception:
+            logger.exception("Reconciling external payments of partner %s failed", partner_id)

@@ -17,8 +17,8 @@ from django.db import transaction
 from arbridge.connectors.base import AuthError
 from arbridge.connectors.oauth import BearerAuth, TokenManager
 from arbridge.connectors.ratelimit import ClientTransport
+from arbridge.core.models import Connection
 from arbridge.integrations import registry
-from arbridge.integrations.models import Connection
 from arbridge.integrations.vendors import vendor_app
 
 logger = logging.getLogger(__name__)

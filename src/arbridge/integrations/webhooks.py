@@ -30,9 +30,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from arbridge.connectors.base import Delivery, Hint, MalformedRecord, WebhookRequest
+from arbridge.core.models import Connection
 from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.models import Connection, WebhookEvent
+from arbridge.integrations.models import WebhookEvent
 from arbridge.integrations.tasks import process_webhook
 from arbridge.integrations.vendors import vendor_app
 

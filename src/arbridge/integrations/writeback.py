@@ -27,15 +27,11 @@ from collections import defaultdict
 from django.db.models import F
 
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.core.money import ZERO, quantize
 from arbridge.integrations import registry
-from arbridge.integrations.models import (
-    Connection,
-    ExceptionItem,
-    ExternalRef,
-    OutboundCommand,
-)
-from arbridge.ledger.models import Deposit, DepositLine, Payment
+from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
+from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +130,6 @@ def customer_remote_id(
     payment: Payment, connection: Connection, invoice_refs: list[ExternalRef]
 ) -> str | None:
     """Return the connection's id for the customer the paid invoices belong to."""
-    from arbridge.ledger.models import Invoice
-
     invoice = Invoice.objects.filter(pk=invoice_refs[0].local_id).only("customer_id").first()
     customer_ids = [c for c in (invoice and invoice.customer_id, payment.customer_id) if c]
     ref = (

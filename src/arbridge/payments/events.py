@@ -38,7 +38,7 @@ from arbridge.core import clock
 from arbridge.core.models import Membership, Partner
 from arbridge.core.money import ZERO, format_money, quantize
 from arbridge.integrations import writeback
-from arbridge.integrations.models import ExceptionItem
+from arbridge.integrations.models import ExceptionItem, WebhookEvent
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
 from arbridge.payments import base
 from arbridge.payments.models import (
@@ -409,3 +409,26 @@ def refund(payment: Payment, actor=None) -> base.RefundResult:
             payment.set_status(Payment.Status.REFUNDED)
             writeback.payment_reversed(payment)
     return result
+
+
+def apply_delivery(delivery_id: int) -> WebhookEvent | None:
+    """Apply a stored delivery's events unless done before; return it, or None if none."""
+    delivery = WebhookEvent.objects.filter(pk=delivery_id).first()
+    if delivery is None or delivery.status == WebhookEvent.Status.PROCESSED:
+        return delivery
+    settings = PaymentSettings.objects.filter(partner_id=delivery.partner_id).first()
+    if settings is None or settings.processor != delivery.source:
+        delivery.finish(WebhookEvent.Status.PROCESSED, "Ignored: the partner changed processor.")
+        return delivery
+    try:
+        for event in processor_for(settings).read(bytes(delivery.body)):
+            apply_event(delivery.partner_id, event)
+    except base.ProcessorError as e:
+        reason = f"The processor could not be asked: {e}. The minute poll applies it later."
+        delivery.finish(WebhookEvent.Status.FAILED, reason)
+    except Exception as e:
+        logger.exception("Processor webhook %s could not be applied", delivery.pk)
+        delivery.finish(WebhookEvent.Status.FAILED, f"{type(e).__name__}: {e}")
+    else:
+        delivery.finish(WebhookEvent.Status.PROCESSED)
+    return delivery

@@ -25,6 +25,12 @@ def poll_partner(partner_id: int) -> int:
         return 0
 
 
+@db_task()
+def process_delivery(delivery_id: int) -> None:
+    """Apply a stored processor webhook delivery (payments/webhooks.py stored it)."""
+    events.apply_delivery(delivery_id)
+
+
 @db_periodic_task(crontab(minute="*"))
 def poll_processors() -> None:
     """Poll the processor of every partner that has set one up."""

@@ -25,12 +25,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from huey.contrib.djhuey import db_task
 
 from arbridge.core.models import Partner
 from arbridge.integrations.models import WebhookEvent
-from arbridge.payments import events, services
-from arbridge.payments.base import InvalidSignature, ProcessorError
+from arbridge.payments import services, tasks
+from arbridge.payments.base import InvalidSignature
 from arbridge.payments.models import PaymentSettings
 
 logger = logging.getLogger(__name__)
@@ -58,33 +57,5 @@ def processor_webhook(request: HttpRequest, partner_slug: str, kind: str) -> Htt
     )
     if created:
         # robust: the delivery is stored whatever the queue says, and the poll reads it anyway.
-        transaction.on_commit(lambda: process_delivery(delivery.pk), robust=True)
+        transaction.on_commit(lambda: tasks.process_delivery(delivery.pk), robust=True)
     return HttpResponse(status=200)
-
-
-@db_task()
-def process_delivery(delivery_id: int) -> None:
-    process(delivery_id)
-
-
-def process(delivery_id: int) -> WebhookEvent | None:
-    """Apply a stored delivery's events unless done before; return it, or None if none."""
-    delivery = WebhookEvent.objects.filter(pk=delivery_id).first()
-    if delivery is None or delivery.status == WebhookEvent.Status.PROCESSED:
-        return delivery
-    settings = PaymentSettings.objects.filter(partner_id=delivery.partner_id).first()
-    if settings is None or settings.processor != delivery.source:
-        delivery.finish(WebhookEvent.Status.PROCESSED, "Ignored: the partner changed processor.")
-        return delivery
-    try:
-        for event in services.processor_for(settings).read(bytes(delivery.body)):
-            events.apply_event(delivery.partner_id, event)
-    except ProcessorError as e:
-        reason = f"The processor could not be asked: {e}. The minute poll applies it later."
-        delivery.finish(WebhookEvent.Status.FAILED, reason)
-    except Exception as e:
-        logger.exception("Processor webhook %s could not be applied", delivery.pk)
-        delivery.finish(WebhookEvent.Status.FAILED, f"{type(e).__name__}: {e}")
-    else:
-        delivery.finish(WebhookEvent.Status.PROCESSED)
-    return delivery

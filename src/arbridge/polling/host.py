@@ -21,9 +21,10 @@ from django.db.models import F
 
 from arbridge.connectors.base import Change, Command, ConnectorError, Cursor, Rejected, RemoteRef
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.integrations import outbox, registry, sync
 from arbridge.integrations.connect import build_connector
-from arbridge.integrations.models import Connection, OutboundCommand, SyncCursor, SyncRun
+from arbridge.integrations.models import OutboundCommand, SyncCursor, SyncRun
 from arbridge.integrations.tasks import finish_run
 from arbridge.polling.models import PollSession, ticket_digest
 

@@ -11,8 +11,8 @@ import hashlib
 from django.db import models
 
 from arbridge.core import clock
-from arbridge.core.models import PartnerOwned
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.core.models import Connection, PartnerOwned
+from arbridge.integrations.models import SyncRun
 
 
 def ticket_digest(ticket: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from arbridge.core.models import Connection
 from arbridge.integrations import registry
-from arbridge.integrations.models import Connection, OutboundCommand
+from arbridge.integrations.models import OutboundCommand
 from arbridge.polling.models import PollSession
 
 ACTION_NAMES = {

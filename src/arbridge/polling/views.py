@@ -9,9 +9,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from arbridge.core.access import member_required
-from arbridge.core.models import Membership
+from arbridge.core.models import Connection, Membership
 from arbridge.integrations import registry
-from arbridge.integrations.models import Connection
 from arbridge.polling.host import DjangoHost
 
 

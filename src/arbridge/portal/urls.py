@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from arbridge.portal import checkout, manage, views
+from arbridge.portal import autopay, checkout, manage, views
 
 
 class LinkToken:
@@ -42,6 +42,15 @@ urlpatterns = [
     path(checkout_path + "resume/", checkout.resume, name="resume"),
     path(checkout_path + "status/", checkout.checkout_status, name="checkout_status"),
     path(checkout_path + "receipt/", checkout.receipt, name="receipt"),
+    path("portal/<slug:slug>/autopay/", autopay.autopay, name="autopay"),
+    path("portal/<slug:slug>/autopay/add/", autopay.add_method, name="autopay_add_method"),
+    path("portal/<slug:slug>/autopay/tokenized/", autopay.tokenized, name="autopay_tokenized"),
+    path(
+        "portal/<slug:slug>/autopay/methods/<int:method_id>/",
+        autopay.confirm,
+        name="autopay_confirm",
+    ),
+    path("portal/<slug:slug>/autopay/stop/", autopay.unenroll, name="autopay_unenroll"),
     # The dashboard's side: a customer's portal links, made and revoked by the partner.
     path("customers/<int:customer_id>/portal-links/", manage.create_link, name="create_link"),
     path(

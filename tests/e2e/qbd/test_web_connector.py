@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from arbridge.integrations.models import Connection
+from arbridge.core.models import Connection
 from arbridge.sandbox.qbd import Company, Processor, WebConnector
 from tests.conftest import PASSWORD
 

@@ -14,8 +14,9 @@ import pytest
 
 pytest.register_assert_rewrite("tests.integrations.qbo.fixtures")
 
+from arbridge.core.models import Connection  # noqa: E402
 from arbridge.integrations import external_payments  # noqa: E402
-from arbridge.integrations.models import Connection, IntegrationPreferences  # noqa: E402
+from arbridge.integrations.models import IntegrationPreferences  # noqa: E402
 from arbridge.sandbox.connectwise.app import dumps  # noqa: E402
 from arbridge.sandbox.connectwise.seed import api_client  # noqa: E402
 from tests.integrations.psa.conftest import (  # noqa: E402, F401

@@ -7,8 +7,9 @@ import pytest
 import time_machine
 
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.integrations import external_payments
-from arbridge.integrations.models import Connection, ExternalRef, MirroredPayment
+from arbridge.integrations.models import ExternalRef, MirroredPayment
 from arbridge.ledger.models import Payment
 
 pytestmark = pytest.mark.django_db

@@ -4,12 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from arbridge.integrations.models import (
-    Connection,
-    IntegrationPreferences,
-    MirroredPayment,
-    SyncedInvoice,
-)
+from arbridge.core.models import Connection
+from arbridge.integrations.models import IntegrationPreferences, MirroredPayment, SyncedInvoice
 from arbridge.ledger.models import Invoice
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 
 from arbridge.connectors.autotask.connector import Credentials
 from arbridge.connectors.autotask.mapping import notes
+from arbridge.core.models import Connection
 from arbridge.integrations import credentials
-from arbridge.integrations.models import Connection
 from arbridge.sandbox.autotask import Store, create_app
 from arbridge.sandbox.autotask.app import INTEGRATION_CODE, SECRET, USERNAME
 from tests.integrations.contract import DjangoContract

@@ -4,8 +4,8 @@ import pytest
 from django.conf import settings
 
 from arbridge.connectors.connectwise.connector import Credentials
+from arbridge.core.models import Connection
 from arbridge.integrations import credentials
-from arbridge.integrations.models import Connection
 from arbridge.sandbox.connectwise import app as connectwise_app
 
 pytestmark = pytest.mark.django_db

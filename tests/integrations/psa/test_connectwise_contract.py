@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from arbridge.integrations.models import Connection
+from arbridge.core.models import Connection
 from tests.integrations.contract import DjangoContract
 from tests.integrations.psa.conftest import connect_connectwise
 from tests.sandbox.connectwise.api import CW

@@ -5,7 +5,8 @@ import json
 import pytest
 from django.test import Client
 
-from arbridge.integrations.models import Connection, WebhookEvent
+from arbridge.core.models import Connection
+from arbridge.integrations.models import WebhookEvent
 from arbridge.ledger.models import Customer, Invoice
 from arbridge.sandbox.connectwise import app as connectwise_app
 from tests.integrations.psa.conftest import connect_connectwise

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from django.test import Client
 
-from arbridge.integrations.models import Connection
+from arbridge.core.models import Connection
 from arbridge.sandbox.qbd import Company, Processor, WebConnector
 
 PASSWORD = "correct horse battery staple"

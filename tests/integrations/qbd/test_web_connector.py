@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from arbridge.core.models import Connection
 from arbridge.integrations import writeback
-from arbridge.integrations.models import Connection, ExternalRef, OutboundCommand, SyncRun
+from arbridge.integrations.models import ExternalRef, OutboundCommand, SyncRun
 from arbridge.ledger.models import Invoice, Payment
 from arbridge.polling.models import PollSession
 from tests.integrations.qbd.conftest import PASSWORD, Office, connect

@@ -17,8 +17,8 @@ import pytest
 from authlib.oauth2.rfc6749 import OAuth2Token
 from django.test import Client
 
-from arbridge.core.models import Partner
-from arbridge.integrations.models import Connection, ExternalRef, SyncRun
+from arbridge.core.models import Connection, Partner
+from arbridge.integrations.models import ExternalRef, SyncRun
 from arbridge.integrations.tasks import perform_sync, request_sync
 from arbridge.ledger.models import Deposit, DepositLine, Invoice, Payment
 from arbridge.sandbox.qbo import QuickBooksSandbox, create_app

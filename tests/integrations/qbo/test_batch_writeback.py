@@ -10,7 +10,7 @@ from huey.contrib.djhuey import HUEY
 
 from arbridge.connectors.qbo.connector import BATCHING
 from arbridge.core import clock
-from arbridge.integrations import outbox, writeback
+from arbridge.integrations import outbox, signals, writeback
 from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
 from arbridge.ledger.models import Invoice
 from tests.integrations import test_consumer_crash as crash
@@ -175,8 +175,9 @@ def test_a_refused_payment_fails_alone_and_leaves_its_batch(qbo, company, invoic
 def test_a_consumer_wakes_a_connection_with_a_timer_that_enqueues_its_job_once(private_queue, qbo):
     when = clock.now() + dt.timedelta(seconds=0.3)
 
-    outbox.wake_at(qbo.pk, when)
-    outbox.wake_at(qbo.pk, when + dt.timedelta(seconds=0.5))  # the armed timer covers it
+    signals.batches_due.send(None, connection_id=qbo.pk, when=when)
+    # The armed timer covers it.
+    signals.batches_due.send(None, connection_id=qbo.pk, when=when + dt.timedelta(seconds=0.5))
 
     assert HUEY.pending_count() == 0  # no worker waits: the job is not even queued yet
     deadline = time.monotonic() + 5

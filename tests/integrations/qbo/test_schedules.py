@@ -2,8 +2,9 @@ import datetime as dt
 
 import pytest
 
-from arbridge.integrations.models import Connection, SyncRun
-from arbridge.integrations.schedules import request_due_syncs
+from arbridge.core.models import Connection
+from arbridge.integrations.models import SyncRun
+from arbridge.integrations.tasks import request_due_syncs
 from tests.integrations.conftest import START
 
 

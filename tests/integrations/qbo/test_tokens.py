@@ -3,7 +3,8 @@ from authlib.oauth2.rfc6749 import OAuth2Token
 from django.db import connection as db
 from django.db import transaction
 
-from arbridge.integrations.models import Connection, SyncRun
+from arbridge.core.models import Connection
+from arbridge.integrations.models import SyncRun
 from arbridge.integrations.tasks import perform_sync, request_sync
 from arbridge.integrations.tokens import ConnectionTokenStore
 from arbridge.sandbox.qbo.app import CLIENT_ID
@@ -11,9 +12,7 @@ from arbridge.sandbox.qbo.app import CLIENT_ID
 
 def raw_credentials(connection: Connection) -> str:
     with db.cursor() as cursor:
-        cursor.execute(
-            "SELECT credentials FROM integrations_connection WHERE id = %s", [connection.pk]
-        )
+        cursor.execute("SELECT credentials FROM core_connection WHERE id = %s", [connection.pk])
         return cursor.fetchone()[0]
 
 

@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 
 from arbridge.core import clock
-from arbridge.integrations.models import Connection, SyncRun, WebhookEvent
-from arbridge.integrations.schedules import sweep_webhook_events
+from arbridge.core.models import Connection
+from arbridge.integrations.models import SyncRun, WebhookEvent
+from arbridge.integrations.tasks import sweep_webhook_events
 from arbridge.ledger.models import Invoice, Payment
 from arbridge.sandbox.qbo.app import CLIENT_ID, VERIFIER_TOKEN
 from arbridge.sandbox.qbo.webhooks import sign

@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from arbridge.core.models import Connection
 from arbridge.integrations import outbox, writeback
-from arbridge.integrations.models import Connection, ExternalRef, OutboundCommand, WebhookEvent
+from arbridge.integrations.models import ExternalRef, OutboundCommand, WebhookEvent
 from arbridge.ledger.models import Invoice
 from arbridge.sandbox.xero.app import WEBHOOK_KEY
 from tests.integrations.qbo.fixtures import take_payment

@@ -4,19 +4,21 @@ import httpx
 
 from arbridge.connectors.base import Config, Op
 from arbridge.connectors.xero import XeroConnector
+from arbridge.sandbox.common.demo import DemoRequest
 from arbridge.sandbox.xero import demo
 
 
 def test_the_demo_organisation_is_seeded_once_and_readable():
     app = demo.sandbox()
-    token = demo.seed_demo()
-    again = demo.seed_demo()
+    account = demo.seed_demo(DemoRequest(base_url="http://demo.test"))
+    again = demo.seed_demo(DemoRequest(base_url="http://demo.test"))
+    token = account.token
     http = httpx.Client(
         transport=httpx.WSGITransport(app=app),
         headers={"Authorization": f"Bearer {token['access_token']}"},
     )
     connector = XeroConnector(
-        Config(base_url="http://demo.test", remote_account=token["tenant_id"]), http
+        Config(base_url="http://demo.test", remote_account=account.account), http
     )
 
     invoices = {
@@ -25,6 +27,6 @@ def test_the_demo_organisation_is_seeded_once_and_readable():
         if getattr(c, "entity", "") == "invoice" and c.op == Op.UPSERT
     }
 
-    assert again["tenant_id"] == demo.TENANT
+    assert again.account == demo.TENANT
     assert len(invoices) == demo.INVOICES
     assert [t.id for t in connector.tenants()] == [demo.TENANT]

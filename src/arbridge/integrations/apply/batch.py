@@ -28,9 +28,10 @@ from django.db.models import Model
 
 from arbridge.connectors.base import Capabilities, Change, Op, Rejected
 from arbridge.core import clock
+from arbridge.core.models import Connection
 from arbridge.core.money import quantize
 from arbridge.integrations.apply.insert import insert
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
+from arbridge.integrations.models import ExceptionItem, ExternalRef, SyncRun
 from arbridge.integrations.registry import display_name
 from arbridge.ledger.models import Customer
 
@@ -375,7 +376,9 @@ class Batch:
         """
         if remote_id is None:
             if self._unknown_customer_id is None:
-                self._unknown_customer_id = self.connection.unknown_customer().pk
+                self._unknown_customer_id = Customer.objects.unknown_for_connection(
+                    self.connection
+                ).pk
             return self._unknown_customer_id
         local_id = self.local_id("customer", remote_id)
         if local_id is not None:

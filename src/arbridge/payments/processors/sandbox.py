@@ -357,10 +357,3 @@ class SandboxProcessor:
         if status != 200:
             raise ProcessorError(data["error"]["message"])
         return [payout(item) for item in data["data"]]
-
-
-def demo_app() -> Any:
-    """Return the sandbox processor the demo server mounts at /sandbox/processor/."""
-    from arbridge.sandbox.processor import create_app
-
-    return create_app()

@@ -9,9 +9,11 @@ The company lives in the web server's memory, so each start seeds it afresh.
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from functools import cache
-from typing import Any
 
+from arbridge.sandbox.common.demo import DemoAccount, DemoRequest, SharedInvoice
 from arbridge.sandbox.qbo.app import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -23,11 +25,15 @@ from arbridge.sandbox.qbo.seed import seed
 from arbridge.sandbox.qbo.store import Store
 
 MOUNT = "/sandbox/qbo"
+# The typical MSP keeps its books here, beside its PSA (the primary).
+ROLE = "secondary"
 REALM = "9130357122045519"
 COMPANY_NAME = "Northwind MSP (QuickBooks sandbox)"
 # Beside the invoices the PSAs bill, a few hundred in all.
 CUSTOMERS, INVOICES = 40, 240
 RNG_SEED = 20250101
+# Invoices billed in a PSA as well (the PSAs' demo modules split them).
+SHARED_INVOICES = 7
 
 # The sandbox's companies, shared by the app the server mounts and `seed_demo()`.
 STORE = Store()
@@ -52,12 +58,50 @@ def sandbox(webhook_url: str | None = None, webhook_key: str = VERIFIER_TOKEN) -
     return create_app(STORE, verifier_token=webhook_key, webhook_url=webhook_url)
 
 
-def seed_demo(client_id: str = CLIENT_ID) -> dict[str, Any]:
-    """Seed the demo company once per process; return a token of `client_id` connected to it.
+def seed_demo(request: DemoRequest) -> DemoAccount:
+    """Seed the demo company once per process; return a token of arbridge's app connected to it.
 
-    The token never expires and carries the company's realm under "realm_id".
+    The token never expires; the demo prints it for a person to call the sandbox's API.
     """
+    _seed()
+    client_id = request.client_id or CLIENT_ID
+    token = STORE.auth.issue(REALM, client_id, ttl=None)
+    # A token of its own for a person, so that refreshing the connection's never revokes it.
+    printed = STORE.auth.issue(REALM, client_id, ttl=None)
+    return DemoAccount(
+        account=REALM,
+        token=token,
+        printed=(
+            ("QuickBooks sandbox realm", REALM),
+            ("QuickBooks sandbox token", printed["access_token"]),
+            ("QuickBooks webhook verifier token", VERIFIER_TOKEN),
+        ),
+    )
+
+
+def shared_invoices() -> list[SharedInvoice]:
+    """Return the company's invoices the PSAs bill too, oldest ids first."""
+    _seed()
+    realm = STORE.realm(REALM)
+    ids = sorted(realm.tables["Invoice"])[:SHARED_INVOICES]
+    shared = []
+    for id in ids:
+        invoice = STORE.document(REALM, "Invoice", str(id))
+        issued = dt.date.fromisoformat(invoice["TxnDate"])
+        shared.append(
+            SharedInvoice(
+                customer=invoice["CustomerRef"]["name"],
+                number=invoice["DocNumber"],
+                issued=issued,
+                due=dt.date.fromisoformat(invoice.get("DueDate", invoice["TxnDate"])),
+                total=Decimal(str(invoice["TotalAmt"])),
+                currency=invoice["CurrencyRef"]["value"],
+            )
+        )
+    return shared
+
+
+def _seed() -> None:
     if REALM not in STORE.realms:
         STORE.add_realm(REALM, COMPANY_NAME)
         seed(STORE, REALM, customers=CUSTOMERS, invoices=INVOICES, rng_seed=RNG_SEED)
-    return {**STORE.auth.issue(REALM, client_id, ttl=None), "realm_id": REALM, "account": REALM}

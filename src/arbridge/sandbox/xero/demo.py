@@ -3,16 +3,15 @@
 # Reference: https://developer.xero.com/documentation/guides/oauth2/tenants
 
 Framework-free: the Django side (registry, demo) mounts `sandbox()` at
-MOUNT and calls `seed_demo()` when the demo partner connects, storing the
-token it returns as the connection's and TENANT as its remote account. The
+MOUNT and calls `seed_demo()` when the demo partner connects (sandbox/common/demo.py). The
 organisation lives in the web server's memory, so each start seeds it afresh.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
+from arbridge.sandbox.common.demo import DemoAccount, DemoRequest
 from arbridge.sandbox.xero.app import CLIENT_ID, CLIENT_SECRET, WEBHOOK_KEY, XeroSandbox, create_app
 from arbridge.sandbox.xero.seed import seed
 from arbridge.sandbox.xero.store import Store
@@ -46,12 +45,12 @@ def sandbox(webhook_url: str | None = None, webhook_key: str = WEBHOOK_KEY) -> X
     return create_app(STORE, webhook_url=webhook_url, webhook_key=webhook_key)
 
 
-def seed_demo(client_id: str = CLIENT_ID) -> dict[str, Any]:
+def seed_demo(request: DemoRequest) -> DemoAccount:
     """Seed the demo organisation once per process; return tokens connected to it.
 
-    The tokens are issued to `client_id` (the app arbridge is configured
-    with), never expire, and carry the tenant id under "tenant_id".
+    The tokens are issued to the app arbridge runs as and never expire.
     """
+    client_id = request.client_id or CLIENT_ID
     if TENANT not in STORE.orgs:
         STORE.add_org(TENANT, ORG_NAME)
         seed(STORE, TENANT, customers=CUSTOMERS, invoices=INVOICES, seed=RNG_SEED)
@@ -60,8 +59,4 @@ def seed_demo(client_id: str = CLIENT_ID) -> dict[str, Any]:
         STORE.auth.register_client(CLIENT_ID, CLIENT_SECRET)
     if client_id not in STORE.auth.clients:
         raise ValueError(f"the sandbox does not know the app {client_id}")
-    return {
-        **STORE.auth.issue(client_id, [TENANT], ttl=None),
-        "tenant_id": TENANT,
-        "account": TENANT,
-    }
+    return DemoAccount(account=TENANT, token=STORE.auth.issue(client_id, [TENANT], ttl=None))

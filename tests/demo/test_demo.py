@@ -7,10 +7,15 @@ from django.contrib.auth import authenticate
 from werkzeug.serving import make_server
 
 from arbridge import server
-from arbridge.core import demo
-from arbridge.core.models import ApiKey, Membership, Partner
-from arbridge.integrations import connect
-from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef, SyncRun
+from arbridge.core.models import ApiKey, Connection, Membership, Partner
+from arbridge.demo import partner as demo
+from arbridge.integrations import connect, sync_tool
+from arbridge.integrations.models import (
+    ExceptionItem,
+    ExternalRef,
+    IntegrationPreferences,
+    SyncRun,
+)
 from arbridge.ledger.models import Customer, Invoice, Payment
 
 
@@ -83,6 +88,11 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
     # Billed again in ConnectWise for another amount: left for a person to resolve.
     open_exceptions = ExceptionItem.objects.for_partner(partner).filter(status="open")
     assert [e.kind for e in open_exceptions] == [ExceptionItem.Kind.DUPLICATE_NUMBER]
+
+    # The Sync Tool in use, closed ConnectWise invoices waiting for QuickBooks.
+    assert IntegrationPreferences.objects.get(partner=partner).sync_tool_in_use
+    waiting = {invoice.number for invoice in sync_tool.waiting_invoices(partner.pk)}
+    assert waiting == {"CW-8101", "CW-8102", "CW-8103", "CW-8104"}
 
 
 def test_each_start_keeps_the_password_and_issues_a_new_key(db):

@@ -1,11 +1,11 @@
-"""The demo partner: Northwind MSP, its three connections and what they bill.
+"""The demo partner: Northwind MSP, its connections and what they bill.
 
 Only the partner, its owner and its connections are rows seeded here. What
-QuickBooks Online, HaloPSA and ConnectWise hold arrives through their
-connectors from the sandboxes the web server mounts (integrations/qbo_demo.py,
-integrations/psa_demo.py), their payments and conflicts included, so the demo
-obeys the same invariants as a real partner's synced data. The sandboxes'
-generators are seeded: a fresh demo always bills the same customers.
+its systems hold arrives through their connectors from the sandboxes the web
+server mounts (each declares its demo account: sandbox/common/demo.py),
+their payments and conflicts included, so the demo obeys the same invariants
+as a real partner's synced data. The sandboxes' generators are seeded: a
+fresh demo always bills the same customers.
 """
 
 import secrets
@@ -18,10 +18,11 @@ from django.db import transaction
 from django.urls import reverse
 
 from arbridge import settings as arbridge_settings
-from arbridge.core.models import ApiKey, Membership, Partner
-from arbridge.demo.connections import connect_to_sandbox, demo_kinds
-from arbridge.integrations import psa_demo, qbo_demo, sync_tool_demo
-from arbridge.integrations.models import Connection
+from arbridge.core import clock
+from arbridge.core.models import ApiKey, Connection, Membership, Partner
+from arbridge.demo.connections import connect_all, demo_modules, role
+from arbridge.integrations import registry
+from arbridge.integrations.models import IntegrationPreferences
 from arbridge.ledger.models import Customer, Invoice
 from arbridge.payments.base import ProcessorError
 from arbridge.payments.models import PaymentSettings
@@ -38,7 +39,8 @@ class DemoLogin:
     username: str
     password: str
     api_key: str
-    quickbooks: qbo_demo.DemoCompany
+    # (label, value) lines the sandboxes give a person: accounts, tokens to call them with.
+    printed: list[tuple[str, str]]
 
 
 def start() -> DemoLogin:
@@ -60,17 +62,10 @@ def start() -> DemoLogin:
         old.revoke()
     _, raw = ApiKey.issue(partner, API_KEY_NAME, created_by=user)
     # The sandboxes live in this process's memory: seeded and connected at every start.
-    connections = {c.kind: c for c in Connection.objects.for_partner(partner)}
-    quickbooks = qbo_demo.connect(connections["qbo"])
-    # Beside them, each other OAuth2 kind's sandbox account (Xero's organisation).
-    for kind in demo_kinds():
-        if kind in connections and kind != "qbo":
-            connect_to_sandbox(connections[kind])
-    # After QuickBooks: the PSAs bill some of its invoices too.
-    psa_demo.connect(connections["halopsa"], connections["connectwise"])
-    # The Sync Tool in use, closed ConnectWise invoices waiting to go to QuickBooks.
-    sync_tool_demo.prepare(partner)
-    return DemoLogin(username=USERNAME, password=password, api_key=raw, quickbooks=quickbooks)
+    connections = list(Connection.objects.for_partner(partner))
+    printed = connect_all(connections)
+    use_sync_tool(partner, connections)
+    return DemoLogin(username=USERNAME, password=password, api_key=raw, printed=printed)
 
 
 def seed() -> Partner:
@@ -88,20 +83,29 @@ def seed() -> Partner:
         )
         user = User.objects.create_user(USERNAME, "demo@northwind.example")
         Membership.objects.create(user=user, partner=partner, role=Membership.Role.OWNER)
-        # Not connected until start() gives them the sandboxes' keys.
-        # The typical MSP: its PSA primary, QuickBooks Online secondary holding the
-        # same invoices (several numbers overlap), a second PSA tertiary.
-        for kind, role in (
-            ("halopsa", Connection.Role.PRIMARY),
-            ("qbo", Connection.Role.SECONDARY),
-            ("connectwise", Connection.Role.TERTIARY),
-        ):
-            Connection.objects.create(partner=partner, kind=kind, role=role)
-        # Every other kind whose sandbox keeps a demo account, without a role.
-        for kind in demo_kinds():
-            if kind != "qbo":
-                Connection.objects.create(partner=partner, kind=kind)
+        # Not connected until start() gives them the sandboxes' keys. The typical MSP:
+        # its PSA primary, its books secondary holding the same invoices (several
+        # numbers overlap), a second PSA tertiary; each other kind without a role.
+        for kind in demo_modules():
+            Connection.objects.create(partner=partner, kind=kind, role=role(kind))
         return partner
+
+
+def use_sync_tool(partner: Partner, connections: list[Connection]) -> None:
+    """Put the Sync Tool in use where a connection has invoices waiting for it, once.
+
+    The partner's preferences are set the first time only, so a visitor's own
+    choices survive a restart.
+    """
+    if not any(registry.capabilities(c.kind).invoices_out for c in connections):
+        return
+    preferences, created = IntegrationPreferences.objects.get_or_create(partner=partner)
+    if created:
+        now = clock.now()
+        preferences.sync_tool_in_use = True
+        preferences.external_payments, preferences.external_payments_since = True, now
+        preferences.updated_at = now
+        preferences.save()
 
 
 # -- payments: the sandbox processor and a portal link, once the server answers -------------

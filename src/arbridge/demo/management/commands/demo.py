@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from arbridge import server
-from arbridge.core import demo
+from arbridge.demo import partner as demo
 
 
 class Command(BaseCommand):
@@ -39,9 +39,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Dashboard: {url}")
         self.stdout.write(f"Login: {login.username} {login.password}")
         self.stdout.write(f"API key: {login.api_key}")
-        self.stdout.write(f"QuickBooks sandbox realm: {login.quickbooks.realm}")
-        self.stdout.write(f"QuickBooks sandbox token: {login.quickbooks.access_token}")
-        self.stdout.write(f"QuickBooks webhook verifier token: {login.quickbooks.verifier_token}")
+        for label, value in login.printed:
+            self.stdout.write(f"{label}: {value}")
         self.stdout.flush()
         # Payments need the server answering, and a portal link needs the first sync.
         threading.Thread(target=self.open_payments, daemon=True).start()

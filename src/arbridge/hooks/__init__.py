@@ -1,0 +1,1 @@
+"""Outbound webhooks: a partner's endpoints, the events they pick, signed deliveries."""
