@@ -29,7 +29,7 @@ MOUNT = "/sandbox/qbd"
 CUSTOMERS, INVOICES = 10, 30
 RNG_SEED = 20261207
 POLL_MINUTES = 1.0
-RETRY_S = 5.0  # the server not answering yet
+RETRY_S = 1.0  # the server not answering yet, or the connection not yet saved
 COMPANY = Company(name="Harbor IT Services (QuickBooks Desktop sandbox)")
 USERNAME = "arbridge-demo"
 PASSWORD = secrets.token_urlsafe(18)
@@ -65,9 +65,12 @@ class DemoPC:
         delay = 0.0
         while not self.stopped.wait(delay):
             try:
-                self.web_connector.poll()
+                poll = self.web_connector.poll()
             except httpx.HTTPError:
                 delay = RETRY_S
+                continue
+            if poll.outcome == "nvu":
+                delay = RETRY_S  # the demo connection is being connected
                 continue
             self.polls += 1
             delay = self.minutes * 60
