@@ -4,12 +4,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.test import Client
 
 from arbridge.core.models import Connection
 from arbridge.integrations import writeback
 from arbridge.integrations.models import ExternalRef, OutboundCommand, SyncRun
 from arbridge.ledger.models import Invoice, Payment
 from arbridge.polling.models import PollSession
+from arbridge.portal.models import PortalLink
 from tests.integrations.qbd.conftest import PASSWORD, Office, connect
 from tests.integrations.qbo.fixtures import record_payout, take_payment
 
@@ -299,3 +301,17 @@ def test_a_void_and_a_delete_in_quickbooks_archive_the_invoices_at_the_next_poll
         pk=ExternalRef.objects.get(connection=connected, remote_id=deleted).local_id
     )
     assert gone.archived
+
+
+def test_an_invoice_from_quickbooks_desktop_has_a_pdf_rendered_by_arbridge(connected, office):
+    office.invoice(office.customer("Globex"), "150.00")
+    office.poll()
+    invoice = Invoice.objects.get(connection=connected)
+    portal = Client()
+    assert portal.get(PortalLink.issue(invoice.customer).get_absolute_url()).status_code == 302
+
+    response = portal.get(f"/portal/{connected.partner.slug}/invoices/{invoice.pk}/pdf/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
