@@ -20,6 +20,7 @@ It prints one JSON line:
 - invoices_per_s: invoices in arbridge's ledger per second of the poll
 - web_connector_round_trips: sendRequestXML/receiveResponseXML pairs in the poll
 - min_round_trips: the fewest that carry the data, pages of work.PAGE per list
+- quickbooks_seconds: of the poll, the time the sandbox company took to answer
 - peak_rss_mb: this process's peak RSS (arbridge; the PC is another process)
 """
 
@@ -75,6 +76,7 @@ def pc(url: str, invoices: int, customers: int, lines: int) -> None:
                 "round_trips": poll.round_trips,
                 "calls": poll.calls,
                 "seconds": elapsed,
+                "quickbooks_seconds": poll.quickbooks_s,
                 "rows": counts,
             }
         ),
@@ -169,6 +171,8 @@ def main() -> None:
         "rows": rows,
         "synced_invoices": synced,
         "seconds": round(poll["seconds"], 2),
+        # Of which the sandbox company answering qbXML (the PC's side, not arbridge's).
+        "quickbooks_seconds": round(poll["quickbooks_seconds"], 2),
         "invoices_per_s": round(synced / poll["seconds"], 1),
         "web_connector_round_trips": poll["round_trips"],
         "min_round_trips": min_round_trips,

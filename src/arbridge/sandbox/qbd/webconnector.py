@@ -14,6 +14,7 @@ before its answer is posted back), `quickbooks_closed` (connectionError).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ class Poll:
     round_trips: int = 0  # sendRequestXML / receiveResponseXML pairs
     calls: int = 0  # SOAP calls in all
     requests: list[str] = field(default_factory=list)  # the qbXML request names run
+    quickbooks_s: float = 0.0  # the time the company spent answering them
     error: str = ""
 
 
@@ -137,7 +139,9 @@ class WebConnector:
                 poll.outcome = "failed"
                 self.call(poll, "closeConnection", ticket=ticket)
                 return
+            started = time.perf_counter()
             answer = self.processor.process(request)
+            poll.quickbooks_s += time.perf_counter() - started
             poll.requests.append(name_of(request))
             if self.drop is not None and self.drop(request):
                 self.drop = None
