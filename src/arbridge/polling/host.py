@@ -23,7 +23,7 @@ from arbridge.connectors.base import Change, Command, ConnectorError, Cursor, Re
 from arbridge.core import clock
 from arbridge.core.models import Connection
 from arbridge.integrations import outbox, registry, sync
-from arbridge.integrations.connect import build_connector
+from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import OutboundCommand, SyncCursor, SyncRun
 from arbridge.integrations.tasks import finish_run
 from arbridge.polling.models import PollSession, ticket_digest
@@ -42,11 +42,12 @@ class DjangoHost:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.connector_class = registry.load(kind)
-        self.http = httpx.Client()
+        self.http: httpx.Client | None = None  # polled connectors call no one; built on demand
         self.sessions: dict[str, PollSession] = {}
 
     def close_http(self) -> None:
-        self.http.close()
+        if self.http is not None:
+            self.http.close()
 
     def session(self, ticket: str) -> PollSession | None:
         if ticket not in self.sessions:
@@ -94,7 +95,10 @@ class DjangoHost:
 
     def connector(self, ticket: str) -> Any | None:
         session = self.session(ticket)
-        return build_connector(session.connection, self.http) if session else None
+        if session is None:
+            return None
+        self.http = self.http or http_client()
+        return build_connector(session.connection, self.http)
 
     def state(self, ticket: str) -> dict[str, Any]:
         session = self.session(ticket)
