@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "arbridge.portal",
     "arbridge.autopay",
     "arbridge.collections",
+    "arbridge.polling",
     "arbridge.hooks",
     "arbridge.metrics",
     "arbridge.dashboard",

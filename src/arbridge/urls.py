@@ -17,6 +17,7 @@ urlpatterns = [
         name="connection_webhook",
     ),
     path("api/v1/", include("arbridge.api.urls")),
+    path("", include("arbridge.polling.urls")),
     path("", include("arbridge.portal.urls")),
     path("", include("arbridge.collections.urls")),
     path("", include("arbridge.metrics.urls")),

@@ -24,6 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "collections": {"core", "ledger", "integrations", "payments", "autopay"} | PORTAL_LINKS,
     "metrics": {"core", "ledger", "integrations", "payments", "autopay", "collections"},
     "hooks": {"core", "ledger", "integrations", "payments"},
+    # The service polled kinds' programs call (connectors/polled.py), beside integrations.
+    "polling": {"core", "ledger", "integrations", "connectors"},
 }
 APPS = {
     "connectors", "core", "ledger", "integrations", "payments", "autopay", "collections", "hooks",

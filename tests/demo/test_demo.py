@@ -1,6 +1,7 @@
 """The demo partner: seeded once, and billed through its three connectors from the sandboxes."""
 
 import threading
+import time
 
 import pytest
 from django.contrib.auth import authenticate
@@ -9,7 +10,7 @@ from werkzeug.serving import make_server
 from arbridge import server
 from arbridge.core.models import ApiKey, Connection, Membership, Partner
 from arbridge.demo import partner as demo
-from arbridge.integrations import connect, sync_tool
+from arbridge.integrations import connect, registry, sync_tool
 from arbridge.integrations.models import (
     ExceptionItem,
     ExternalRef,
@@ -33,6 +34,17 @@ def served(settings):
     web.shutdown()
 
 
+def wait_for_first_polls(connections, timeout: float = 30.0) -> None:
+    """Wait until the demo PC of each polled connection (its own thread) has polled once."""
+    deadline = time.monotonic() + timeout
+    for connection in connections:
+        if not registry.is_polled(connection.kind):
+            continue
+        while connection.sync_runs.filter(status=SyncRun.Status.SUCCEEDED).count() == 0:
+            assert time.monotonic() < deadline, f"{connection.kind}'s demo PC never polled"
+            time.sleep(0.1)
+
+
 def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandboxes(db):
     partner = demo.seed()
     assert demo.seed() == partner
@@ -49,6 +61,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         (None, "zoho_books", "pending"),
         (None, "freshbooks", "pending"),
         (None, "datagate", "pending"),
+        (None, "qbd", "pending"),
     }
     # Everything billed arrives through the connectors.
     assert not Invoice.objects.exists()
@@ -67,14 +80,19 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "zoho_books": "connected",
         "freshbooks": "connected",
         "datagate": "connected",
+        "qbd": "connected",
     }
+    wait_for_first_polls(connections)
     for connection in connections:
         [run] = connection.sync_runs.all()
         assert (run.trigger, run.status) == (SyncRun.Trigger.INITIAL, SyncRun.Status.SUCCEEDED)
         if connection.kind == "datagate":
             continue  # read from the files a person uploads: nothing to hold
         oauth = connection.kind in ("qbo", "xero", "zoho_books", "freshbooks")
-        assert connection.credentials["token" if oauth else "base_url"]
+        polled = registry.is_polled(connection.kind)
+        assert connection.credentials[
+            "token" if oauth else "password_hash" if polled else "base_url"
+        ]
 
     invoices = Invoice.objects.for_partner(partner)
     assert 250 <= invoices.count() <= 600  # "a few hundred"

@@ -26,6 +26,7 @@ Capabilities, so callers ask the flag, never the class:
     files       columns, headers(data), read_file(file): the connector reads the files a
                 partner hands over (uploaded, or placed in the connection's folder)
                 instead of an API; the host hands them over as `Runtime.files`
+    polled      serve(body, host), setup_file(...): the vendor calls arbridge (connectors/polled.py)
 
 Exceptions:
 
@@ -173,6 +174,9 @@ class Capabilities:
     files: bool = False
     # Takes arbridge's payments back (`push` of create_payment); False: none is owed to it.
     write_back: bool = True
+    # The vendor polls arbridge for its work (connectors/polled.py): reads and writes
+    # happen in its sessions, never in scheduled syncs or outbox jobs.
+    polled: bool = False
 
     def frequency(self, item: Item, vendor_version: str | None = None) -> Frequency:
         """Return how often an item syncs for an instance of the given version."""

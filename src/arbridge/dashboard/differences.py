@@ -37,6 +37,8 @@ class Column:
         slower = self.capabilities.fallback_frequencies.get(item)
         if slower is not None and slower != usual:
             return f"{LABELS[slower]}/{LABELS[usual]}*"
+        if self.capabilities.polled and usual == Frequency.REAL_TIME:
+            return f"{LABELS[usual]}*"
         return LABELS[usual]
 
     @property
@@ -50,6 +52,11 @@ class Column:
 
     @property
     def version_note(self) -> str:
+        if self.capabilities is not None and self.capabilities.polled:
+            return (
+                f"* {LABELS[Frequency.REAL_TIME]} for {self.name}: at the next poll of its "
+                "program on the partner's PC (every few minutes, as its setup file says)."
+            )
         if self.capabilities is None or not self.capabilities.min_version_for_real_time:
             return ""
         return (

@@ -59,7 +59,7 @@ from arbridge.core.models import Connection
 from arbridge.integrations import signals
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import ExceptionItem, ExternalRef, OutboundCommand
-from arbridge.integrations.registry import load
+from arbridge.integrations.registry import is_polled, load
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,8 @@ def deliver(command_id: int) -> OutboundCommand | None:
     if due is None:
         return None  # not due, or taken: most tasks of a busy connection, whose batch went
     action, connection_id, kind = due
+    if is_polled(kind):
+        return None  # the vendor's next session takes it (connectors/polled.py)
     batching = connector_batching(kind)
     if batching and action in batching.actions:
         return deliver_batches(connection_id, batching, command_id)

@@ -73,6 +73,12 @@ def capabilities(kind: str):
         return None
 
 
+def is_polled(kind: str) -> bool:
+    """Return True if the kind's vendor polls arbridge for its work (Capabilities.polled)."""
+    found = capabilities(kind)
+    return bool(found and found.polled)
+
+
 def built() -> list[str]:
     """Return the kinds whose connector is built here, in the registry's order."""
     return [kind for kind in all_kinds() if is_available(kind)]

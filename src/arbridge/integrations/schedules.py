@@ -47,6 +47,8 @@ def due_connections() -> list[Connection]:
             capabilities = registry.load(connection.kind).capabilities
         except (ImportError, LookupError):
             continue  # no connector to sync it with yet; a run would only fail
+        if capabilities.polled:
+            continue  # read in its vendor's sessions (connectors/polled.py)
         # An old HaloPSA's webhooks miss invoices: they are pulled hourly instead.
         interval = sync_interval(capabilities, connection.credentials.get("version"))
         if interval is None:

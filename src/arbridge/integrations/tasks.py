@@ -19,7 +19,15 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from arbridge.core import clock
 from arbridge.core.models import Connection
-from arbridge.integrations import external_payments, hints, outbox, schedules, signals, writeback
+from arbridge.integrations import (
+    external_payments,
+    hints,
+    outbox,
+    registry,
+    schedules,
+    signals,
+    writeback,
+)
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import ExceptionItem, OutboundCommand, SyncRun, WebhookEvent
 from arbridge.integrations.sync import apply_changes, run_sync
@@ -71,6 +79,9 @@ def perform_sync(run_id: int) -> SyncRun | None:
 
     Return the run, or None if it was not this worker's to run.
     """
+    kind = SyncRun.objects.filter(pk=run_id).values_list("connection__kind", flat=True).first()
+    if kind is not None and registry.is_polled(kind):
+        return None  # its vendor's next session runs it (connectors/polled.py)
     run = claim_run(run_id)
     if run is None:
         return None
