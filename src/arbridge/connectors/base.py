@@ -494,6 +494,7 @@ class Delivery:
     hints: tuple[Hint, ...] = ()
     reason: str = ""
     kept_headers: tuple[str, ...] = ("content-type",)
+    answer: str = ""  # the body of an accepted handshake's answer (Business Central's token)
 
 
 # -- what the host gives a connector ----------------------------------------------

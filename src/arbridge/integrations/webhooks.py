@@ -109,7 +109,7 @@ def connection_webhook(request: HttpRequest, kind: str, connection_id: int) -> H
         logger.warning("Refused a %s webhook for connection %s", kind, connection_id)
         return HttpResponse(delivery.reason or refused, status=401)
     store(request, connection, delivery, delivery.hints)
-    return HttpResponse(status=200)
+    return HttpResponse(delivery.answer, status=200, content_type="text/plain")
 
 
 def store(
