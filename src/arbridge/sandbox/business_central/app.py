@@ -299,7 +299,7 @@ class BusinessCentralSandbox:
                 record = store.get(company, name, key)
                 if method == "GET":
                     return self._json(
-                        200, self.render(name, record, expand=name in self._expand(request))
+                        200, self.render(name, record, expand=EXPANDS.get(name) in self._expand(request))
                     )
                 self._check_etag(request, record)
                 if method == "PATCH":
