@@ -105,6 +105,11 @@ class Books:
         raise_for_status(response)
         return parse(response.content) if response.content else None
 
+    def subscriptions(self) -> list[dict[str, Any]]:
+        tenant, environment, _ = self.account.split("/")
+        url = f"{ROOT}/v2.0/{tenant}/{environment}/api/v2.0/subscriptions"
+        return self.call("GET", url)["value"]
+
     def read(self, entity_set: str, id: str) -> dict[str, Any]:
         return self.call("GET", f"{entity_set}({id})")
 
@@ -126,7 +131,9 @@ class Books:
             self.env, self.company, customer_id=customer_id, name=name, email=email
         )
 
-    def invoice(self, customer: dict[str, Any] | str, *amounts: str, **fields: Any) -> dict[str, Any]:
+    def invoice(
+        self, customer: dict[str, Any] | str, *amounts: str, **fields: Any
+    ) -> dict[str, Any]:
         """Bill a customer one line per amount, posted at once."""
         customer_id = customer if isinstance(customer, str) else customer["id"]
         draft = self.call(
@@ -167,7 +174,9 @@ class Books:
         for entry in self.entries():
             if entry["accountId"] == receivables and entry["description"].endswith(description):
                 amount = Decimal(str(entry["creditAmount"])) - Decimal(str(entry["debitAmount"]))
-                paid[entry["documentNumber"]] = amount
+                head = entry["description"].removesuffix(description)
+                number = head.partition("reversal of ")[2] or entry["documentNumber"]
+                paid[number] = paid.get(number, Decimal(0)) + amount
         return [amount for amount in paid.values() if amount > 0]
 
     def faults(self, **settings: Any) -> None:

@@ -204,6 +204,7 @@ class BusinessCentral:
             http = limited_client(http, runtime.limiter(LIMITS), key)
         self.http = http
         self.clock = runtime.clock
+        self.sleep = runtime.sleep
         self.client = (
             BusinessCentralClient(http, config.base_url, self.where, sleep=runtime.sleep)
             if self.where is not None
@@ -223,9 +224,7 @@ class BusinessCentral:
         # Reference: https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/administration/administration-center-api_environments
         base = self.base_url.rstrip("/")
         found = loads(
-            request(
-                self.http, "GET", f"{base}{ENVIRONMENTS}", headers={"Accept": "application/json"}
-            ).content,
+            self._get(f"{base}{ENVIRONMENTS}").content,
             "Business Central",
         )
         companies = []
@@ -235,9 +234,7 @@ class BusinessCentral:
             tenant, name = str(environment["aadTenantId"]), str(environment["name"])
             root = environment_root(self.base_url, tenant, name)
             listed = loads(
-                request(
-                    self.http, "GET", f"{root}/companies", headers={"Accept": "application/json"}
-                ).content,
+                self._get(f"{root}/companies").content,
                 "Business Central",
             )
             for company in listed.get("value") or []:
@@ -248,6 +245,11 @@ class BusinessCentral:
                     )
                 )
         return companies
+
+    def _get(self, url: str) -> httpx.Response:
+        return request(
+            self.http, "GET", url, headers={"Accept": "application/json"}, sleep=self.sleep
+        )
 
     # -- reading --------------------------------------------------------------
 

@@ -249,7 +249,7 @@ def payment_lines(payload: dict[str, Any], number: str) -> list[dict[str, Any]]:
 
 def paid_description(payment_id: str, invoice_id: str) -> str:
     """Return a payment line's description: it names the invoice, for a reversal to read."""
-    return f"arbridge {payment_id[:40]} on {invoice_id}"[:DESCRIPTION_CHARS]
+    return f"arbridge {payment_id[:50]} on {invoice_id}"[:DESCRIPTION_CHARS]
 
 
 def paid_invoice(description: str) -> str:
@@ -270,7 +270,9 @@ def reversal_lines(posted: list[dict[str, Any]], number: str, date: str) -> list
             "documentNumber": number,
             "amount": -money(line["amount"], "amount"),
             "appliesToInvoiceId": str(line["appliesToInvoiceId"]),
-            "description": f"arbridge reversal of {line['documentNumber']}"[:DESCRIPTION_CHARS],
+            "description": paid_description(
+                f"reversal of {line['documentNumber']}", str(line["appliesToInvoiceId"])
+            ),
         }
         for line in posted
         if line.get("appliesToInvoiceId")

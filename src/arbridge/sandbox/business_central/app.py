@@ -243,7 +243,7 @@ class BusinessCentralSandbox:
 
     def _throttled(self, retry_after: int) -> Response:
         error = Invalid(
-            "Too many requests reached. Actual (6001). Maximum (6000).",
+            "Too many requests reached. Try again after the Retry-After interval.",
             status=429,
             code="Application_TooManyRequests",
         )
@@ -299,7 +299,10 @@ class BusinessCentralSandbox:
                 record = store.get(company, name, key)
                 if method == "GET":
                     return self._json(
-                        200, self.render(name, record, expand=EXPANDS.get(name) in self._expand(request))
+                        200,
+                        self.render(
+                            name, record, expand=EXPANDS.get(name) in self._expand(request)
+                        ),
                     )
                 self._check_etag(request, record)
                 if method == "PATCH":
@@ -427,7 +430,7 @@ class BusinessCentralSandbox:
         if len(rows) > size:
             query = {k: v for k, v in args.items() if k != "$skiptoken"}
             query["$skiptoken"] = str(page[-1]["_seq"])
-            body["@odata.nextLink"] = f"{request.base_url}?{urlencode(query)}"
+            body["@odata.nextLink"] = f"{request.base_url}?{urlencode(query, safe='$,()')}"
         headers = (
             {"Preference-Applied": f"odata.maxpagesize={size}"}
             if "Prefer" in request.headers
