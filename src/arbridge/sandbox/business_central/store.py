@@ -182,7 +182,7 @@ class Store:
                     "number": number,
                     "displayName": name,
                     "currencyCode": "",
-                    "glAccountNumber": account,
+                    "_glAccountNumber": account,
                 },
             )
         company.next_number["receivables"] = 0
@@ -566,7 +566,7 @@ class Store:
             account = line["accountId"]
             if line["accountType"] == "Bank Account":
                 bank = self.get(company, "bankAccounts", account)
-                account = self.by_number(company, "accounts", bank["glAccountNumber"])["id"]
+                account = self.by_number(company, "accounts", bank["_glAccountNumber"])["id"]
             value = line["amount"]
             self._entry(
                 company,
