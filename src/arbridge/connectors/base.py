@@ -159,6 +159,8 @@ class Capabilities:
     webhooks: Literal["app", "connection"] | None = None
     # Can be asked to call a URL back on changes (`subscribe(url)`), once connected.
     subscribe: bool = False
+    # Its subscriptions expire: `subscribe(url)` is asked again hourly, to renew them.
+    renews_subscriptions: bool = False
     # Can look up its invoices (`invoice`, `invoice_by_number`, `invoice_payments`):
     # what mirroring a payment made in another system needs.
     invoices: bool = False

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 
+from django.db import transaction
 from django.db.models import Max
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from arbridge.connectors.base import Capabilities, Frequency, Item
 from arbridge.core import clock
-from arbridge.integrations import registry, tasks, writeback
+from arbridge.integrations import credentials, registry, tasks, writeback
 from arbridge.integrations.models import Connection, SyncRun, WebhookEvent
 from arbridge.integrations.tasks import SWEEP_BATCH, SWEEP_GRACE, request_sync
 
@@ -88,3 +90,48 @@ def catch_up() -> None:
     writeback.owe_reversals()
     writeback.owe_deposits()
     sweep_webhook_events()
+
+
+def keep_subscriptions() -> list[SyncRun]:
+    """Renew the callbacks of connectors whose subscriptions expire; catch up after a lapse.
+
+    The first time, the connection gets a webhook secret (what the vendor sends
+    back with every notification, Business Central's clientState). When the
+    subscriptions differ from those held (first made, or a lapsed one made
+    again), a sync reads what changed while none was there.
+    """
+    runs = []
+    for connection in Connection.objects.filter(status=Connection.Status.CONNECTED).order_by("pk"):
+        try:
+            capabilities = registry.load(connection.kind).capabilities
+        except (ImportError, LookupError):
+            continue
+        if not capabilities.renews_subscriptions:
+            continue
+        held = keep_credentials(connection, webhook_secret=secrets.token_urlsafe(32))
+        ids = credentials.subscribe(connection)
+        if ids and sorted(ids) != sorted(held.get("subscriptions") or []):
+            keep_credentials(connection, subscriptions=ids, replace=True)
+            runs.append(request_sync(connection, SyncRun.Trigger.SCHEDULE))
+    return runs
+
+
+def keep_credentials(connection: Connection, *, replace: bool = False, **values) -> dict:
+    """Add values to a connection's credentials (replacing them only if asked); return them."""
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        wanted = (
+            values if replace else {k: v for k, v in values.items() if k not in locked.credentials}
+        )
+        if wanted:
+            locked.credentials = {**locked.credentials, **wanted}
+            locked.save(update_fields=["credentials"])
+    connection.credentials = locked.credentials
+    return locked.credentials
+
+
+@db_periodic_task(crontab(minute="23"))
+def keep_subscriptions_hourly() -> None:
+    """Every hour: renew expiring subscriptions, make lapsed ones again and catch up."""
+    if runs := keep_subscriptions():
+        logger.info("Subscriptions made again for %d connections; catching up", len(runs))

@@ -182,6 +182,7 @@ class BusinessCentral:
         tenants=True,
         webhooks="connection",
         subscribe=True,
+        renews_subscriptions=True,
     )
     Preferences: ClassVar[type[BusinessCentralPreferences]] = BusinessCentralPreferences
     display_name: ClassVar[str] = "Business Central"
@@ -397,7 +398,8 @@ class BusinessCentral:
 
         A subscription found with less than RENEW_WITHIN left is renewed
         (PATCH with its etag; Business Central repeats the handshake); one
-        missing, never made or lapsed, is made again. Returns the ids.
+        missing or lapsed (expired: deleted first) is made anew, under a new
+        id, which tells the caller to catch up by polling. Returns the ids.
         """
         # Reference: https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/dynamics-subscriptions
         if not self.client_state:
@@ -411,6 +413,11 @@ class BusinessCentral:
             resource = f"/api/v2.0/companies({self.api_company()})/{entity_set}"
             body = {"notificationUrl": url, "resource": resource, "clientState": self.client_state}
             row = existing.get((url, resource))
+            if row is not None and self._lapsed(row):
+                # Nothing was sent since it expired: a new one, and the caller catches up.
+                path = f"/subscriptions({mapping_literal(row['subscriptionId'])})"
+                self.api.delete(path, str(row.get("@odata.etag") or "*"))
+                row = None
             if row is None:
                 row = self.api.post("/subscriptions", body)
             elif self._expires_soon(row):
@@ -421,6 +428,10 @@ class BusinessCentral:
 
     def api_company(self) -> str:
         return self.where.company if self.where else ""
+
+    def _lapsed(self, row: dict[str, Any]) -> bool:
+        expires = mapping.parse_time(row.get("expirationDateTime"))
+        return expires is not None and expires <= self.clock()
 
     def _expires_soon(self, row: dict[str, Any]) -> bool:
         expires = mapping.parse_time(row.get("expirationDateTime"))

@@ -1,0 +1,137 @@
+"""Business Central on the Django side: consent, subscriptions, notifications, catching up."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from arbridge.core.models import Partner
+from arbridge.integrations import schedules
+from arbridge.integrations.models import Connection, WebhookEvent
+from arbridge.integrations.tasks import perform_sync
+from arbridge.ledger.models import Invoice
+from tests.integrations.business_central.conftest import KIND, come_back, consent
+
+pytestmark = pytest.mark.django_db
+# The sandbox's subscription handshake reaches arbridge from the loopback server's thread,
+# which sees only what the test has committed.
+handshaking = pytest.mark.django_db(transaction=True)
+
+
+def test_connecting_stores_the_token_and_the_company(client, alice, acme_books):
+    client.force_login(alice)
+    callback = consent(client, acme_books.account.split("/")[0])
+    assert callback.path == f"/integrations/{KIND}/callback/"
+
+    response = come_back(client, callback)
+
+    connection = Connection.objects.get(kind=KIND)
+    assert response["Location"] == f"/integrations/{connection.pk}/"
+    assert (connection.status, connection.remote_account) == ("connected", acme_books.account)
+    assert connection.credentials["token"]["refresh_token"]
+
+
+def test_a_tenant_with_two_companies_asks_which(client, alice, bc, acme_books):
+    tenant = acme_books.account.split("/")[0]
+    other = "/".join(bc.store.add_company(tenant, "sandbox", "Acme Test Books"))
+    client.force_login(alice)
+
+    response = come_back(client, consent(client, tenant))
+
+    connection = Connection.objects.get(kind=KIND)
+    assert response["Location"] == f"/integrations/{connection.pk}/account/"
+    page = client.get(response["Location"]).content.decode()
+    assert "Acme IT (production)" in page and "Acme Test Books (sandbox)" in page
+    client.post(response["Location"], {"account": other})
+    connection.refresh_from_db()
+    assert (connection.status, connection.remote_account) == ("connected", other)
+
+
+def run_requested(runs) -> None:
+    for run in runs:
+        perform_sync(run.pk)
+
+
+@handshaking
+def test_the_job_subscribes_with_a_handshake_and_notifications_update_invoices(
+    connected, acme_books, bc, sync, clock, django_capture_on_commit_callbacks
+):
+    invoice = acme_books.invoice(acme_books.customer("Globex", "ap@globex.example"), "100.00")
+    sync(connected)
+
+    runs = schedules.keep_subscriptions()
+
+    connected.refresh_from_db()
+    assert len(connected.credentials["subscriptions"]) == 3
+    assert bc.notifier.handshakes == 3 and len(acme_books.subscriptions()) == 3
+    assert {s["clientState"] for s in acme_books.subscriptions()} == {
+        connected.credentials["webhook_secret"]
+    }
+    run_requested(runs)
+    clock.shift(dt.timedelta(minutes=5))
+    acme_books.change(invoice["id"], "140.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert bc.flush_webhooks() == 1
+
+    assert WebhookEvent.objects.filter(connection=connected).count() == 1
+    assert Invoice.objects.get(connection=connected).total == 140
+
+
+@handshaking
+def test_subscriptions_are_renewed_not_made_again_within_their_three_days(
+    connected, acme_books, bc, clock
+):
+    schedules.keep_subscriptions()
+    made = {s["subscriptionId"]: s["expirationDateTime"] for s in acme_books.subscriptions()}
+
+    clock.shift(dt.timedelta(hours=36))
+    runs = schedules.keep_subscriptions()
+
+    after = {s["subscriptionId"]: s["expirationDateTime"] for s in acme_books.subscriptions()}
+    assert set(after) == set(made) and runs == []
+    assert all(after[id] > made[id] for id in made)
+
+
+@handshaking
+def test_a_lapsed_subscription_is_made_again_and_the_gap_caught_up(
+    connected, acme_books, bc, clock, sync, receiver
+):
+    customer = acme_books.customer("Globex", "ap@globex.example")
+    schedules.keep_subscriptions()
+    sync(connected)
+    clock.shift(dt.timedelta(days=4))  # the worker was down: nothing renewed them
+    missed = acme_books.invoice(customer, "75.00")
+    assert bc.flush_webhooks() == 0  # a lapsed subscription sends nothing
+
+    runs = schedules.keep_subscriptions()
+    run_requested(runs)
+
+    assert len(runs) == 1
+    assert Invoice.objects.get(connection=connected, number=missed["number"]).total == 75
+
+
+@handshaking
+def test_a_notification_meant_for_another_partner_is_refused(client, connected, acme_books, bc):
+    schedules.keep_subscriptions()
+    globex = Partner.objects.create(name="Globex MSP", slug="globex-msp")
+    theirs = "/".join(bc.store.add_company(name="Globex Books"))
+    other = Connection.objects.create(
+        partner=globex, kind=KIND, status=Connection.Status.CONNECTED, remote_account=theirs,
+        credentials={"webhook_secret": "globex-secret"},
+    )  # fmt: skip
+    connected.refresh_from_db()
+    company = acme_books.account.split("/")[2]
+    note = {
+        "subscriptionId": "s",
+        "clientState": connected.credentials["webhook_secret"],
+        "resource": f"/api/v2.0/companies({company})/salesInvoices(1)",
+        "changeType": "updated",
+        "lastModifiedDateTime": "2026-03-02T17:00:00Z",
+    }
+    body = json.dumps({"value": [note]}).encode()
+
+    refused = client.post(f"/webhooks/{KIND}/{other.pk}", body, content_type="application/json")
+    taken = client.post(f"/webhooks/{KIND}/{connected.pk}", body, content_type="application/json")
+
+    assert refused.status_code == 401 and taken.status_code == 200
+    assert list(WebhookEvent.objects.values_list("connection_id", flat=True)) == [connected.pk]
