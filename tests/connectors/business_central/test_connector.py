@@ -118,7 +118,7 @@ def test_a_line_left_in_the_journal_by_a_crash_is_posted_not_added_again(bc, boo
     invoice = books.invoice(books.customer("Globex", "ap@globex.example"), "80.00")
     command = payment_command(invoice["id"], Decimal("80.00"), "payment:9:1")
     # The first attempt added its line, then died before posting the journal.
-    journal = bc.payment_journal()
+    journal = bc.journals.payment_journal()
     number = document_number("ARP", command.idempotency_key)
     [line] = payment_lines(dict(command.payload), number)
     books.call("POST", f"customerPaymentJournals({journal['id']})/customerPayments", line)

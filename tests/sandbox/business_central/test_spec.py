@@ -57,7 +57,7 @@ def test_invoices_with_their_lines_conform(filled):
 def test_journal_lines_conform(sandbox, books, bc):
     customer = books.customer("Globex", "ap@globex.example")
     invoice = books.invoice(customer, "10.00")
-    journal = bc.payment_journal()
+    journal = bc.journals.payment_journal()
     line = {"documentNumber": "X1", "amount": Decimal("5.00"), "appliesToInvoiceId": invoice["id"]}
     books.call("POST", f"customerPaymentJournals({journal['id']})/customerPayments", line)
     general = books.call("POST", "journals", {"code": "TEST"})
