@@ -45,16 +45,15 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from arbridge.sandbox.business_central.oauth import Authority, OAuthError
+from arbridge.sandbox.business_central import odata
+from arbridge.sandbox.business_central.oauth import Authority, authorize, token
 from arbridge.sandbox.business_central.seed import seed
 from arbridge.sandbox.business_central.store import Company, Environment, Invalid, Store
 from arbridge.sandbox.business_central.webhooks import Notifier, etag_of
@@ -66,10 +65,8 @@ JSON = "application/json; odata.metadata=minimal; charset=utf-8"
 # The sandbox's own app: published, like any sandbox's test keys.
 CLIENT_ID = "sandbox-business-central-client-id"
 CLIENT_SECRET = "sandbox-business-central-client-secret"  # noqa: S105
-MAX_PAGE = 20_000
 QUEUED = 95
 SEGMENT = re.compile(r"^([A-Za-z.]+)(?:\(([^)]*)\))?$")
-CLAUSE = re.compile(r"^\s*(\w+)\s+(eq|ne|gt|ge|lt|le)\s+('(?:[^']|'')*'|\S+)\s*$")
 COMPANY_SETS = frozenset(
     {
         "customers",
@@ -410,27 +407,11 @@ class BusinessCentralSandbox:
         return {part.strip() for part in request.args.get("$expand", "").split(",") if part.strip()}
 
     def _list(self, request: Request, name: str, rows: list[dict[str, Any]]) -> Response:
-        args = request.args
-        clauses = parse_filter(args.get("$filter", ""))
-        rows = [row for row in rows if all(matches(row, *clause) for clause in clauses)]
-        if token := args.get("$skiptoken"):
-            try:
-                after = int(token)
-            except ValueError:
-                raise Invalid("The skip token is not valid") from None
-            rows = [row for row in rows if row.get("_seq", 0) > after]
-        size = MAX_PAGE
-        if match := re.search(r"odata\.maxpagesize=(\d+)", request.headers.get("Prefer", "")):
-            size = max(1, min(MAX_PAGE, int(match[1])))
-        if top := args.get("$top"):
-            rows = rows[: int(top)]
         expand = EXPANDS.get(name) in self._expand(request)
-        page = rows[:size]
+        page, next_link, size = odata.page(request, rows)
         body: dict[str, Any] = {"value": [self.render(name, row, expand=expand) for row in page]}
-        if len(rows) > size:
-            query = {k: v for k, v in args.items() if k != "$skiptoken"}
-            query["$skiptoken"] = str(page[-1]["_seq"])
-            body["@odata.nextLink"] = f"{request.base_url}?{urlencode(query, safe='$,()')}"
+        if next_link:
+            body["@odata.nextLink"] = next_link
         headers = (
             {"Preference-Applied": f"odata.maxpagesize={size}"}
             if "Prefer" in request.headers
@@ -504,51 +485,10 @@ class BusinessCentralSandbox:
     # -- sign-in -------------------------------------------------------------------------
 
     def on_authorize(self, request: Request, tenant: str) -> Response:
-        """Consent at once, for the tenant asked (?tenant=) or the path's, else the first."""
-        args = request.args
-        redirect_uri, client_id = args.get("redirect_uri"), args.get("client_id", "")
-        if not redirect_uri or client_id not in self.auth.clients:
-            return Response("AADSTS700016: unknown application or missing redirect_uri", status=400)
-        answer: dict[str, str] = {}
-        if args.get("response_type") != "code":
-            answer["error"] = "unsupported_response_type"
-        else:
-            wanted = args.get("tenant") or (
-                tenant if tenant not in ("common", "organizations") else ""
-            )
-            known = [t for t, _ in self.store.environments]
-            if not wanted:
-                wanted = known[0] if known else self.store.add_company()[0]
-            elif wanted not in known:
-                self.store.add_company(wanted)
-            answer["code"] = self.auth.authorize(client_id, wanted, redirect_uri)
-        if "state" in args:
-            answer["state"] = args["state"]
-        parts = urlsplit(redirect_uri)
-        query = "&".join(filter(None, (parts.query, urlencode(answer))))
-        return Response(status=302, headers={"Location": urlunsplit(parts._replace(query=query))})
+        return authorize(self.auth, self.store, request, tenant)
 
     def on_token(self, request: Request, tenant: str) -> Response:
-        try:
-            auth = request.authorization
-            form = request.form
-            if auth is not None and auth.type == "basic":
-                client_id, secret = auth.username or "", auth.password or ""
-            else:
-                client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-            self.auth.check_client(client_id, secret)
-            grant = form.get("grant_type")
-            if grant == "authorization_code":
-                token = self.auth.exchange_code(
-                    client_id, form.get("code", ""), form.get("redirect_uri", "")
-                )
-            elif grant == "refresh_token":
-                token = self.auth.refresh_tokens(client_id, form.get("refresh_token", ""))
-            else:
-                raise OAuthError("unsupported_grant_type", f"AADSTS70003: {grant} is not supported")
-        except OAuthError as error:
-            return Response(dumps(error.body()), status=error.status, content_type=JSON)
-        return Response(dumps(token), content_type=JSON, headers={"Cache-Control": "no-store"})
+        return token(self.auth, request)
 
     # -- the sandbox's control API ------------------------------------------------------
 
@@ -635,52 +575,3 @@ def record_etag(record: dict[str, Any]) -> str:
 def render_subscription(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if not k.startswith("_")}
     return {"@odata.etag": etag_of(row), **out}
-
-
-def parse_filter(text: str) -> list[tuple[str, str, Any]]:
-    """Return a $filter's clauses: (field, operator, value); Invalid if one is not understood."""
-    if not text.strip():
-        return []
-    clauses = []
-    for part in re.split(r"\s+and\s+", text.strip()):
-        match = CLAUSE.match(part)
-        if match is None:
-            raise Invalid(f"The filter clause is not understood: {part}")
-        field, op, raw = match.groups()
-        if raw.startswith("'"):
-            value: Any = raw[1:-1].replace("''", "'")
-        elif re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z?", raw):
-            value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=dt.UTC)
-        elif re.fullmatch(r"-?\d+(\.\d+)?", raw):
-            value = Decimal(raw)
-        elif raw in ("true", "false"):
-            value = raw == "true"
-        else:
-            raise Invalid(f"The filter value is not understood: {raw}")
-        clauses.append((field, op, value))
-    return clauses
-
-
-def matches(row: dict[str, Any], field: str, op: str, value: Any) -> bool:
-    have = row.get(field)
-    if isinstance(value, dt.datetime):
-        if not have:
-            return False
-        have = dt.datetime.fromisoformat(str(have).replace("Z", "+00:00"))
-    elif isinstance(value, Decimal):
-        have = Decimal(str(have or 0))
-    elif isinstance(value, str):
-        have = "" if have is None else str(have)
-    try:
-        return {
-            "eq": have == value,
-            "ne": have != value,
-            "gt": have > value,
-            "ge": have >= value,
-            "lt": have < value,
-            "le": have <= value,
-        }[op]
-    except TypeError:
-        return False

@@ -18,6 +18,14 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from werkzeug.wrappers import Request, Response
+
+from arbridge.sandbox.business_central.store import Store
+from arbridge.sandbox.common.wire import dumps
+
+JSON = "application/json; charset=utf-8"
 
 ACCESS_TTL = 3599.0
 REFRESH_TTL = 90 * 24 * 3600.0
@@ -120,3 +128,55 @@ class Authority:
             "scope": "https://api.businesscentral.dynamics.com/Financials.ReadWrite.All",
             "tenant_id": tenant,
         }
+
+
+# -- the endpoints -------------------------------------------------------------
+
+
+def authorize(auth: Authority, store: Store, request: Request, tenant: str) -> Response:
+    """Consent at once, for the tenant asked (?tenant=) or the path's, else the first."""
+    """Consent at once, for the tenant asked (?tenant=) or the path's, else the first."""
+    args = request.args
+    redirect_uri, client_id = args.get("redirect_uri"), args.get("client_id", "")
+    if not redirect_uri or client_id not in auth.clients:
+        return Response("AADSTS700016: unknown application or missing redirect_uri", status=400)
+    answer: dict[str, str] = {}
+    if args.get("response_type") != "code":
+        answer["error"] = "unsupported_response_type"
+    else:
+        wanted = args.get("tenant") or (tenant if tenant not in ("common", "organizations") else "")
+        known = [t for t, _ in store.environments]
+        if not wanted:
+            wanted = known[0] if known else store.add_company()[0]
+        elif wanted not in known:
+            store.add_company(wanted)
+        answer["code"] = auth.authorize(client_id, wanted, redirect_uri)
+    if "state" in args:
+        answer["state"] = args["state"]
+    parts = urlsplit(redirect_uri)
+    query = "&".join(filter(None, (parts.query, urlencode(answer))))
+    return Response(status=302, headers={"Location": urlunsplit(parts._replace(query=query))})
+
+
+def token(auth: Authority, request: Request) -> Response:
+    """Exchange a code or a refresh token; the client by HTTP Basic or in the form."""
+    try:
+        basic = request.authorization
+        form = request.form
+        if basic is not None and basic.type == "basic":
+            client_id, secret = basic.username or "", basic.password or ""
+        else:
+            client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        auth.check_client(client_id, secret)
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            issued = auth.exchange_code(
+                client_id, form.get("code", ""), form.get("redirect_uri", "")
+            )
+        elif grant == "refresh_token":
+            issued = auth.refresh_tokens(client_id, form.get("refresh_token", ""))
+        else:
+            raise OAuthError("unsupported_grant_type", f"AADSTS70003: {grant} is not supported")
+    except OAuthError as error:
+        return Response(dumps(error.body()), status=error.status, content_type=JSON)
+    return Response(dumps(issued), content_type=JSON, headers={"Cache-Control": "no-store"})

@@ -35,35 +35,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from arbridge.sandbox.business_central.journals import JournalBooks
+from arbridge.sandbox.business_central.records import Invalid, amount, iso
+
+__all__ = ["Company", "Environment", "Invalid", "Store", "amount", "iso"]
+
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 POSTED = frozenset({"Open", "Paid", "Corrective"})
-
-
-class Invalid(Exception):
-    """A request Business Central refuses: an OData error body and a status."""
-
-    def __init__(self, message: str, *, status: int = 400, code: str = "BadRequest") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": str(self)}}
-
-
-def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def amount(value: Any, name: str) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except ArithmeticError:
-        raise Invalid(f"{name} is not a number: {value!r}") from None
-    if not number.is_finite():
-        raise Invalid(f"{name} is not a number: {value!r}")
-    return number.quantize(CENT)
 
 
 @dataclass
@@ -106,7 +85,7 @@ RECEIVABLES = "13100"
 BANKS = (("CHECKING", "Checking account", "10100"), ("SAVINGS", "Savings account", "10100"))
 
 
-class Store:
+class Store(JournalBooks):
     def __init__(self, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.skew = dt.timedelta()
@@ -415,195 +394,6 @@ class Store:
         self.touch(record)
         self.changed(env, company, "salesInvoices", id, "updated")
         return record
-
-    # -- journals -----------------------------------------------------------------
-
-    def save_journal(
-        self, company: Company, table: str, body: dict[str, Any], id: str | None = None
-    ) -> dict[str, Any]:
-        code = str(body.get("code") or "").upper()
-        balancing = body.get("balancingAccountId")
-        if balancing:
-            self.get(company, "accounts", str(balancing))
-        if id is None:
-            if not code or len(code) > 10:
-                raise Invalid("code must be 1 to 10 characters.")
-            if any(j["code"] == code for j in self.rows(company, table)):
-                raise Invalid(
-                    f"The record in table Gen. Journal Batch already exists. Name='{code}'",
-                    code="Internal_EntityWithSameKeyExists",
-                )
-            return self._insert(
-                company,
-                table,
-                {
-                    "code": code,
-                    "displayName": str(body.get("displayName") or code),
-                    "balancingAccountId": str(balancing or ""),
-                    "_lines": {},
-                },
-            )
-        record = self.get(company, table, id)
-        if balancing is not None:
-            record["balancingAccountId"] = str(balancing)
-        if "displayName" in body:
-            record["displayName"] = str(body["displayName"])
-        self.touch(record)
-        return record
-
-    def add_payment_line(
-        self, company: Company, journal_id: str, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        journal = self.get(company, "customerPaymentJournals", journal_id)
-        invoice_id = str(body.get("appliesToInvoiceId") or "")
-        invoice = self.get(company, "salesInvoices", invoice_id) if invoice_id else None
-        if invoice is not None and invoice["status"] not in POSTED:
-            raise Invalid(
-                f"The sales invoice {invoice['number']} is not an open entry to apply to."
-            )
-        customer_id = str(body.get("customerId") or (invoice or {}).get("customerId") or "")
-        customer = self.get(company, "customers", customer_id)
-        line = {
-            "id": str(uuid.uuid4()),
-            "journalId": journal_id,
-            "journalDisplayName": journal["code"],
-            "lineNumber": (len(journal["_lines"]) + 1) * 10000,
-            "customerId": customer["id"],
-            "customerNumber": customer["number"],
-            "postingDate": str(body.get("postingDate") or self.now().date().isoformat()),
-            "documentNumber": str(body.get("documentNumber") or "")[:20],
-            "externalDocumentNumber": str(body.get("externalDocumentNumber") or "")[:35],
-            "amount": amount(body.get("amount", 0), "amount"),
-            "appliesToInvoiceId": invoice_id,
-            "appliesToInvoiceNumber": invoice["number"] if invoice else "",
-            "description": str(body.get("description") or "")[:100],
-            "comment": str(body.get("comment") or ""),
-            "lastModifiedDateTime": iso(self.now()),
-        }
-        journal["_lines"][line["id"]] = line
-        return line
-
-    def add_journal_line(
-        self, company: Company, journal_id: str, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        journal = self.get(company, "journals", journal_id)
-        account_type = str(body.get("accountType") or "G/L Account")
-        table = {"G/L Account": "accounts", "Bank Account": "bankAccounts"}.get(account_type)
-        if table is None:
-            raise Invalid(f"accountType {account_type} is not supported by this sandbox.")
-        account = self.get(company, table, str(body.get("accountId") or ""))
-        line = {
-            "id": str(uuid.uuid4()),
-            "journalId": journal_id,
-            "journalDisplayName": journal["code"],
-            "lineNumber": (len(journal["_lines"]) + 1) * 10000,
-            "accountType": account_type,
-            "accountId": account["id"],
-            "accountNumber": account["number"],
-            "postingDate": str(body.get("postingDate") or self.now().date().isoformat()),
-            "documentNumber": str(body.get("documentNumber") or "")[:20],
-            "externalDocumentNumber": str(body.get("externalDocumentNumber") or "")[:35],
-            "amount": amount(body.get("amount", 0), "amount"),
-            "description": str(body.get("description") or "")[:100],
-            "comment": str(body.get("comment") or ""),
-            "lastModifiedDateTime": iso(self.now()),
-        }
-        journal["_lines"][line["id"]] = line
-        return line
-
-    def delete_line(self, company: Company, table: str, journal_id: str, line_id: str) -> None:
-        journal = self.get(company, table, journal_id)
-        if journal["_lines"].pop(line_id, None) is None:
-            raise Invalid(f"The journal line {line_id} does not exist.", status=404)
-
-    def post_payment_journal(self, env: Environment, company: Company, journal_id: str) -> None:
-        """Apply every line to its invoice and write its G/L entries; all or nothing."""
-        journal = self.get(company, "customerPaymentJournals", journal_id)
-        lines = list(journal["_lines"].values())
-        if not lines:
-            raise Invalid("There is nothing to post.")
-        if not journal["balancingAccountId"]:
-            raise Invalid("The journal has no balancing account.")
-        remaining: dict[str, Decimal] = {}
-        for line in lines:
-            invoice = self.get(company, "salesInvoices", line["appliesToInvoiceId"])
-            left = remaining.get(invoice["id"], invoice["remainingAmount"]) - line["amount"]
-            if invoice["status"] not in POSTED or left < 0:
-                raise Invalid(
-                    f"The payment {line['documentNumber']} is more than is open on sales "
-                    f"invoice {invoice['number']}."
-                )
-            if left > invoice["totalAmountIncludingTax"]:
-                raise Invalid(f"The refund is more than was paid on {invoice['number']}.")
-            remaining[invoice["id"]] = left
-        receivables = company.table("_settings")["receivables"]["id"]
-        for line in lines:
-            paid = line["amount"]
-            self._entry(company, line, receivables, credit=paid)
-            self._entry(company, line, journal["balancingAccountId"], debit=paid)
-        for invoice_id, left in remaining.items():
-            invoice = company.table("salesInvoices")[invoice_id]
-            invoice["remainingAmount"] = left
-            invoice["status"] = "Paid" if left == 0 else "Open"
-            self.touch(invoice)
-            self.changed(env, company, "salesInvoices", invoice_id, "updated")
-        journal["_lines"] = {}
-
-    def post_general_journal(self, company: Company, journal_id: str) -> None:
-        journal = self.get(company, "journals", journal_id)
-        lines = list(journal["_lines"].values())
-        if not lines:
-            raise Invalid("There is nothing to post.")
-        by_document: dict[str, Decimal] = {}
-        for line in lines:
-            by_document[line["documentNumber"]] = (
-                by_document.get(line["documentNumber"], ZERO) + line["amount"]
-            )
-        for number, total in by_document.items():
-            if total != 0:
-                raise Invalid(f"Document No. {number} is out of balance by {total}.")
-        for line in lines:
-            account = line["accountId"]
-            if line["accountType"] == "Bank Account":
-                bank = self.get(company, "bankAccounts", account)
-                account = self.by_number(company, "accounts", bank["_glAccountNumber"])["id"]
-            value = line["amount"]
-            self._entry(
-                company,
-                line,
-                account,
-                debit=value if value > 0 else ZERO,
-                credit=-value if value < 0 else ZERO,
-            )
-        journal["_lines"] = {}
-
-    def _entry(
-        self,
-        company: Company,
-        line: dict[str, Any],
-        account_id: str,
-        *,
-        debit: Decimal = ZERO,
-        credit: Decimal = ZERO,
-    ) -> None:
-        if debit < 0 or credit < 0:  # a negative payment line: the sides swap
-            debit, credit = -credit, -debit
-        account = self.get(company, "accounts", account_id)
-        self._insert(
-            company,
-            "generalLedgerEntries",
-            {
-                "entryNumber": company.number("entry", 1),
-                "postingDate": line["postingDate"],
-                "documentNumber": line["documentNumber"],
-                "documentType": "Payment",
-                "accountId": account["id"],
-                "accountNumber": account["number"],
-                "description": line["description"],
-                "debitAmount": debit,
-                "creditAmount": credit,
-            },
-        )
 
     # -- subscriptions --------------------------------------------------------------
 
