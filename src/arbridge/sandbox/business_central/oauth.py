@@ -135,7 +135,6 @@ class Authority:
 
 def authorize(auth: Authority, store: Store, request: Request, tenant: str) -> Response:
     """Consent at once, for the tenant asked (?tenant=) or the path's, else the first."""
-    """Consent at once, for the tenant asked (?tenant=) or the path's, else the first."""
     args = request.args
     redirect_uri, client_id = args.get("redirect_uri"), args.get("client_id", "")
     if not redirect_uri or client_id not in auth.clients:
