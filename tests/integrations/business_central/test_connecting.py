@@ -4,12 +4,14 @@ import datetime as dt
 import json
 
 import pytest
+from django.test import Client
 
 from arbridge.core.models import Partner
 from arbridge.integrations import schedules
 from arbridge.integrations.models import Connection, WebhookEvent
 from arbridge.integrations.tasks import perform_sync
 from arbridge.ledger.models import Invoice
+from arbridge.portal.models import PortalLink
 from tests.integrations.business_central.conftest import KIND, come_back, consent
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +137,27 @@ def test_a_notification_meant_for_another_partner_is_refused(client, connected, 
 
     assert refused.status_code == 401 and taken.status_code == 200
     assert list(WebhookEvent.objects.values_list("connection_id", flat=True)) == [connected.pk]
+
+
+def test_invoices_have_no_native_pdf_so_the_portal_renders_one(client, connected, acme_books, sync):
+    acme_books.invoice(acme_books.customer("Globex", "ap@globex.example"), "100.00")
+    sync(connected)
+    invoice = Invoice.objects.get(connection=connected)
+    portal = Client()
+    assert portal.get(PortalLink.issue(invoice.customer).get_absolute_url()).status_code == 302
+
+    rendered = portal.get(f"/portal/{connected.partner.slug}/invoices/{invoice.pk}/pdf/")
+    native = client.get(f"/invoices/{invoice.pk}/pdf/")
+
+    assert rendered.status_code == 200 and rendered["Content-Type"] == "application/pdf"
+    assert rendered.content.startswith(b"%PDF")
+    assert native.status_code == 404  # Business Central's own PDF is not synced
+
+
+def test_the_preferences_offer_the_company_s_accounts_and_deposits_start_off(client, connected):
+    page = client.get(f"/integrations/{connected.pk}/preferences/").content.decode()
+
+    assert "Bank account for deposits" in page and "Clearing account" in page
+    assert "Checking account" in page and "Stripe clearing" in page
+    assert "Processing fee account" in page
+    assert connected.preferences.get("create_deposits") in (None, False)
