@@ -2,17 +2,19 @@
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 
 from arbridge.core.models import Partner
-from arbridge.integrations import schedules
-from arbridge.integrations.models import Connection, WebhookEvent
+from arbridge.integrations import schedules, writeback
+from arbridge.integrations.models import Connection, ExternalRef, OutboundCommand, WebhookEvent
 from arbridge.integrations.tasks import perform_sync
 from arbridge.ledger.models import Invoice
 from arbridge.portal.models import PortalLink
 from tests.integrations.business_central.conftest import KIND, come_back, consent
+from tests.integrations.qbo.fixtures import record_payout, take_payment
 
 pytestmark = pytest.mark.django_db
 # The sandbox's subscription handshake reaches arbridge from the loopback server's thread,
@@ -161,3 +163,43 @@ def test_the_preferences_offer_the_company_s_accounts_and_deposits_start_off(cli
     assert "Checking account" in page and "Stripe clearing" in page
     assert "Processing fee account" in page
     assert connected.preferences.get("create_deposits") in (None, False)
+
+
+def test_a_payout_is_posted_to_the_chosen_bank_account_with_its_fee_on_a_g_l_line(
+    client, connected, acme_books, sync, django_capture_on_commit_callbacks
+):
+    accounts = {
+        "clearing_account_id": acme_books.account_id("10400"),
+        "deposit_account_id": acme_books.account_id("CHECKING", "bankAccounts"),
+        "fee_account_id": acme_books.account_id("67100"),
+    }
+    form = {"payment_journal": "ARBRIDGE", "deposit_journal": "ARBDEPOSIT", "currency": "USD",
+            "create_deposits": "on", **accounts}  # fmt: skip
+    assert client.post(f"/integrations/{connected.pk}/preferences/", form).status_code == 302
+    globex = acme_books.customer("Globex", "ap@globex.example")
+    first, second = acme_books.invoice(globex, "150.00"), acme_books.invoice(globex, "80.00")
+    sync(connected)
+    payments = [
+        take_payment((Invoice.objects.get(number=first["number"]), "150.00"), reference="p1"),
+        take_payment((Invoice.objects.get(number=second["number"]), "80.00"), reference="p2"),
+    ]
+    deposit = record_payout(payments, fees="6.97")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for payment in payments:
+            writeback.payment_succeeded(payment)
+    with django_capture_on_commit_callbacks(execute=True):
+        [command] = writeback.deposit_recorded(deposit)
+
+    command.refresh_from_db()
+    assert command.status == OutboundCommand.Status.DONE, command.last_error
+    number = ExternalRef.objects.get(entity="deposit").remote_id
+    posted = {
+        (e["accountNumber"], Decimal(str(e["debitAmount"])) - Decimal(str(e["creditAmount"])))
+        for e in acme_books.entries(documentNumber=number)
+    }
+    assert posted == {
+        ("10100", Decimal("223.03")),  # the payout, into the chosen bank account's G/L
+        ("67100", Decimal("6.97")),  # the fee, a G/L line of its own
+        ("10400", Decimal("-230.00")),  # the payments, out of clearing
+    }
