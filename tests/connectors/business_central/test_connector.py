@@ -275,3 +275,24 @@ def test_a_lapsed_subscription_sends_nothing_and_a_pull_catches_up(subscribed, c
 
     assert replica.record("invoice", missed["id"]).total == Decimal("55.00")
     assert receiver.accepted, "the renewed subscription sends again"
+
+
+def test_a_collection_notification_reads_the_list_by_change(bc, books, account, clock):
+    customer = books.customer("Globex", "ap@globex.example")
+    before = books.invoice(customer, "10.00")
+    clock.advance(minutes=10)
+    after = books.invoice(customer, "20.00")
+    company = account.split("/")[2]
+    note = {
+        "subscriptionId": "s",
+        "clientState": "a-secret-of-this-connection",
+        "resource": f"/api/v2.0/companies({company})/salesInvoices",
+        "changeType": "collection",
+        "lastModifiedDateTime": clock.now.isoformat(),
+    }
+
+    [hint] = bc.hints(json.dumps({"value": [note]}).encode())
+    read = {c.remote_id for c in bc.fetch(hint.entity, [hint.remote_id])}
+
+    assert hint.entity == "invoice" and hint.remote_id.startswith("collection:")
+    assert after["id"] in read and before["id"] not in read
