@@ -3,10 +3,10 @@
 # Reference: https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/developer/devenv-develop-connect-apps
 
 Framework-free: the Django side (registry, demo) mounts `sandbox()` at MOUNT
-and calls `seed_demo(partner)` when the demo partner connects, storing the
-token it returns as the connection's and its "account" as the remote
-account. The company lives in the web server's memory, so each start seeds
-it afresh.
+and calls `seed_demo(client_id)` when the demo partner connects (as for
+every OAuth2 kind, arbridge.demo.connections), storing the token it returns
+as the connection's and its "account" as the remote account. The company
+lives in the web server's memory, so each start seeds it afresh.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def sandbox(webhook_url: str | None = None, webhook_key: str = "") -> BusinessCe
     return create_app(STORE, http=httpx.Client(timeout=5.0))
 
 
-def seed_demo(partner: Any = None, client_id: str = CLIENT_ID) -> dict[str, Any]:
+def seed_demo(client_id: str = CLIENT_ID) -> dict[str, Any]:
     """Seed the demo company once per process; return tokens for it and its account.
 
     The tokens are issued to `client_id` (the app arbridge is configured
