@@ -17,9 +17,9 @@ One cursor stream, "business_central", holds where reading stopped:
 
 A pass reads customers, contacts and sales invoices (lines expanded) in that
 order, with `$filter=lastModifiedDateTime gt S` (none on the first pass),
-1,000 a page, following `@odata.nextLink` (its skip token is the last key
-read, so a resumed page neither skips nor repeats). After every page a
-checkpoint. The next pass reads from T: the server's Date at the pass's
+then, if by change, every invoice still open (for its balance); 1,000 a
+page, following `@odata.nextLink` (its skip token is the last key read, so
+a resumed page neither skips nor repeats). After every page a checkpoint. The next pass reads from T: the server's Date at the pass's
 first page less a minute, so what changed while it ran is read again.
 
 Writes have no idempotency key in Business Central. Each one carries a
@@ -75,6 +75,11 @@ STREAM = "business_central"
 # Read in this order: a contact's customer and an invoice's customer come first.
 ENTITIES = ("customers", "contacts", "salesInvoices")
 EXPAND = {"contacts": "contactsInformation", "salesInvoices": "salesInvoiceLines"}
+# A pass by change ends by reading again every invoice still open: a payment or credit
+# memo applied in Business Central moves its remainingAmount (a sum over customer ledger
+# entries), which need not stamp the invoice's lastModifiedDateTime.
+OPEN = "openInvoices"
+SETS = {OPEN: "salesInvoices"}
 BY_ENTITY = {"customer": "customers", "contact": "contacts", "invoice": "salesInvoices"}
 OVERLAP = dt.timedelta(minutes=1)
 # Subscriptions live three days; renewed when less than two are left, so a
@@ -207,29 +212,34 @@ class BusinessCentral:
         state = dict(cursor.value) if cursor is not None else {}
         since = mapping.parse_time(state.get("since"))
         started = mapping.parse_time(state.get("started"))
-        first = ENTITIES.index(state["entity"]) if state.get("entity") in ENTITIES else 0
+        stages = ENTITIES if since is None else (*ENTITIES, OPEN)
+        first = stages.index(state["entity"]) if state.get("entity") in stages else 0
         link = state.get("next")
-        for entity in ENTITIES[first:]:
+        for stage in stages[first:]:
+            entity_set = SETS.get(stage, stage)
             while True:
-                page = self.api.page(link or entity, None if link else self.query(entity, since))
+                page = self.api.page(link or entity_set, None if link else self.query(stage, since))
                 if started is None:
                     started = (server_time(page.date) or self.clock()) - OVERLAP
-                yield from self._read(entity, page.records, full=since is None)
+                yield from self._read(entity_set, page.records, full=since is None)
                 link = page.next_link
                 if not link:
                     break
-                yield Cursor(STREAM, place(since, started, entity, link))
-            following = ENTITIES.index(entity) + 1
-            if following < len(ENTITIES):
-                yield Cursor(STREAM, place(since, started, ENTITIES[following], None))
+                yield Cursor(STREAM, place(since, started, stage, link))
+            following = stages.index(stage) + 1
+            if following < len(stages):
+                yield Cursor(STREAM, place(since, started, stages[following], None))
         yield Cursor(STREAM, {"since": (started or self.clock()).isoformat()})
 
-    def query(self, entity: str, since: dt.datetime | None) -> dict[str, str]:
+    def query(self, stage: str, since: dt.datetime | None) -> dict[str, str]:
+        entity_set = SETS.get(stage, stage)
         params = {}
-        if since is not None:
+        if stage == OPEN:
+            params["$filter"] = "status eq 'Open'"
+        elif since is not None:
             params["$filter"] = f"lastModifiedDateTime gt {mapping.odata_time(since)}"
-        if entity in EXPAND:
-            params["$expand"] = EXPAND[entity]
+        if entity_set in EXPAND:
+            params["$expand"] = EXPAND[entity_set]
         return params
 
     def fetch(self, entity: str, ids: Iterable[str]) -> Iterator[Change | Rejected]:
