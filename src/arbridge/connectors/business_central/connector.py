@@ -19,8 +19,9 @@ A pass reads customers, contacts and sales invoices (lines expanded) in that
 order, with `$filter=lastModifiedDateTime gt S` (none on the first pass),
 then, if by change, every invoice still open (for its balance); 1,000 a
 page, following `@odata.nextLink` (its skip token is the last key read, so
-a resumed page neither skips nor repeats). After every page a checkpoint. The next pass reads from T: the server's Date at the pass's
-first page less a minute, so what changed while it ran is read again.
+a resumed page neither skips nor repeats). After every page a checkpoint.
+The next pass reads from T: the server's Date at the pass's first page
+less a minute, so what changed while it ran is read again.
 
 Writes have no idempotency key in Business Central. Each one carries a
 Document No. derived from the command's key and is looked up before
