@@ -5,13 +5,14 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from arbridge.core.models import Partner
 from arbridge.integrations import schedules, writeback
 from arbridge.integrations.models import Connection, ExternalRef, OutboundCommand, WebhookEvent
 from arbridge.integrations.tasks import perform_sync
-from arbridge.ledger.models import Invoice
+from arbridge.ledger.models import Invoice, Payment
 from arbridge.portal.models import PortalLink
 from tests.integrations.business_central.conftest import KIND, come_back, consent
 from tests.integrations.qbo.fixtures import record_payout, take_payment
@@ -203,3 +204,28 @@ def test_a_payout_is_posted_to_the_chosen_bank_account_with_its_fee_on_a_g_l_lin
         ("67100", Decimal("6.97")),  # the fee, a G/L line of its own
         ("10400", Decimal("-230.00")),  # the payments, out of clearing
     }
+
+
+def test_a_returned_payment_is_reversed_in_business_central_and_the_balance_comes_back(
+    client, connected, acme_books, sync, django_capture_on_commit_callbacks
+):
+    form = {"payment_journal": "ARBRIDGE", "deposit_journal": "ARBDEPOSIT", "currency": "USD",
+            "payment_account_id": acme_books.account_id("10100")}  # fmt: skip
+    assert client.post(f"/integrations/{connected.pk}/preferences/", form).status_code == 302
+    remote = acme_books.invoice(acme_books.customer("Globex", "ap@globex.example"), "120.00")
+    sync(connected)
+    payment = take_payment((Invoice.objects.get(connection=connected), "120.00"))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        writeback.payment_succeeded(payment)
+    assert acme_books.read("salesInvoices", remote["id"])["status"] == "Paid"
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        payment.set_status(Payment.Status.RETURNED)
+        [command] = writeback.payment_reversed(payment)
+
+    command.refresh_from_db()
+    assert command.status == OutboundCommand.Status.DONE, command.last_error
+    after = acme_books.read("salesInvoices", remote["id"])
+    assert (after["status"], Decimal(str(after["remainingAmount"]))) == ("Open", Decimal("120.00"))
+    assert acme_books.payments_of(remote["id"]) == []
+    assert ExternalRef.objects.get(connection=connected, entity="payment").deleted_at is not None
