@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import httpx
 
-from arbridge.connectors.base import MalformedRecord
+from arbridge.connectors.base import MalformedRecord, PermanentError
 from arbridge.connectors.http import request
 from arbridge.connectors.wire import dumps, loads
 
@@ -52,7 +52,7 @@ class Company(NamedTuple):
         """Return a connection's remote account, "tenant/environment/company id"."""
         parts = account.split("/")
         if len(parts) != 3 or not all(parts):
-            raise ValueError(f"not a Business Central company: {account!r}")
+            raise PermanentError(f"not a Business Central company: {account!r}")
         return cls(*parts)
 
     def __str__(self) -> str:

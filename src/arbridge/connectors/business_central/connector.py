@@ -116,8 +116,9 @@ class BusinessCentral:
             Item.INVOICE_DETAILS: Frequency.REAL_TIME,
             Item.INVOICE_LINES: Frequency.REAL_TIME,
             Item.CUSTOMERS: Frequency.REAL_TIME,
-            # Payments made in Business Central arrive as the invoice's remainingAmount.
-            Item.PAYMENTS: Frequency.REAL_TIME,
+            # Payments applied in Business Central move the invoice's remainingAmount,
+            # which need not send a notification: open invoices are read again hourly.
+            Item.PAYMENTS: Frequency.HOURLY,
             Item.DEPOSITS: Frequency.REAL_TIME,
             Item.ARCHIVE_INVOICES: Frequency.REAL_TIME,
             Item.ARCHIVE_CUSTOMERS: Frequency.REAL_TIME,
