@@ -30,9 +30,7 @@ import json
 import logging
 import math
 import os
-import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from _common import start_django
+from _common import free_port, log, peak_rss_mb, start_django, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "bc_initial_sync"
@@ -51,14 +49,6 @@ KIND = "business_central"
 TENANT = str(uuid.uuid4())
 ENVIRONMENT = "production"
 SPARE_REQUESTS = 2
-
-
-def log(message: str) -> None:
-    print(f"[{NAME}] {message}", file=sys.stderr, flush=True)
-
-
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def serve(port: int) -> None:
@@ -72,28 +62,17 @@ def serve(port: int) -> None:
 
 
 def start_sandbox() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    child = subprocess.Popen(
-        [sys.executable, __file__, "sandbox", "--port", str(port)],
-        env=env,
-        stdout=sys.stderr,
-        stderr=sys.stderr,
-    )
+    command = [sys.executable, __file__, "sandbox", "--port", str(port)]
+    child = subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise RuntimeError("the sandbox exited before serving")
-        try:
-            httpx.get(f"{url}/_sandbox/stats", timeout=1)
-            return child, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    child.terminate()
-    raise RuntimeError("the sandbox did not start")
+    try:
+        wait_until_serving(f"{url}/_sandbox/stats", child)
+    except RuntimeError:
+        child.terminate()
+        raise
+    return child, url
 
 
 def stats(control: httpx.Client) -> dict[str, int]:
@@ -115,7 +94,7 @@ def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="arb_bench_bc_")
     try:
         control = httpx.Client(base_url=url, timeout=600)
-        log(f"seeding {args.invoices} invoices, {args.customers} customers")
+        log(NAME, f"seeding {args.invoices} invoices, {args.customers} customers")
         started = time.perf_counter()
         seeded = control.post(
             "/_sandbox/seed",
@@ -131,7 +110,7 @@ def main() -> None:
         seeded.raise_for_status()
         company = seeded.json()["company"]
         token = control.post("/_sandbox/tokens", json={"tenant": TENANT, "ttl": None}).json()
-        log(f"seeded in {time.perf_counter() - started:.1f}s")
+        log(NAME, f"seeded in {time.perf_counter() - started:.1f}s")
         # Each customer has one person contact: as many contacts as customers.
         counts = {"customers": args.customers, "contacts": args.customers,
                   "salesInvoices": args.invoices}  # fmt: skip
@@ -164,12 +143,12 @@ def main() -> None:
         run = SyncRun.objects.create(partner=partner, connection=connection)
 
         before = stats(control)
-        log("syncing")
+        log(NAME, "syncing")
         started = time.perf_counter()
         run = perform_sync(run.pk)
         elapsed = time.perf_counter() - started
         synced = Invoice.objects.for_partner(partner).count()
-        log(f"run {run.status} in {elapsed:.1f}s: {synced} invoices; {run.error_message}")
+        log(NAME, f"run {run.status} in {elapsed:.1f}s: {synced} invoices; {run.error_message}")
         after = stats(control)
     finally:
         child.terminate()

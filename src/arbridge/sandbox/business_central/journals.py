@@ -66,7 +66,6 @@ class JournalBooks:
     def add_payment_line(
         self, company: Company, journal_id: str, body: dict[str, Any]
     ) -> dict[str, Any]:
-        journal = self.get(company, "customerPaymentJournals", journal_id)
         invoice_id = str(body.get("appliesToInvoiceId") or "")
         invoice = self.get(company, "salesInvoices", invoice_id) if invoice_id else None
         if invoice is not None and invoice["status"] not in POSTED:
@@ -75,43 +74,46 @@ class JournalBooks:
             )
         customer_id = str(body.get("customerId") or (invoice or {}).get("customerId") or "")
         customer = self.get(company, "customers", customer_id)
-        line = {
-            "id": str(uuid.uuid4()),
-            "journalId": journal_id,
-            "journalDisplayName": journal["code"],
-            "lineNumber": (len(journal["_lines"]) + 1) * 10000,
-            "customerId": customer["id"],
-            "customerNumber": customer["number"],
-            "postingDate": str(body.get("postingDate") or self.now().date().isoformat()),
-            "documentNumber": str(body.get("documentNumber") or "")[:20],
-            "externalDocumentNumber": str(body.get("externalDocumentNumber") or "")[:35],
-            "amount": amount(body.get("amount", 0), "amount"),
-            "appliesToInvoiceId": invoice_id,
-            "appliesToInvoiceNumber": invoice["number"] if invoice else "",
-            "description": str(body.get("description") or "")[:100],
-            "comment": str(body.get("comment") or ""),
-            "lastModifiedDateTime": iso(self.now()),
-        }
-        journal["_lines"][line["id"]] = line
-        return line
+        return self._add_line(
+            company.table("customerPaymentJournals"),
+            journal_id,
+            body,
+            customerId=customer["id"],
+            customerNumber=customer["number"],
+            appliesToInvoiceId=invoice_id,
+            appliesToInvoiceNumber=invoice["number"] if invoice else "",
+        )
 
     def add_journal_line(
         self, company: Company, journal_id: str, body: dict[str, Any]
     ) -> dict[str, Any]:
-        journal = self.get(company, "journals", journal_id)
         account_type = str(body.get("accountType") or "G/L Account")
         table = {"G/L Account": "accounts", "Bank Account": "bankAccounts"}.get(account_type)
         if table is None:
             raise Invalid(f"accountType {account_type} is not supported by this sandbox.")
         account = self.get(company, table, str(body.get("accountId") or ""))
+        return self._add_line(
+            company.table("journals"),
+            journal_id,
+            body,
+            accountType=account_type,
+            accountId=account["id"],
+            accountNumber=account["number"],
+        )
+
+    def _add_line(
+        self, journals: dict[str, dict[str, Any]], journal_id: str, body: dict[str, Any], **own: Any
+    ) -> dict[str, Any]:
+        """Add a line to a journal: the fields every journal line has, and its own."""
+        journal = journals.get(journal_id)
+        if journal is None:
+            raise Invalid(f"The journal {journal_id} does not exist.", status=404)
         line = {
             "id": str(uuid.uuid4()),
             "journalId": journal_id,
             "journalDisplayName": journal["code"],
             "lineNumber": (len(journal["_lines"]) + 1) * 10000,
-            "accountType": account_type,
-            "accountId": account["id"],
-            "accountNumber": account["number"],
+            **own,
             "postingDate": str(body.get("postingDate") or self.now().date().isoformat()),
             "documentNumber": str(body.get("documentNumber") or "")[:20],
             "externalDocumentNumber": str(body.get("externalDocumentNumber") or "")[:35],
