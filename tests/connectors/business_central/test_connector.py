@@ -145,19 +145,32 @@ def test_a_reversed_payment_gives_the_invoice_its_balance_back_once(bc, books):
 def test_a_payout_is_a_posted_journal_with_the_fee_on_its_own_line(sandbox, account, books):
     clearing, fees = books.account_id("10400"), books.account_id("67100")
     bank = books.account_id("CHECKING", "bankAccounts")
-    bc = connect(sandbox, account, create_deposits=True, clearing_account_id=clearing,
-                 deposit_account_id=bank, fee_account_id=fees)  # fmt: skip
+    bc = connect(
+        sandbox,
+        account,
+        create_deposits=True,
+        clearing_account_id=clearing,
+        deposit_account_id=bank,
+        fee_account_id=fees,
+    )
     invoice = books.invoice(books.customer("Globex", "ap@globex.example"), "100.00")
     paid = bc.push(payment_command(invoice["id"], Decimal("100.00"), "payment:9:1"))
-    payout = {"deposit_id": 3, "date": "2026-03-04", "payout": "96.80", "fees": "3.20",
-              "payments": [{"remote_id": paid.remote_id, "amount": "100.00"}]}  # fmt: skip
+    payout = {
+        "deposit_id": 3,
+        "date": "2026-03-04",
+        "payout": "96.80",
+        "fees": "3.20",
+        "payments": [{"remote_id": paid.remote_id, "amount": "100.00"}],
+    }
     command = Command("create_deposit", payout, "deposit:3")
 
     ref = bc.push(command)
     bc.push(command)
 
-    lines = {(e["accountNumber"], Decimal(str(e["debitAmount"])) - Decimal(str(e["creditAmount"])))
-             for e in books.entries(documentNumber=ref.remote_id)}  # fmt: skip
+    lines = {
+        (e["accountNumber"], Decimal(str(e["debitAmount"])) - Decimal(str(e["creditAmount"])))
+        for e in books.entries(documentNumber=ref.remote_id)
+    }
     assert lines == {
         ("10100", Decimal("96.80")),
         ("67100", Decimal("3.20")),
@@ -198,8 +211,12 @@ def test_the_handshake_is_answered_with_the_validation_token(bc):
 
 def test_a_notification_with_another_client_state_is_refused(bc, account):
     company = account.split("/")[2]
-    note = {"subscriptionId": "s", "resource": f"/api/v2.0/companies({company})/salesInvoices(x)",
-            "changeType": "updated", "lastModifiedDateTime": "2026-03-02T17:00:00Z"}  # fmt: skip
+    note = {
+        "subscriptionId": "s",
+        "resource": f"/api/v2.0/companies({company})/salesInvoices(x)",
+        "changeType": "updated",
+        "lastModifiedDateTime": "2026-03-02T17:00:00Z",
+    }
 
     forged = bc.receive(delivery({"value": [{**note, "clientState": "guessed"}]}))
     good = bc.receive(delivery({"value": [{**note, "clientState": "a-secret-of-this-connection"}]}))

@@ -121,9 +121,12 @@ def test_a_notification_meant_for_another_partner_is_refused(client, connected, 
     globex = Partner.objects.create(name="Globex MSP", slug="globex-msp")
     theirs = "/".join(bc.store.add_company(name="Globex Books"))
     other = Connection.objects.create(
-        partner=globex, kind=KIND, status=Connection.Status.CONNECTED, remote_account=theirs,
+        partner=globex,
+        kind=KIND,
+        status=Connection.Status.CONNECTED,
+        remote_account=theirs,
         credentials={"webhook_secret": "globex-secret"},
-    )  # fmt: skip
+    )
     connected.refresh_from_db()
     company = acme_books.account.split("/")[2]
     note = {
@@ -174,8 +177,13 @@ def test_a_payout_is_posted_to_the_chosen_bank_account_with_its_fee_on_a_g_l_lin
         "deposit_account_id": acme_books.account_id("CHECKING", "bankAccounts"),
         "fee_account_id": acme_books.account_id("67100"),
     }
-    form = {"payment_journal": "ARBRIDGE", "deposit_journal": "ARBDEPOSIT", "currency": "USD",
-            "create_deposits": "on", **accounts}  # fmt: skip
+    form = {
+        "payment_journal": "ARBRIDGE",
+        "deposit_journal": "ARBDEPOSIT",
+        "currency": "USD",
+        "create_deposits": "on",
+        **accounts,
+    }
     assert client.post(f"/integrations/{connected.pk}/preferences/", form).status_code == 302
     globex = acme_books.customer("Globex", "ap@globex.example")
     first, second = acme_books.invoice(globex, "150.00"), acme_books.invoice(globex, "80.00")
@@ -209,8 +217,12 @@ def test_a_payout_is_posted_to_the_chosen_bank_account_with_its_fee_on_a_g_l_lin
 def test_a_returned_payment_is_reversed_in_business_central_and_the_balance_comes_back(
     client, connected, acme_books, sync, django_capture_on_commit_callbacks
 ):
-    form = {"payment_journal": "ARBRIDGE", "deposit_journal": "ARBDEPOSIT", "currency": "USD",
-            "payment_account_id": acme_books.account_id("10100")}  # fmt: skip
+    form = {
+        "payment_journal": "ARBRIDGE",
+        "deposit_journal": "ARBDEPOSIT",
+        "currency": "USD",
+        "payment_account_id": acme_books.account_id("10100"),
+    }
     assert client.post(f"/integrations/{connected.pk}/preferences/", form).status_code == 302
     remote = acme_books.invoice(acme_books.customer("Globex", "ap@globex.example"), "120.00")
     sync(connected)
@@ -229,3 +241,18 @@ def test_a_returned_payment_is_reversed_in_business_central_and_the_balance_come
     assert (after["status"], Decimal(str(after["remainingAmount"]))) == ("Open", Decimal("120.00"))
     assert acme_books.payments_of(remote["id"]) == []
     assert ExternalRef.objects.get(connection=connected, entity="payment").deleted_at is not None
+
+
+def test_creating_deposits_needs_its_accounts(client, connected):
+    form = {
+        "payment_journal": "ARBRIDGE",
+        "deposit_journal": "ARBDEPOSIT",
+        "currency": "USD",
+        "create_deposits": "on",
+    }
+
+    response = client.post(f"/integrations/{connected.pk}/preferences/", form)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Choose the clearing account." in page and "Choose the bank account." in page
