@@ -61,6 +61,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         (None, "zoho_books", "pending"),
         (None, "freshbooks", "pending"),
         (None, "datagate", "pending"),
+        (None, "business_central", "pending"),
         (None, "qbd", "pending"),
     }
     # Everything billed arrives through the connectors.
@@ -80,6 +81,7 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "zoho_books": "connected",
         "freshbooks": "connected",
         "datagate": "connected",
+        "business_central": "connected",
         "qbd": "connected",
     }
     wait_for_first_polls(connections)
@@ -88,7 +90,7 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         assert (run.trigger, run.status) == (SyncRun.Trigger.INITIAL, SyncRun.Status.SUCCEEDED)
         if connection.kind == "datagate":
             continue  # read from the files a person uploads: nothing to hold
-        oauth = connection.kind in ("qbo", "xero", "zoho_books", "freshbooks")
+        oauth = connection.kind in ("qbo", "xero", "zoho_books", "freshbooks", "business_central")
         polled = registry.is_polled(connection.kind)
         assert connection.credentials[
             "token" if oauth else "password_hash" if polled else "base_url"

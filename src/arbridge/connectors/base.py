@@ -163,6 +163,8 @@ class Capabilities:
     webhooks: Literal["app", "connection"] | None = None
     # Can be asked to call a URL back on changes (`subscribe(url)`), once connected.
     subscribe: bool = False
+    # Its subscriptions expire: `subscribe(url)` is asked again hourly, to renew them.
+    renews_subscriptions: bool = False
     # Can look up its invoices (`invoice`, `invoice_by_number`, `invoice_payments`):
     # what mirroring a payment made in another system needs.
     invoices: bool = False
@@ -508,6 +510,7 @@ class Delivery:
     reason: str = ""
     kept_headers: tuple[str, ...] = ("content-type",)
     credentials: Mapping[str, Any] = field(default_factory=dict)
+    answer: str = ""  # the body of an accepted handshake's answer (Business Central's token)
 
 
 # -- file imports -----------------------------------------------------------------

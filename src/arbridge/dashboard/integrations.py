@@ -27,7 +27,7 @@ from arbridge.dashboard.integration_forms import (
     connected,
     save_preferences,
 )
-from arbridge.integrations import credentials, oauth, registry
+from arbridge.integrations import credentials, oauth, registry, subscriptions
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.pdfs import cached_pdf, native_pdf_ref, safe
 from arbridge.ledger.models import Invoice
@@ -81,7 +81,7 @@ def connect(request: HttpRequest, kind: str) -> HttpResponse:
         "kind": kind,
         "name": registry.display_name(kind),
         "webhook_url": (
-            credentials.webhook_url(connection)
+            subscriptions.webhook_url(connection)
             if takes_webhooks and connection is not None and connection.pk
             else ""
         ),

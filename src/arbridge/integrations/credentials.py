@@ -15,15 +15,14 @@ import logging
 from typing import Any
 
 import httpx
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 
 from arbridge.connectors.base import ConnectorError, Credentials
 from arbridge.core.models import Connection
 from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import SyncRun
+from arbridge.integrations.subscriptions import subscribe
 from arbridge.integrations.tasks import request_sync
 
 logger = logging.getLogger(__name__)
@@ -37,11 +36,6 @@ def credentials_model(kind: str) -> type[Credentials] | None:
     """Return the kind's credentials model, or None for an OAuth2 kind."""
     auth = registry.load(kind).auth
     return auth if isinstance(auth, type) and issubclass(auth, Credentials) else None
-
-
-def webhook_url(connection: Connection) -> str:
-    """Return where a per-connection kind's deliveries post, once the connection exists."""
-    return settings.BASE_URL + reverse("connection_webhook", args=[connection.kind, connection.pk])
 
 
 def connect(connection: Connection, typed: Credentials) -> SyncRun:
@@ -83,17 +77,3 @@ def check(connection: Connection, http: httpx.Client) -> dict[str, Any]:
         return {}
     checked = connector.check()
     return {"credentials": dict(checked.credentials), "remote_account": checked.remote_account}
-
-
-def subscribe(connection: Connection) -> list[str]:
-    """Ask a connector that can call back (`subscribe`) to call this connection's URL."""
-    if not registry.load(connection.kind).capabilities.subscribe:
-        return []
-    with http_client() as http:
-        connector = build_connector(connection, http)
-        try:
-            return connector.subscribe(webhook_url(connection))
-        except (ConnectorError, httpx.HTTPError) as e:
-            # The scheduled pull still brings every change, only later.
-            logger.warning("Callbacks of %s not registered: %s", connection, e)
-            return []

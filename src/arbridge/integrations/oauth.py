@@ -22,8 +22,8 @@ from arbridge.connectors.base import ConnectorError, OAuth2, Tenant
 from arbridge.core.models import Connection
 from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
-from arbridge.integrations.credentials import subscribe
 from arbridge.integrations.models import SyncRun
+from arbridge.integrations.subscriptions import subscribe
 from arbridge.integrations.tasks import request_sync
 from arbridge.integrations.tokens import ConnectionTokens, ConnectionTokenStore
 from arbridge.integrations.vendors import vendor_app

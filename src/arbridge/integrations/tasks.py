@@ -26,6 +26,7 @@ from arbridge.integrations import (
     registry,
     schedules,
     signals,
+    subscriptions,
     writeback,
 )
 from arbridge.integrations.connect import build_connector, http_client
@@ -410,3 +411,19 @@ def reconcile_periodically() -> None:
             external_payments.reconcile(partner_id)
         except Exception:
             logger.exception("Reconciling external payments of partner %s failed", partner_id)
+
+
+# -- subscriptions ---------------------------------------------------------------------
+
+
+@db_periodic_task(crontab(minute="23"))
+def keep_subscriptions_hourly() -> None:
+    """Every hour: renew expiring subscriptions, make lapsed ones again and catch up."""
+    if runs := renew_subscriptions():
+        logger.info("Subscriptions made again for %d connections; catching up", len(runs))
+
+
+def renew_subscriptions() -> list[SyncRun]:
+    """Renew what expires; request a sync of each connection whose subscription lapsed."""
+    lapsed = subscriptions.keep_subscriptions()
+    return [request_sync(connection, SyncRun.Trigger.SCHEDULE) for connection in lapsed]

@@ -22,8 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,6 +34,7 @@ from arbridge.core.models import Connection
 from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import WebhookEvent
+from arbridge.integrations.subscriptions import keep_credentials
 from arbridge.integrations.tasks import process_webhook
 from arbridge.integrations.vendors import vendor_app
 
@@ -111,17 +111,9 @@ def connection_webhook(request: HttpRequest, kind: str, connection_id: int) -> H
         logger.warning("Refused a %s webhook for connection %s", kind, connection_id)
         return HttpResponse(delivery.reason or refused, status=401)
     if delivery.credentials:
-        keep_credentials(connection, delivery.credentials)
+        keep_credentials(connection, replace=True, **delivery.credentials)
     store(request, connection, delivery, delivery.hints)
-    return HttpResponse(status=200)
-
-
-def keep_credentials(connection: Connection, learned: Mapping[str, Any]) -> None:
-    """Keep what a verified handshake taught (a callback's verifier) in the credentials."""
-    with transaction.atomic():
-        held = Connection.objects.select_for_update().get(pk=connection.pk)
-        held.credentials = {**held.credentials, **learned}
-        held.save(update_fields=["credentials"])
+    return HttpResponse(delivery.answer, status=200, content_type="text/plain")
 
 
 def store(
