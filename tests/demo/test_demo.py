@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from werkzeug.serving import make_server
 
 from arbridge import server
+from arbridge.collections.models import Reminder
 from arbridge.core.models import ApiKey, Connection, Membership, Partner
 from arbridge.demo import partner as demo
 from arbridge.integrations import connect, registry, sync_tool
@@ -18,6 +19,7 @@ from arbridge.integrations.models import (
     SyncRun,
 )
 from arbridge.ledger.models import Customer, Invoice, Payment
+from arbridge.metrics import demo as metrics_demo
 
 
 @pytest.fixture
@@ -121,6 +123,15 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
     assert IntegrationPreferences.objects.get(partner=partner).sync_tool_in_use
     waiting = {invoice.number for invoice in sync_tool.waiting_invoices(partner.pk)}
     assert waiting == {"CW-8101", "CW-8102", "CW-8103", "CW-8104"}
+
+    # Its history: a year of figures, and the reminders its overdue invoices had.
+    demo.seed_histories(partner)
+    reminders = Reminder.objects.for_partner(partner).count()
+    history = invoices.filter(number__startswith=metrics_demo.PREFIX).count()
+    assert reminders > 0 and history > 100
+    demo.seed_histories(partner)
+    assert Reminder.objects.for_partner(partner).count() == reminders
+    assert invoices.filter(number__startswith=metrics_demo.PREFIX).count() == history
 
 
 def test_each_start_keeps_the_password_and_issues_a_new_key(db):

@@ -18,12 +18,14 @@ from django.db import transaction
 from django.urls import reverse
 
 from arbridge import settings as arbridge_settings
+from arbridge.collections import demo as collections_demo
 from arbridge.core import clock
 from arbridge.core.models import ApiKey, Connection, Membership, Partner
 from arbridge.demo.connections import connect_all, demo_modules, role
 from arbridge.integrations import registry
-from arbridge.integrations.models import IntegrationPreferences
+from arbridge.integrations.models import IntegrationPreferences, SyncRun
 from arbridge.ledger.models import Customer, Invoice
+from arbridge.metrics import demo as metrics_demo
 from arbridge.payments.base import ProcessorError
 from arbridge.payments.models import PaymentSettings
 from arbridge.payments.processors.sandbox import provision
@@ -127,7 +129,30 @@ def open_payments() -> str | None:
     deadline = time.monotonic() + PORTAL_WAIT_S
     while (link := portal_link(partner)) is None and time.monotonic() < deadline:
         time.sleep(0.5)
+    while syncing(partner) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    seed_histories(partner)
     return link
+
+
+def syncing(partner: Partner) -> bool:
+    """Return True while one of the partner's syncs is queued or running."""
+    return (
+        SyncRun.objects.for_partner(partner)
+        .filter(status__in=(SyncRun.Status.QUEUED, SyncRun.Status.RUNNING))
+        .exists()
+    )
+
+
+def seed_histories(partner: Partner) -> None:
+    """Give the demo the past the apps above the ledger show, once its invoices have synced.
+
+    Twelve months of figures (DSO falling after auto pay was turned on), and
+    the reminders and statements the open invoices would have had. Each app's
+    seeding is once only, so a restart adds nothing.
+    """
+    metrics_demo.seed_demo(partner)
+    collections_demo.seed_demo(partner)
 
 
 def use_sandbox_processor(partner: Partner, attempts: int = 5) -> None:
