@@ -404,6 +404,11 @@ class OAuth2:
     scope: str = ""
     account_param: str = ""
     revoke_as_json: bool = False  # Intuit takes {"token": ...}; RFC 7009 a form
+    # How the token endpoint takes the client's credentials (Authlib's names): HTTP Basic,
+    # or "client_secret_post" in the form (Zoho).
+    client_auth: str = "client_secret_basic"
+    # The Authorization scheme of API calls: "Bearer", or Zoho's "Zoho-oauthtoken".
+    authorization_scheme: str = "Bearer"
 
 
 AuthScheme = OAuth2 | type[Credentials]

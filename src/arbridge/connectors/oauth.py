@@ -221,14 +221,15 @@ class BearerAuth(httpx.Auth):
 
     requires_request_body = True  # the request may be sent twice
 
-    def __init__(self, tokens: TokenManager) -> None:
+    def __init__(self, tokens: TokenManager, scheme: str = "Bearer") -> None:
         self.tokens = tokens
+        self.scheme = scheme
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         access_token = self.tokens.access_token()
-        request.headers["Authorization"] = f"Bearer {access_token}"
+        request.headers["Authorization"] = f"{self.scheme} {access_token}"
         response = yield request
         if response.status_code == 401:
             access_token = self.tokens.access_token(rejected=access_token)
-            request.headers["Authorization"] = f"Bearer {access_token}"
+            request.headers["Authorization"] = f"{self.scheme} {access_token}"
             yield request

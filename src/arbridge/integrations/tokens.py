@@ -95,7 +95,10 @@ def authorized_client(connection: Connection, http: httpx.Client) -> httpx.Clien
     """Return a client sending through `http` with the connection's bearer token."""
     return httpx.Client(
         transport=ClientTransport(http),
-        auth=BearerAuth(ConnectionTokens(connection, http)),
+        auth=BearerAuth(
+            ConnectionTokens(connection, http),
+            registry.load(connection.kind).auth.authorization_scheme,
+        ),
         timeout=http.timeout,
         headers=http.headers,
     )

@@ -60,6 +60,7 @@ def vendor_app(kind: str) -> VendorApp:
             token_url=pick("TOKEN_URL", auth.token_url),
             redirect_uri=settings.BASE_URL + reverse("dashboard:oauth_callback", args=[kind]),
             scope=auth.scope,
+            auth_method=auth.client_auth,
         )
     return VendorApp(
         kind=kind,

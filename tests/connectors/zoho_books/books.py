@@ -84,7 +84,10 @@ def connect(
     dc = from_callback(httpx.URL(callback).params, data_centres())
     tokens = TokenManager(oauth_app(dc.token_url), store, http)
     token = tokens.fetch_token(callback, state=state)
-    api = httpx.Client(transport=transport or httpx.WSGITransport(app=app), auth=BearerAuth(tokens))
+    api = httpx.Client(
+        transport=transport or httpx.WSGITransport(app=app),
+        auth=BearerAuth(tokens, OAUTH.authorization_scheme),
+    )
     credentials = {"api_domain": token["api_domain"]}
     unpicked = ZohoBooks(Config(base_url=ROOT, credentials=credentials), api)
     picked = next(t for t in unpicked.tenants() if t.id == organization_id)

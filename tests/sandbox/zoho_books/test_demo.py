@@ -15,7 +15,7 @@ def test_the_demo_organization_is_seeded_once_and_readable():
     token = account.token
     http = httpx.Client(
         transport=httpx.WSGITransport(app=app),
-        headers={"Authorization": f"Bearer {token['access_token']}"},
+        headers={"Authorization": f"Zoho-oauthtoken {token['access_token']}"},
     )
     connector = ZohoBooks(Config(base_url="http://demo.test", remote_account=account.account), http)
 

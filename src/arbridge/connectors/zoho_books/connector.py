@@ -128,6 +128,10 @@ OAUTH = OAuth2(
     revoke_url=US.revoke_url,
     api_base=US.api_domain,
     scope=",".join(SCOPES),
+    # Reference: https://www.zoho.com/accounts/protocol/oauth/web-apps/access-token.html
+    client_auth="client_secret_post",
+    # Reference: https://www.zoho.com/books/api/v3/oauth/#overview ("Zoho-oauthtoken")
+    authorization_scheme="Zoho-oauthtoken",
 )
 
 

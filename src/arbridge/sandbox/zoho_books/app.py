@@ -220,7 +220,8 @@ class ZohoBooksSandbox:
         scheme, _, token = header.partition(" ")
         grant = (
             self.auth.grant_of(token.strip())
-            if scheme.lower() in ("zoho-oauthtoken", "bearer")
+            # Reference: https://www.zoho.com/books/api/v3/oauth/#overview
+            if scheme.lower() == "zoho-oauthtoken"
             else None
         )
         if grant is None or grant.location != location:
