@@ -8,8 +8,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from arbridge.hooks.models import EVENT_TYPES, Endpoint, new_secret
-
-pytest_plugins = ["tests.portal.fixtures"]
+from tests.portal.fixtures import inbox  # noqa: F401 (a fixture: a real SMTP server)
 
 
 @dataclass
