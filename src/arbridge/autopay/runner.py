@@ -34,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from arbridge.autopay import retry
+from arbridge.autopay import retry, tasks
 from arbridge.autopay.models import (
     Attempt,
     AutopaySettings,
@@ -44,10 +44,13 @@ from arbridge.autopay.models import (
     Step,
     first_match,
 )
+from arbridge.collections.models import Dispute
 from arbridge.core import clock
 from arbridge.core.money import ZERO
 from arbridge.integrations import writeback
+from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef
+from arbridge.integrations.sync import apply_changes
 from arbridge.ledger.models import Invoice, Payment, PaymentAllocation
 from arbridge.payments import base
 from arbridge.payments.models import PaymentSettings
@@ -75,6 +78,7 @@ class Report:
     skipped: int = 0
     reminded: int = 0
     lost_races: int = 0  # due invoices another runner was already charging
+    suspended: int = 0  # enrollments whose method was removed
     notices: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -101,13 +105,35 @@ def run(now: dt.datetime | None = None, partner_id: int | None = None) -> Report
 def run_partner(settings: AutopaySettings, now: dt.datetime, report: Report) -> None:
     payment_settings = PaymentSettings.of(settings.partner_id)
     processor = processor_for(payment_settings)
+    suspend_lapsed(settings, now, report)
     follow_up(settings, processor, now, report)
     due = due_invoices(settings, now, report)
     for start in range(0, len(due), REREAD_PAGE):
         page = due[start : start + REREAD_PAGE]
         reread(settings.partner_id, [d.invoice for d in page])
+        # Re-reading may have brought a payment or an Unmatched exception: look again.
+        held = held_back(settings.partner_id, [d.invoice.pk for d in page])
         for item in page:
-            charge(item, settings, payment_settings, processor, now, report)
+            if item.invoice.pk not in held:
+                charge(item, settings, payment_settings, processor, now, report)
+
+
+def suspend_lapsed(settings: AutopaySettings, now: dt.datetime, report: Report) -> None:
+    """Suspend the enrollments whose method was removed, and tell the customer and the partner.
+
+    A card that expired is found by its charge's decline (expired_card), which
+    suspends the enrollment as the retry policy says (autopay/retry.py).
+    """
+    lapsed = (
+        Enrollment.objects.for_partner(settings.partner_id)
+        .filter(status=Enrollment.Status.ACTIVE)
+        .filter(Q(method__isnull=True) | Q(method__removed_at__isnull=False))
+    )
+    for enrollment in lapsed:
+        with transaction.atomic():
+            enrollment.suspend("The payment method was removed.")
+            transaction.on_commit(lambda pk=enrollment.pk: tasks.send_suspended_notice(pk))
+        report.suspended += 1
 
 
 # -- what is due --------------------------------------------------------------------
@@ -137,21 +163,10 @@ def due_invoices(settings: AutopaySettings, now: dt.datetime, report: Report) ->
     )
     ids = [invoice.pk for invoice in invoices]
     latest: dict[int, Attempt] = {}
-    held: set[int] = set()
     for chunk in chunks(ids):
         for attempt in Attempt.objects.filter(invoice_id__in=chunk).order_by("number"):
             latest[attempt.invoice_id] = attempt
-        held.update(
-            PaymentAllocation.objects.filter(
-                invoice_id__in=chunk, payment__status=Payment.Status.PENDING
-            ).values_list("invoice_id", flat=True)
-        )
-        held.update(
-            ExceptionItem.objects.for_partner(settings.partner_id)
-            .filter(status=ExceptionItem.Status.OPEN, kind__in=HOLDING, entity="invoice")
-            .filter(local_id__in=chunk)
-            .values_list("local_id", flat=True)
-        )
+    held = held_back(settings.partner_id, ids)
     due = []
     for invoice in invoices:
         if invoice.pk in held:
@@ -178,6 +193,33 @@ def due_invoices(settings: AutopaySettings, now: dt.datetime, report: Report) ->
     return due
 
 
+def held_back(partner_id: int, ids: list[int]) -> set[int]:
+    """Return the invoices among `ids` auto pay leaves alone until a person or the bank acts.
+
+    An ACH (or other) payment pending on it, an open Unmatched or conflict
+    exception about it, or an open dispute of it by the customer.
+    """
+    held: set[int] = set()
+    for chunk in chunks(ids):
+        held.update(
+            PaymentAllocation.objects.filter(
+                partner_id=partner_id, invoice_id__in=chunk, payment__status=Payment.Status.PENDING
+            ).values_list("invoice_id", flat=True)
+        )
+        held.update(
+            ExceptionItem.objects.for_partner(partner_id)
+            .filter(status=ExceptionItem.Status.OPEN, kind__in=HOLDING, entity="invoice")
+            .filter(local_id__in=chunk)
+            .values_list("local_id", flat=True)
+        )
+        held.update(
+            Dispute.objects.for_partner(partner_id)
+            .filter(resolved_at__isnull=True, invoice_id__in=chunk)
+            .values_list("invoice_id", flat=True)
+        )
+    return held
+
+
 def chunks(ids: list[int], size: int = 900) -> list[list[int]]:
     """Split ids to stay within SQLite's parameter limit."""
     return [ids[start : start + size] for start in range(0, len(ids), size)]
@@ -190,8 +232,6 @@ def announce(invoice: Invoice, charge_on: dt.date, kind: str, report: Report) ->
     )
     if created:
         report.notices.append((kind, invoice.pk))
-        from arbridge.autopay import tasks
-
         transaction.on_commit(lambda: tasks.send_notice(kind, invoice.pk, charge_on.isoformat()))
 
 
@@ -209,9 +249,6 @@ def reread(partner_id: int, invoices: list[Invoice]) -> None:
             by_connection[connection_id].append(remote_id)
     if not by_connection:
         return
-    from arbridge.integrations.connect import build_connector, http_client
-    from arbridge.integrations.sync import apply_changes
-
     for connection in Connection.objects.filter(pk__in=list(by_connection)):
         try:
             with http_client() as http:
@@ -361,8 +398,6 @@ def settle(
     report: Report,
 ) -> Attempt:
     """Apply a charge's result to the attempt and its payment."""
-    from arbridge.autopay import tasks
-
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=attempt.payment_id)
         if result.reference:
@@ -435,8 +470,6 @@ def follow_up(
     settings: AutopaySettings, processor: base.Processor, now: dt.datetime, report: Report
 ) -> None:
     """Settle ACH debits that settled or came back; ask again for interrupted charges."""
-    from arbridge.autopay import tasks
-
     mine = Attempt.objects.for_partner(settings.partner_id)
     settled = mine.filter(status=Status.PENDING, payment__status=Payment.Status.SUCCEEDED)
     for attempt in settled:
@@ -487,12 +520,13 @@ def upcoming(partner_id: int, days: int = 30, now: dt.datetime | None = None) ->
     settings = AutopaySettings.of(partner_id)
     enrollments = active_enrollments(settings)
     rules = list(Rule.objects.for_partner(partner_id).filter(active=True))
-    invoices = (
+    invoices = list(
         Invoice.objects.for_partner(partner_id)
         .filter(status__in=OPEN, archived=False, balance__gt=0)
         .filter(customer_id__in=list(enrollments))
         .select_related("customer")
     )
+    held = held_back(partner_id, [invoice.pk for invoice in invoices])
     last_attempts: dict[int, Attempt] = {}
     for attempt in (
         Attempt.objects.for_partner(partner_id)
@@ -503,6 +537,8 @@ def upcoming(partner_id: int, days: int = 30, now: dt.datetime | None = None) ->
     found = []
     horizon = today + dt.timedelta(days=days)
     for invoice in invoices:
+        if invoice.pk in held:
+            continue
         enrollment = enrollments[invoice.customer_id]
         last = last_attempts.get(invoice.pk)
         if last is not None:

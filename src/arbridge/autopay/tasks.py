@@ -26,3 +26,8 @@ def send_notice(kind: str, invoice_id: int, charge_on: str) -> int:
 @db_task(retries=3, retry_delay=60)
 def send_attempt_notice(attempt_id: int) -> int:
     return notices.send_attempt_notice(attempt_id)
+
+
+@db_task(retries=3, retry_delay=60)
+def send_suspended_notice(enrollment_id: int) -> int:
+    return notices.send_suspended_notice(enrollment_id)
