@@ -1,4 +1,4 @@
-"""The runner never charges an invoice with a pending ACH payment, disputed, or held as Unmatched."""
+"""Auto pay never charges an invoice with a pending ACH payment, disputed or held as Unmatched."""
 
 from decimal import Decimal
 
