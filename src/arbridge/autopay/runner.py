@@ -286,7 +286,9 @@ def charge(
         with transaction.atomic():
             invoice = Invoice.objects.select_for_update().get(pk=item.invoice.pk)
             amount = invoice.payable
-            attempt = Attempt.objects.create(
+            # The attempt is inserted last, in its final state: its unique (invoice,
+            # number) refuses a second runner, and the refusal undoes the payment too.
+            attempt = Attempt(
                 partner_id=invoice.partner_id,
                 invoice=invoice,
                 number=item.number,
@@ -303,13 +305,13 @@ def charge(
             if amount <= 0 or invoice.status not in OPEN:
                 attempt.status, attempt.next_step = Status.SKIPPED, Step.NONE
                 attempt.message = "Nothing left to pay when read again from the source."
-                attempt.save(update_fields=["status", "next_step", "message"])
+                attempt.save(force_insert=True)
                 report.skipped += 1
                 return attempt
             if item.rule is not None and item.rule.is_over_cap(amount):
                 attempt.status, attempt.next_step = Status.REMINDED, Step.REMIND
                 attempt.message = f"Over the rule's cap of {item.rule.amount_cap}: reminded."
-                attempt.save(update_fields=["status", "next_step", "message"])
+                attempt.save(force_insert=True)
                 announce(invoice, timezone.localdate(now), Notice.Kind.OVER_CAP, report)
                 report.reminded += 1
                 return attempt
@@ -323,7 +325,7 @@ def charge(
             )
             payment.allocate(invoice, amount)
             attempt.payment = payment
-            attempt.save(update_fields=["payment"])
+            attempt.save(force_insert=True)
     except IntegrityError:
         report.lost_races += 1
         return None
@@ -399,10 +401,10 @@ def settle(
 ) -> Attempt:
     """Apply a charge's result to the attempt and its payment."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=attempt.payment_id)
+        payment = attempt.payment
         if result.reference:
+            Payment.objects.filter(pk=payment.pk).update(processor_reference=result.reference)
             payment.processor_reference = result.reference
-            payment.save(update_fields=["processor_reference"])
             attempt.processor_reference = result.reference
         attempt.updated_at = now
         if result.outcome == base.Outcome.SUCCEEDED:
@@ -495,7 +497,7 @@ def follow_up(
     payment_settings = PaymentSettings.of(settings.partner_id)
     stuck = mine.filter(
         status=Status.PROCESSING, payment__isnull=False, updated_at__lt=now - RECOVER_AFTER
-    ).select_related("invoice", "method")
+    ).select_related("invoice", "method", "payment")
     for attempt in stuck:
         ask(attempt, attempt.invoice, payment_settings, processor, settings, now, report)
 
