@@ -144,6 +144,7 @@ def load(processor_url: str, invoices: int, customers: int, today: dt.date) -> i
             ),
             batch_size=BATCH,
         )
+        cards = saved_cards(processor_url, credentials, count)
         methods = SavedMethod.objects.bulk_create(
             (
                 SavedMethod(
@@ -157,9 +158,7 @@ def load(processor_url: str, invoices: int, customers: int, today: dt.date) -> i
                     last4=card["last4"],
                     funding=card["funding"],
                 )
-                for customer, card in zip(
-                    made, saved_cards(processor_url, credentials, count), strict=True
-                )
+                for customer, card in zip(made, cards, strict=True)
             ),
             batch_size=BATCH,
         )
