@@ -7,9 +7,11 @@ import pytest
 from django.db import models
 from django.test import Client
 
+from arbridge.autopay.models import Enrollment, Rule
 from arbridge.core.models import ApiKey, Partner
 from arbridge.integrations.models import Connection, ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Invoice, Payment
+from arbridge.payments.models import SavedMethod
 
 
 @pytest.fixture
@@ -88,6 +90,21 @@ def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Mo
         ExceptionItem: ExceptionItem.objects.create(
             partner=partner, connection=connection, kind="other", title=f"{name} problem"
         ),
+        # Auto pay: the customer enrolled, a rule that charges the invoice from today.
+        Enrollment: Enrollment.enroll(
+            SavedMethod.objects.create(
+                partner=partner,
+                customer=customer,
+                processor="sandbox",
+                token=f"pm_{name}",
+                kind="card",
+                brand="visa",
+                last4="4242",
+            ),
+            source=Enrollment.Source.PARTNER,
+            evidence={"authorized_by": f"{name} AP"},
+        ),
+        Rule: Rule.objects.create(partner=partner, trigger=Rule.Trigger.AFTER_CREATED),
     }
 
 

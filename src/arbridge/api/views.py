@@ -14,6 +14,7 @@ from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
 from arbridge.api import schemas
+from arbridge.api.autopay import router as autopay_router
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
 from arbridge.core.models import ApiKey
@@ -269,3 +270,6 @@ def get_exception(request: HttpRequest, id: Id):
         .defer(*UNREAD)
     )
     return get_object_or_404(items, pk=id)
+
+
+api.add_router("/autopay", autopay_router)
