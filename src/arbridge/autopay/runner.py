@@ -16,14 +16,16 @@ One run, for each partner with auto pay on (`run`):
    charging them, through the connector's `fetch` and the sync engine (a
    payment made meanwhile in the source lowers the balance).
 4. Charge each (`charge`) in two short transactions around the processor call:
-   the first locks the invoice, inserts the Attempt row for (invoice, number),
-   whose unique constraint lets a second runner charge nothing, and holds the
-   open balance with a pending ledger payment; the second applies the result
-   (paid and written back, pending, or declined and the next step).
+   the first holds the open balance with a pending ledger payment (the ledger
+   locks the invoice and refuses more than it may still take) and inserts the
+   Attempt row for (invoice, number), whose unique constraint lets a second
+   runner charge nothing; the second applies the result (paid and written
+   back, pending, or declined and the next step).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -31,7 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from arbridge.autopay import retry, tasks
@@ -46,12 +48,12 @@ from arbridge.autopay.models import (
 )
 from arbridge.collections.models import Dispute
 from arbridge.core import clock
-from arbridge.core.money import ZERO
+from arbridge.core.money import ZERO, quantize
 from arbridge.integrations import writeback
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import Connection, ExceptionItem, ExternalRef
 from arbridge.integrations.sync import apply_changes
-from arbridge.ledger.models import Invoice, Payment, PaymentAllocation
+from arbridge.ledger.models import Invoice, LedgerError, Payment, PaymentAllocation
 from arbridge.payments import base
 from arbridge.payments.models import PaymentSettings
 from arbridge.payments.services import processor_for
@@ -113,9 +115,32 @@ def run_partner(settings: AutopaySettings, now: dt.datetime, report: Report) -> 
         reread(settings.partner_id, [d.invoice for d in page])
         # Re-reading may have brought a payment or an Unmatched exception: look again.
         held = held_back(settings.partner_id, [d.invoice.pk for d in page])
-        for item in page:
-            if item.invoice.pk not in held:
-                charge(item, settings, payment_settings, processor, now, report)
+        page = [d for d in page if d.invoice.pk not in held]
+        for item in fresh(page):
+            charge(item, settings, payment_settings, processor, now, report)
+
+
+def fresh(page: list[Due]) -> list[Due]:
+    """Return the page with its invoices as the database holds them now, pending sums read.
+
+    Read in two queries for the page; `charge` needs no lock to read them, as
+    the ledger refuses an allocation beyond what the invoice may still take.
+    """
+    ids = [d.invoice.pk for d in page]
+    invoices = Invoice.objects.in_bulk(ids)
+    pending = dict(
+        PaymentAllocation.objects.filter(invoice_id__in=ids, payment__status=Payment.Status.PENDING)
+        .values("invoice_id")
+        .annotate(total=Sum("amount"))
+        .values_list("invoice_id", "total")
+    )
+    found = []
+    for item in page:
+        if (invoice := invoices.get(item.invoice.pk)) is not None:
+            invoice.reread_failed = getattr(item.invoice, "reread_failed", None)
+            invoice.pending = quantize(pending.get(invoice.pk) or ZERO, invoice.currency)
+            found.append(dataclasses.replace(item, invoice=invoice))
+    return found
 
 
 def suspend_lapsed(settings: AutopaySettings, now: dt.datetime, report: Report) -> None:
@@ -282,10 +307,11 @@ def charge(
     method = item.enrollment.method
     if item.number > 1 and method.kind == "card" and not may_retry(item, method, now):
         return None
+    invoice = item.invoice
+    pending = getattr(invoice, "pending", None)
     try:
         with transaction.atomic():
-            invoice = Invoice.objects.select_for_update().get(pk=item.invoice.pk)
-            amount = invoice.payable
+            amount = invoice.payable if pending is None else max(ZERO, invoice.balance - pending)
             # The attempt is inserted last, in its final state: its unique (invoice,
             # number) refuses a second runner, and the refusal undoes the payment too.
             attempt = Attempt(
@@ -327,6 +353,12 @@ def charge(
             attempt.payment = payment
             attempt.save(force_insert=True)
     except IntegrityError:
+        report.lost_races += 1  # another runner inserted this attempt first
+        return None
+    except LedgerError as error:
+        # The invoice can no longer take the amount read: paid meanwhile, by another
+        # runner or in the portal. The next run reads it again.
+        logger.info("Auto pay left invoice %s for the next run: %s", invoice.pk, error)
         report.lost_races += 1
         return None
     report.charged += 1
