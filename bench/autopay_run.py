@@ -8,9 +8,9 @@ a fresh database) holds one partner with auto pay on, a rule "on the due
 date", and customers each enrolled with a saved Visa at the sandbox
 processor; every one of the invoices is due today or overdue. Another
 partner's enrolled customer and due invoice sit beside them, with its auto
-pay off. The sandbox processor runs in a child process on loopback HTTP, so
-the memory this prints is arbridge's own. The run is `autopay.runner.run`
-(select what is due, then charge each in its two transactions around the
+pay off. The sandbox processor runs in a child process on loopback HTTP
+(waitress, keeping connections alive), so the memory this prints is
+arbridge's own. The run is `autopay.runner.run` (select what is due, then charge each in its two transactions around the
 processor call), run twice: the second must charge nothing. The invoices are
 arbridge's own (no connection), so there is no source to re-read.
 
@@ -18,6 +18,8 @@ It prints one JSON line: charges_per_s, charges (succeeded at the
 processor), double_charges (invoices the processor charged more than once,
 from its own records: must be 0), second_run_charged, queries_per_charge,
 run_seconds, peak_rss_mb.
+
+BENCH_PROFILE=<file> writes the run's cProfile; BENCH_SQL=1 prints each query.
 
 Run as `autopay_run.py processor --port N`, this module is the sandbox
 processor's process, with one extra route the benchmark reads its charges from.
@@ -54,12 +56,11 @@ CARD = {"number": "4242424242424242", "expiry": "12/40", "cvc": "123", "postal_c
 
 def serve_processor(port: int) -> None:
     """Serve the sandbox processor, and the invoice each charge was for at /_bench/charges."""
-    from werkzeug.serving import make_server
+    from waitress import serve
     from werkzeug.wrappers import Request, Response
 
     from arbridge.sandbox.processor import Store, create_app
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     store = Store()
     app = create_app(store, webhook_interval=None)
 
@@ -84,7 +85,8 @@ def serve_processor(port: int) -> None:
             ]
         return Response(json.dumps(charges), mimetype="application/json")(environ, start_response)
 
-    make_server("127.0.0.1", port, with_charges, threaded=True).serve_forever()
+    # waitress keeps connections alive, as a processor's API does (werkzeug's server closes each).
+    serve(with_charges, host="127.0.0.1", port=port, threads=4, _quiet=True)
 
 
 @contextmanager
