@@ -10,9 +10,10 @@ processor; every one of the invoices is due today or overdue. Another
 partner's enrolled customer and due invoice sit beside them, with its auto
 pay off. The sandbox processor runs in a child process on loopback HTTP
 (waitress, keeping connections alive), so the memory this prints is
-arbridge's own. The run is `autopay.runner.run` (select what is due, then charge each in its two transactions around the
-processor call), run twice: the second must charge nothing. The invoices are
-arbridge's own (no connection), so there is no source to re-read.
+arbridge's own. The run is `autopay.runner.run` (select what is due, then
+charge each in its two transactions around the processor call), run twice:
+the second must charge nothing. The invoices are arbridge's own (no
+connection), so there is no source to re-read.
 
 It prints one JSON line: charges_per_s, charges (succeeded at the
 processor), double_charges (invoices the processor charged more than once,
