@@ -82,6 +82,7 @@ class Report:
     lost_races: int = 0  # due invoices another runner was already charging
     suspended: int = 0  # enrollments whose method was removed
     notices: list[tuple[str, int]] = field(default_factory=list)
+    to_notify: list[int] = field(default_factory=list)  # attempts whose notice is not queued yet
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def run_partner(settings: AutopaySettings, now: dt.datetime, report: Report) -> 
     processor = processor_for(payment_settings)
     suspend_lapsed(settings, now, report)
     follow_up(settings, processor, now, report)
+    send_notices(report)
     due = due_invoices(settings, now, report)
     for start in range(0, len(due), REREAD_PAGE):
         page = due[start : start + REREAD_PAGE]
@@ -118,6 +120,7 @@ def run_partner(settings: AutopaySettings, now: dt.datetime, report: Report) -> 
         page = [d for d in page if d.invoice.pk not in held]
         for item in fresh(page):
             charge(item, settings, payment_settings, processor, now, report)
+        send_notices(report)
 
 
 def fresh(page: list[Due]) -> list[Due]:
@@ -455,9 +458,16 @@ def settle(
             decline(attempt, result.error_code, result.advice_code, result, settings, now)
             report.failed += 1
         attempt.save()
-        if attempt.status in (Status.SUCCEEDED, Status.FAILED):
-            transaction.on_commit(lambda: tasks.send_attempt_notice(attempt.pk))
+    if attempt.status in (Status.SUCCEEDED, Status.FAILED):
+        report.to_notify.append(attempt.pk)
     return attempt
+
+
+def send_notices(report: Report) -> None:
+    """Queue the receipts and failure notices owed so far as one job (one write to the queue)."""
+    if ids := report.to_notify[:]:
+        report.to_notify.clear()
+        transaction.on_commit(lambda: tasks.send_attempt_notices(ids))
 
 
 def decline(
