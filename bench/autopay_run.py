@@ -228,6 +228,7 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--customers", type=int, default=0, help="default: invoices / 5")
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--threads", type=int, default=2, help="ARBRIDGE_AUTOPAY_CHARGE_THREADS")
     args = parser.parse_args()
     customers = args.customers or max(1, args.invoices // 5)
 
@@ -235,7 +236,11 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     os.environ.clear()
     os.environ.update(env)
-    os.environ.update(ARBRIDGE_DATA_DIR=data_dir, DJANGO_SETTINGS_MODULE="arbridge.settings")
+    os.environ.update(
+        ARBRIDGE_DATA_DIR=data_dir,
+        DJANGO_SETTINGS_MODULE="arbridge.settings",
+        ARBRIDGE_AUTOPAY_CHARGE_THREADS=str(args.threads),
+    )
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
     sys.path.insert(0, str(ROOT / "src"))
@@ -244,6 +249,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.db.backends.signals import connection_created
     from django.utils import timezone
 
     from arbridge.autopay import runner
@@ -256,6 +262,10 @@ def main() -> None:
         log("autopay_run", f"loaded in {time.perf_counter() - started:.1f}s")
         queries = QueryCounter()
         started, cpu_started = time.perf_counter(), time.process_time()
+        # Every connection's queries, the charging threads' included.
+        connection_created.connect(
+            lambda connection, **_: connection.execute_wrappers.append(queries)
+        )
         with connection.execute_wrapper(queries):
             if os.getenv("BENCH_PROFILE"):
                 import cProfile
@@ -282,6 +292,7 @@ def main() -> None:
                 "double_charges": doubles,
                 "second_run_charged": again.charged,
                 "queries_per_charge": round(queries.count / max(report.charged, 1), 1),
+                "charge_threads": args.threads,
                 "run_seconds": round(run_seconds, 2),
                 "run_cpu_seconds": round(cpu_seconds, 2),
                 "load_average": round(os.getloadavg()[0], 1),
