@@ -262,10 +262,12 @@ def main() -> None:
         log("autopay_run", f"loaded in {time.perf_counter() - started:.1f}s")
         queries = QueryCounter()
         started, cpu_started = time.perf_counter(), time.process_time()
+
         # Every connection's queries, the charging threads' included.
-        connection_created.connect(
-            lambda connection, **_: connection.execute_wrappers.append(queries)
-        )
+        def count_queries(connection, **_) -> None:
+            connection.execute_wrappers.append(queries)
+
+        connection_created.connect(count_queries, weak=False)
         with connection.execute_wrapper(queries):
             if os.getenv("BENCH_PROFILE"):
                 import cProfile
