@@ -42,10 +42,10 @@ DETAIL_ERRORS = responses(401, 404, 422)
 UPCOMING_DAYS = 30
 
 # Text as people type it: no NUL (PostgreSQL refuses it in text).
-Text = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^\x00]*$")]
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 Term = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^,\x00]+$"),
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[^,\x00]+$"),
 ]
 MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$", re.ASCII)
 
