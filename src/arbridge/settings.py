@@ -162,6 +162,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Jobs: SqliteHuey in the data dir by default, RedisHuey when REDIS_URL is set.
 REDIS_URL = os.getenv("REDIS_URL", "")
 HUEY_IMMEDIATE = envbool("ARBRIDGE_HUEY_IMMEDIATE", "False")
+# Threads an auto pay run charges in (autopay/runner.py charge_all): 1 charges one at a time.
+AUTOPAY_CHARGE_THREADS = int(os.getenv("ARBRIDGE_AUTOPAY_CHARGE_THREADS", "1"))
 # How long a worker may hold an outbound command before the sweeper hands it to another.
 OUTBOX_LEASE_SECONDS = envint("ARBRIDGE_OUTBOX_LEASE_SECONDS", "300")
 # The bearer token Prometheus sends to /metrics; unset, /metrics answers 404.

@@ -7,11 +7,13 @@ import pytest
 from django.db import models
 from django.test import Client
 
+from arbridge.autopay.models import Enrollment, Rule
 from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence
 from arbridge.core.models import ApiKey, Connection, Partner
 from arbridge.hooks.models import Delivery, Endpoint, Event, new_secret
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Invoice, Payment
+from arbridge.payments.models import SavedMethod
 
 
 @pytest.fixture
@@ -106,6 +108,21 @@ def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Mo
         CustomerPolicy: CustomerPolicy.objects.create(
             partner=partner, customer=customer, paused=True, pause_reason=f"{name} talks"
         ),
+        # Auto pay: the customer enrolled, a rule that charges the invoice from today.
+        Enrollment: Enrollment.enroll(
+            SavedMethod.objects.create(
+                partner=partner,
+                customer=customer,
+                processor="sandbox",
+                token=f"pm_{name}",
+                kind="card",
+                brand="visa",
+                last4="4242",
+            ),
+            source=Enrollment.Source.PARTNER,
+            evidence={"authorized_by": f"{name} AP"},
+        ),
+        Rule: Rule.objects.create(partner=partner, trigger=Rule.Trigger.AFTER_CREATED),
     }
 
 

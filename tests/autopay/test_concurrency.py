@@ -96,3 +96,18 @@ def test_a_runner_that_read_the_due_list_before_another_charged_charges_nothing(
 
     assert (late.charged, late.lost_races) == (0, 20)
     assert len(charges_at_processor(sandbox_processor)) == 20
+
+
+def test_a_run_charging_in_threads_charges_each_invoice_once(billed, sandbox_processor, settings):
+    settings.AUTOPAY_CHARGE_THREADS = 3
+    try:
+        with time_machine.travel(DUE, tick=True):
+            report = runner.run()
+            again = runner.run()
+    finally:
+        connections.close_all()
+
+    assert (report.charged, report.succeeded, again.charged) == (20, 20, 0)
+    assert Attempt.objects.filter(status="succeeded").count() == 20
+    assert len(charges_at_processor(sandbox_processor)) == 20
+    assert all(i.balance == 0 for i in Invoice.objects.all())

@@ -5,16 +5,9 @@ from decimal import Decimal
 
 from django.test import Client
 
-from arbridge.collections.models import (
-    CustomerPolicy,
-    Dispute,
-    Reminder,
-    ReminderEmail,
-    Sequence,
-    Step,
-)
+from arbridge.collections.models import CustomerPolicy, Reminder, ReminderEmail, Sequence, Step
 from arbridge.integrations.sync import apply_change
-from arbridge.ledger.models import Invoice, Payment
+from arbridge.ledger.models import Dispute, Invoice, Payment
 from tests.collections.conftest import DUE, make_invoice, pay_link
 from tests.integrations.test_sync_run import contact, customer, invoice, payment, to_change
 from tests.integrations.test_sync_run import qbo as qbo  # noqa: F401 (fixtures)

@@ -14,6 +14,7 @@ from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
 from arbridge.api import hooks, schemas
+from arbridge.api.autopay import router as autopay_router
 from arbridge.api.collections import router as collections_router
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
@@ -276,3 +277,5 @@ def get_exception(request: HttpRequest, id: Id):
 # -- webhooks -----------------------------------------------------------------------
 
 api.add_router("", hooks.router)
+
+api.add_router("/autopay", autopay_router)

@@ -13,6 +13,7 @@ idempotency key of the charge (`Attempt.key`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator
@@ -25,6 +26,26 @@ from arbridge.ledger.models import Customer, Invoice, Payment
 from arbridge.payments.models import SavedMethod
 
 DEFAULT_RETRY_DAYS = "3,5,7"
+# Payment terms as the sources name them: QuickBooks' "Net 30" (through HaloPSA's
+# qbo_term_name too), "30 days", "Due on receipt".
+NET_DAYS = re.compile(r"\bnet\s*(\d{1,3})\b|^\s*(\d{1,3})\s*days?\b", re.IGNORECASE)
+ON_RECEIPT = re.compile(r"\b(on|upon) receipt\b|^\s*(cod|immediate)\s*$", re.IGNORECASE)
+
+
+def terms_days(terms: str) -> int | None:
+    """Return the days payment terms give to pay ("Net 30": 30, "Due on receipt": 0), or None."""
+    if ON_RECEIPT.search(terms or ""):
+        return 0
+    match = NET_DAYS.search(terms or "")
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+def due_date(invoice: Invoice) -> dt.date | None:
+    """Return an invoice's due date: the source's, else what its payment terms make it."""
+    if invoice.due_date is not None:
+        return invoice.due_date
+    days = terms_days(invoice.terms)
+    return None if days is None else invoice.issue_date + dt.timedelta(days=days)
 
 
 class AutopaySettings(models.Model):
@@ -108,15 +129,15 @@ class Rule(PartnerOwned):
         names = self.term_names
         if names and (invoice.terms or "").strip().lower() not in names:
             return False
-        return self.trigger == self.Trigger.AFTER_CREATED or invoice.due_date is not None
+        return self.trigger == self.Trigger.AFTER_CREATED or due_date(invoice) is not None
 
     def charge_date(self, invoice: Invoice) -> dt.date:
         """Return the day this rule charges an invoice it matches."""
         days = dt.timedelta(days=self.days)
         if self.trigger == self.Trigger.BEFORE_DUE:
-            return invoice.due_date - days
+            return due_date(invoice) - days
         if self.trigger == self.Trigger.AFTER_DUE:
-            return invoice.due_date + days
+            return due_date(invoice) + days
         return invoice.issue_date + days
 
     def is_over_cap(self, amount: Decimal) -> bool:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
-from arbridge.autopay.models import Attempt, Notice, Step
+from arbridge.autopay.models import Attempt, Enrollment, Notice, Step
+from arbridge.core import clock
+from arbridge.core.models import Partner
 from arbridge.core.money import format_money
 from arbridge.integrations.models import ExceptionItem
 from arbridge.ledger.models import Customer, Invoice
@@ -30,16 +32,19 @@ def billing_addresses(customer: Customer) -> list[str]:
     return found or ([customer.email] if customer.email else [])
 
 
-def portal_url(invoice: Invoice) -> str:
+def portal_url(partner: Partner) -> str:
     base = settings.BASE_URL
-    return base.rstrip("/") + reverse("portal:billing_link", kwargs={"slug": invoice.partner.slug})
+    return base.rstrip("/") + reverse("portal:billing_link", kwargs={"slug": partner.slug})
 
 
 def send(invoice: Invoice, subject: str, template: str, ctx: dict) -> int:
+    return send_to(invoice.customer, subject, template, {"invoice": invoice, **ctx})
+
+
+def send_to(customer: Customer, subject: str, template: str, ctx: dict) -> int:
     sent = 0
-    for to in billing_addresses(invoice.customer):
-        ctx = {"invoice": invoice, "customer": invoice.customer, **ctx}
-        message(invoice.partner, to, subject, template, ctx).send()
+    for to in billing_addresses(customer):
+        message(customer.partner, to, subject, template, {"customer": customer, **ctx}).send()
         sent += 1
     return sent
 
@@ -54,14 +59,14 @@ def send_notice(kind: str, invoice_id: int, charge_on: str) -> int:
     else:
         subject = f"Invoice {invoice.number}: please pay {amount}"
         template = "autopay/email/over_cap.txt"
-    ctx = {"amount": amount, "charge_on": charge_on, "url": portal_url(invoice)}
+    ctx = {"amount": amount, "charge_on": charge_on, "url": portal_url(invoice.partner)}
     return send(invoice, subject, template, ctx)
 
 
 def send_attempt_notice(attempt_id: int) -> int:
     """Email the receipt of a successful charge, or the failure and what happens next; once."""
     claimed = Attempt.objects.filter(pk=attempt_id, notified_at__isnull=True).update(
-        notified_at=_now()
+        notified_at=clock.now()
     )
     if not claimed:
         return 0
@@ -70,7 +75,7 @@ def send_attempt_notice(attempt_id: int) -> int:
     )
     invoice = attempt.invoice
     amount = format_money(attempt.amount, attempt.currency)
-    ctx = {"attempt": attempt, "amount": amount, "url": portal_url(invoice)}
+    ctx = {"attempt": attempt, "amount": amount, "url": portal_url(invoice.partner)}
     if attempt.status == Attempt.Status.SUCCEEDED:
         subject = f"Receipt: {amount} paid on invoice {invoice.number}"
         return send(invoice, subject, "autopay/email/receipt.txt", ctx)
@@ -89,7 +94,21 @@ def send_attempt_notice(attempt_id: int) -> int:
     return send(invoice, subject, "autopay/email/failed.txt", ctx)
 
 
-def _now():
-    from arbridge.core import clock
-
-    return clock.now()
+def send_suspended_notice(enrollment_id: int) -> int:
+    """Tell the customer auto pay is paused until they give a method, and the partner why."""
+    enrollment = Enrollment.objects.select_related("customer__partner").get(pk=enrollment_id)
+    if enrollment.status != Enrollment.Status.SUSPENDED:
+        return 0
+    customer = enrollment.customer
+    ExceptionItem.objects.get_or_create(
+        partner_id=enrollment.partner_id,
+        kind=ExceptionItem.Kind.OTHER,
+        entity="customer",
+        local_id=customer.pk,
+        status=ExceptionItem.Status.OPEN,
+        title=f"Auto pay of {customer.name} is suspended"[:255],
+        defaults={"reason": enrollment.suspended_reason},
+    )
+    ctx = {"enrollment": enrollment, "url": portal_url(customer.partner)}
+    subject = "Auto pay is paused: please add a payment method"
+    return send_to(customer, subject, "autopay/email/suspended.txt", ctx)

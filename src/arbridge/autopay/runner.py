@@ -16,25 +16,30 @@ One run, for each partner with auto pay on (`run`):
    charging them, through the connector's `fetch` and the sync engine (a
    payment made meanwhile in the source lowers the balance).
 4. Charge each (`charge`) in two short transactions around the processor call:
-   the first locks the invoice, inserts the Attempt row for (invoice, number),
-   whose unique constraint lets a second runner charge nothing, and holds the
-   open balance with a pending ledger payment; the second applies the result
-   (paid and written back, pending, or declined and the next step).
+   the first holds the open balance with a pending ledger payment (the ledger
+   locks the invoice and refuses more than it may still take) and inserts the
+   Attempt row for (invoice, number), whose unique constraint lets a second
+   runner charge nothing; the second applies the result (paid and written
+   back, pending, or declined and the next step).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import connection as database
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from arbridge.autopay import retry
+from arbridge.autopay import retry, tasks
 from arbridge.autopay.models import (
     Attempt,
     AutopaySettings,
@@ -46,10 +51,12 @@ from arbridge.autopay.models import (
 )
 from arbridge.core import clock
 from arbridge.core.models import Connection
-from arbridge.core.money import ZERO
+from arbridge.core.money import ZERO, quantize
 from arbridge.integrations import writeback
+from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import ExceptionItem, ExternalRef
-from arbridge.ledger.models import Invoice, Payment, PaymentAllocation
+from arbridge.integrations.sync import apply_changes
+from arbridge.ledger.models import Dispute, Invoice, LedgerError, Payment, PaymentAllocation
 from arbridge.payments import base
 from arbridge.payments.models import PaymentSettings
 from arbridge.payments.services import processor_for
@@ -76,7 +83,14 @@ class Report:
     skipped: int = 0
     reminded: int = 0
     lost_races: int = 0  # due invoices another runner was already charging
+    suspended: int = 0  # enrollments whose method was removed
     notices: list[tuple[str, int]] = field(default_factory=list)
+    to_notify: list[int] = field(default_factory=list)  # attempts whose notice is not queued yet
+
+    def add(self, other: Report) -> None:
+        """Count another (a thread's) report's work in this one."""
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 @dataclass(frozen=True)
@@ -102,13 +116,89 @@ def run(now: dt.datetime | None = None, partner_id: int | None = None) -> Report
 def run_partner(settings: AutopaySettings, now: dt.datetime, report: Report) -> None:
     payment_settings = PaymentSettings.of(settings.partner_id)
     processor = processor_for(payment_settings)
+    suspend_lapsed(settings, now, report)
     follow_up(settings, processor, now, report)
+    send_notices(report)
     due = due_invoices(settings, now, report)
     for start in range(0, len(due), REREAD_PAGE):
         page = due[start : start + REREAD_PAGE]
         reread(settings.partner_id, [d.invoice for d in page])
-        for item in page:
+        # Re-reading may have brought a payment or an Unmatched exception: look again.
+        held = held_back(settings.partner_id, [d.invoice.pk for d in page])
+        page = [d for d in page if d.invoice.pk not in held]
+        charge_all(fresh(page), settings, payment_settings, processor, now, report)
+        send_notices(report)
+
+
+def charge_all(
+    items: list[Due],
+    settings: AutopaySettings,
+    payment_settings: PaymentSettings,
+    processor: base.Processor,
+    now: dt.datetime,
+    report: Report,
+) -> None:
+    """Charge a page, in AUTOPAY_CHARGE_THREADS threads: one's database work overlaps
+    another's wait on the processor. Each thread has its own database connection."""
+    threads = min(django_settings.AUTOPAY_CHARGE_THREADS, len(items))
+    if threads <= 1:
+        for item in items:
             charge(item, settings, payment_settings, processor, now, report)
+        return
+
+    def work(share: list[Due], part: Report) -> None:
+        try:
+            for item in share:
+                charge(item, settings, payment_settings, processor, now, part)
+        finally:
+            database.close()  # this thread's own
+
+    parts = [Report() for _ in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, [items[n::threads] for n in range(threads)], parts))
+    for part in parts:
+        report.add(part)
+
+
+def fresh(page: list[Due]) -> list[Due]:
+    """Return the page with its invoices as the database holds them now, pending sums read.
+
+    Read in two queries for the page; `charge` needs no lock to read them, as
+    the ledger refuses an allocation beyond what the invoice may still take.
+    """
+    ids = [d.invoice.pk for d in page]
+    invoices = Invoice.objects.in_bulk(ids)
+    pending = dict(
+        PaymentAllocation.objects.filter(invoice_id__in=ids, payment__status=Payment.Status.PENDING)
+        .values("invoice_id")
+        .annotate(total=Sum("amount"))
+        .values_list("invoice_id", "total")
+    )
+    found = []
+    for item in page:
+        if (invoice := invoices.get(item.invoice.pk)) is not None:
+            invoice.reread_failed = getattr(item.invoice, "reread_failed", None)
+            invoice.pending = quantize(pending.get(invoice.pk) or ZERO, invoice.currency)
+            found.append(dataclasses.replace(item, invoice=invoice))
+    return found
+
+
+def suspend_lapsed(settings: AutopaySettings, now: dt.datetime, report: Report) -> None:
+    """Suspend the enrollments whose method was removed, and tell the customer and the partner.
+
+    A card that expired is found by its charge's decline (expired_card), which
+    suspends the enrollment as the retry policy says (autopay/retry.py).
+    """
+    lapsed = (
+        Enrollment.objects.for_partner(settings.partner_id)
+        .filter(status=Enrollment.Status.ACTIVE)
+        .filter(Q(method__isnull=True) | Q(method__removed_at__isnull=False))
+    )
+    for enrollment in lapsed:
+        with transaction.atomic():
+            enrollment.suspend("The payment method was removed.")
+            transaction.on_commit(lambda pk=enrollment.pk: tasks.send_suspended_notice(pk))
+        report.suspended += 1
 
 
 # -- what is due --------------------------------------------------------------------
@@ -138,21 +228,10 @@ def due_invoices(settings: AutopaySettings, now: dt.datetime, report: Report) ->
     )
     ids = [invoice.pk for invoice in invoices]
     latest: dict[int, Attempt] = {}
-    held: set[int] = set()
     for chunk in chunks(ids):
         for attempt in Attempt.objects.filter(invoice_id__in=chunk).order_by("number"):
             latest[attempt.invoice_id] = attempt
-        held.update(
-            PaymentAllocation.objects.filter(
-                invoice_id__in=chunk, payment__status=Payment.Status.PENDING
-            ).values_list("invoice_id", flat=True)
-        )
-        held.update(
-            ExceptionItem.objects.for_partner(settings.partner_id)
-            .filter(status=ExceptionItem.Status.OPEN, kind__in=HOLDING, entity="invoice")
-            .filter(local_id__in=chunk)
-            .values_list("local_id", flat=True)
-        )
+    held = held_back(settings.partner_id, ids)
     due = []
     for invoice in invoices:
         if invoice.pk in held:
@@ -179,6 +258,33 @@ def due_invoices(settings: AutopaySettings, now: dt.datetime, report: Report) ->
     return due
 
 
+def held_back(partner_id: int, ids: list[int]) -> set[int]:
+    """Return the invoices among `ids` auto pay leaves alone until a person or the bank acts.
+
+    An ACH (or other) payment pending on it, an open Unmatched or conflict
+    exception about it, or an open dispute of it by the customer.
+    """
+    held: set[int] = set()
+    for chunk in chunks(ids):
+        held.update(
+            PaymentAllocation.objects.filter(
+                partner_id=partner_id, invoice_id__in=chunk, payment__status=Payment.Status.PENDING
+            ).values_list("invoice_id", flat=True)
+        )
+        held.update(
+            ExceptionItem.objects.for_partner(partner_id)
+            .filter(status=ExceptionItem.Status.OPEN, kind__in=HOLDING, entity="invoice")
+            .filter(local_id__in=chunk)
+            .values_list("local_id", flat=True)
+        )
+        held.update(
+            Dispute.objects.for_partner(partner_id)
+            .filter(resolved_at__isnull=True, invoice_id__in=chunk)
+            .values_list("invoice_id", flat=True)
+        )
+    return held
+
+
 def chunks(ids: list[int], size: int = 900) -> list[list[int]]:
     """Split ids to stay within SQLite's parameter limit."""
     return [ids[start : start + size] for start in range(0, len(ids), size)]
@@ -191,8 +297,6 @@ def announce(invoice: Invoice, charge_on: dt.date, kind: str, report: Report) ->
     )
     if created:
         report.notices.append((kind, invoice.pk))
-        from arbridge.autopay import tasks
-
         transaction.on_commit(lambda: tasks.send_notice(kind, invoice.pk, charge_on.isoformat()))
 
 
@@ -210,9 +314,6 @@ def reread(partner_id: int, invoices: list[Invoice]) -> None:
             by_connection[connection_id].append(remote_id)
     if not by_connection:
         return
-    from arbridge.integrations.connect import build_connector, http_client
-    from arbridge.integrations.sync import apply_changes
-
     for connection in Connection.objects.filter(pk__in=list(by_connection)):
         try:
             with http_client() as http:
@@ -246,11 +347,14 @@ def charge(
     method = item.enrollment.method
     if item.number > 1 and method.kind == "card" and not may_retry(item, method, now):
         return None
+    invoice = item.invoice
+    pending = getattr(invoice, "pending", None)
     try:
         with transaction.atomic():
-            invoice = Invoice.objects.select_for_update().get(pk=item.invoice.pk)
-            amount = invoice.payable
-            attempt = Attempt.objects.create(
+            amount = invoice.payable if pending is None else max(ZERO, invoice.balance - pending)
+            # The attempt is inserted last, in its final state: its unique (invoice,
+            # number) refuses a second runner, and the refusal undoes the payment too.
+            attempt = Attempt(
                 partner_id=invoice.partner_id,
                 invoice=invoice,
                 number=item.number,
@@ -267,13 +371,13 @@ def charge(
             if amount <= 0 or invoice.status not in OPEN:
                 attempt.status, attempt.next_step = Status.SKIPPED, Step.NONE
                 attempt.message = "Nothing left to pay when read again from the source."
-                attempt.save(update_fields=["status", "next_step", "message"])
+                attempt.save(force_insert=True)
                 report.skipped += 1
                 return attempt
             if item.rule is not None and item.rule.is_over_cap(amount):
                 attempt.status, attempt.next_step = Status.REMINDED, Step.REMIND
                 attempt.message = f"Over the rule's cap of {item.rule.amount_cap}: reminded."
-                attempt.save(update_fields=["status", "next_step", "message"])
+                attempt.save(force_insert=True)
                 announce(invoice, timezone.localdate(now), Notice.Kind.OVER_CAP, report)
                 report.reminded += 1
                 return attempt
@@ -287,8 +391,14 @@ def charge(
             )
             payment.allocate(invoice, amount)
             attempt.payment = payment
-            attempt.save(update_fields=["payment"])
+            attempt.save(force_insert=True)
     except IntegrityError:
+        report.lost_races += 1  # another runner inserted this attempt first
+        return None
+    except LedgerError as error:
+        # The invoice can no longer take the amount read: paid meanwhile, by another
+        # runner or in the portal. The next run reads it again.
+        logger.info("Auto pay left invoice %s for the next run: %s", invoice.pk, error)
         report.lost_races += 1
         return None
     report.charged += 1
@@ -362,13 +472,11 @@ def settle(
     report: Report,
 ) -> Attempt:
     """Apply a charge's result to the attempt and its payment."""
-    from arbridge.autopay import tasks
-
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=attempt.payment_id)
+        payment = attempt.payment
         if result.reference:
+            Payment.objects.filter(pk=payment.pk).update(processor_reference=result.reference)
             payment.processor_reference = result.reference
-            payment.save(update_fields=["processor_reference"])
             attempt.processor_reference = result.reference
         attempt.updated_at = now
         if result.outcome == base.Outcome.SUCCEEDED:
@@ -387,9 +495,16 @@ def settle(
             decline(attempt, result.error_code, result.advice_code, result, settings, now)
             report.failed += 1
         attempt.save()
-        if attempt.status in (Status.SUCCEEDED, Status.FAILED):
-            transaction.on_commit(lambda: tasks.send_attempt_notice(attempt.pk))
+    if attempt.status in (Status.SUCCEEDED, Status.FAILED):
+        report.to_notify.append(attempt.pk)
     return attempt
+
+
+def send_notices(report: Report) -> None:
+    """Queue the receipts and failure notices owed so far as one job (one write to the queue)."""
+    if ids := report.to_notify[:]:
+        report.to_notify.clear()
+        transaction.on_commit(lambda: tasks.send_attempt_notices(ids))
 
 
 def decline(
@@ -436,8 +551,6 @@ def follow_up(
     settings: AutopaySettings, processor: base.Processor, now: dt.datetime, report: Report
 ) -> None:
     """Settle ACH debits that settled or came back; ask again for interrupted charges."""
-    from arbridge.autopay import tasks
-
     mine = Attempt.objects.for_partner(settings.partner_id)
     settled = mine.filter(status=Status.PENDING, payment__status=Payment.Status.SUCCEEDED)
     for attempt in settled:
@@ -463,7 +576,7 @@ def follow_up(
     payment_settings = PaymentSettings.of(settings.partner_id)
     stuck = mine.filter(
         status=Status.PROCESSING, payment__isnull=False, updated_at__lt=now - RECOVER_AFTER
-    ).select_related("invoice", "method")
+    ).select_related("invoice", "method", "payment")
     for attempt in stuck:
         ask(attempt, attempt.invoice, payment_settings, processor, settings, now, report)
 
@@ -488,12 +601,13 @@ def upcoming(partner_id: int, days: int = 30, now: dt.datetime | None = None) ->
     settings = AutopaySettings.of(partner_id)
     enrollments = active_enrollments(settings)
     rules = list(Rule.objects.for_partner(partner_id).filter(active=True))
-    invoices = (
+    invoices = list(
         Invoice.objects.for_partner(partner_id)
         .filter(status__in=OPEN, archived=False, balance__gt=0)
         .filter(customer_id__in=list(enrollments))
         .select_related("customer")
     )
+    held = held_back(partner_id, [invoice.pk for invoice in invoices])
     last_attempts: dict[int, Attempt] = {}
     for attempt in (
         Attempt.objects.for_partner(partner_id)
@@ -504,6 +618,8 @@ def upcoming(partner_id: int, days: int = 30, now: dt.datetime | None = None) ->
     found = []
     horizon = today + dt.timedelta(days=days)
     for invoice in invoices:
+        if invoice.pk in held:
+            continue
         enrollment = enrollments[invoice.customer_id]
         last = last_attempts.get(invoice.pk)
         if last is not None:

@@ -26,3 +26,14 @@ def send_notice(kind: str, invoice_id: int, charge_on: str) -> int:
 @db_task(retries=3, retry_delay=60)
 def send_attempt_notice(attempt_id: int) -> int:
     return notices.send_attempt_notice(attempt_id)
+
+
+@db_task(retries=3, retry_delay=60)
+def send_attempt_notices(attempt_ids: list[int]) -> int:
+    """A run's receipts and failure notices, a page at a time; each is sent once."""
+    return sum(notices.send_attempt_notice(attempt_id) for attempt_id in attempt_ids)
+
+
+@db_task(retries=3, retry_delay=60)
+def send_suspended_notice(enrollment_id: int) -> int:
+    return notices.send_suspended_notice(enrollment_id)

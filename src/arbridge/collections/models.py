@@ -143,21 +143,6 @@ class CustomerPolicy(PartnerOwned):
         self.save(update_fields=["paused", "paused_at", "paused_by", "pause_reason"])
 
 
-class Dispute(PartnerOwned):
-    """A customer contests an invoice: no reminders for it while the dispute is open."""
-
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="+")
-    reason = models.TextField(blank=True)
-    opened_at = models.DateTimeField(default=clock.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        indexes = [models.Index(fields=["partner", "resolved_at"])]
-
-
 class ReminderEmail(PartnerOwned):
     """One email to a customer's billing contacts: a day's reminders, a statement, or by hand."""
 

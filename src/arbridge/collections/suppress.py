@@ -19,8 +19,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Lower, Trim
 
 from arbridge.autopay.models import Attempt, AutopaySettings, Enrollment, Rule, Step
-from arbridge.collections.models import Dispute
-from arbridge.ledger.models import Invoice, Payment, PaymentAllocation
+from arbridge.ledger.models import Dispute, Invoice, Payment, PaymentAllocation
 
 Suppressor = Callable[[int], Q]
 

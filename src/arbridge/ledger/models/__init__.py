@@ -31,6 +31,7 @@ undo a payment, and refuses if the caller changed one.
 from arbridge.ledger.models.credits import Credit
 from arbridge.ledger.models.customers import Contact, Customer
 from arbridge.ledger.models.deposits import Deposit, DepositLine
+from arbridge.ledger.models.disputes import Dispute
 from arbridge.ledger.models.guarded import Guarded, LedgerError
 from arbridge.ledger.models.invoices import DERIVED, NOTHING, Invoice, InvoiceLine, Settlement
 from arbridge.ledger.models.payments import Payment, PaymentAllocation
@@ -44,6 +45,7 @@ __all__ = [
     "Customer",
     "Deposit",
     "DepositLine",
+    "Dispute",
     "Guarded",
     "Invoice",
     "InvoiceLine",

@@ -20,6 +20,7 @@ cards, so nobody types a real card into a demo. The card numbers are Stripe's
 |                  |            |         | soft-decline with authentication_required             |
 | 4000000000000341 | visa       | credit  | saves, but every charge hard-declines generic_decline |
 | 4000000000000119 | visa       | credit  | soft decline: issuer_not_available                    |
+| 4000000000000069 | visa       | credit  | saves, but every charge declines expired_card         |
 | 5100000000009995 | mastercard | credit  | soft decline: insufficient_funds                      |
 | 5100000000000101 | mastercard | credit  | declines do_not_honor, advice code 01 (update card)   |
 | 5100000000000103 | mastercard | credit  | declines do_not_honor, advice code 03 (never retry)   |
@@ -87,6 +88,7 @@ CARDS = {
     "4000002760003184": TestCard("visa", "credit", "authenticate_always"),
     "4000000000000341": TestCard("visa", "credit", "decline_charges"),
     "4000000000000119": TestCard("visa", "credit", "issuer_not_available"),
+    "4000000000000069": TestCard("visa", "credit", "expired_card"),
     "5100000000009995": TestCard("mastercard", "credit", "insufficient_funds"),
     "5100000000000101": TestCard("mastercard", "credit", "mac_01"),
     "5100000000000103": TestCard("mastercard", "credit", "mac_03"),
@@ -120,6 +122,7 @@ DECLINES = {
     ),
     "issuer_not_available": ("soft", "Your card's bank could not be reached; try again later."),
     "do_not_honor": ("hard", "Your card was declined."),
+    "expired_card": ("hard", "Your card has expired."),
 }
 # Mastercard's merchant advice codes, sent beside a decline (DOMAIN.md, Retries):
 # behaviour -> (decline code, advice code).
