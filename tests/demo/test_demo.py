@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from werkzeug.serving import make_server
 
 from arbridge import server
+from arbridge.autopay.models import Enrollment
 from arbridge.collections.models import Reminder
 from arbridge.core.models import ApiKey, Connection, Membership, Partner
 from arbridge.demo import partner as demo
@@ -124,8 +125,10 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
     waiting = {invoice.number for invoice in sync_tool.waiting_invoices(partner.pk)}
     assert waiting == {"CW-8101", "CW-8102", "CW-8103", "CW-8104"}
 
-    # Its history: a year of figures, and the reminders its overdue invoices had.
+    # Its history: a year of figures, auto pay, and the reminders its overdue invoices had.
+    demo.use_sandbox_processor(partner)
     demo.seed_histories(partner)
+    assert Enrollment.objects.for_partner(partner).filter(status="active").count() == 5
     reminders = Reminder.objects.for_partner(partner).count()
     history = invoices.filter(number__startswith=metrics_demo.PREFIX).count()
     assert reminders > 0 and history > 100

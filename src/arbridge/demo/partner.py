@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from arbridge import settings as arbridge_settings
+from arbridge.autopay import demo as autopay_demo
 from arbridge.collections import demo as collections_demo
 from arbridge.core import clock
 from arbridge.core.models import ApiKey, Connection, Membership, Partner
@@ -147,10 +148,14 @@ def syncing(partner: Partner) -> bool:
 def seed_histories(partner: Partner) -> None:
     """Give the demo the past the apps above the ledger show, once its invoices have synced.
 
-    Twelve months of figures (DSO falling after auto pay was turned on), and
-    the reminders and statements the open invoices would have had. Each app's
-    seeding is once only, so a restart adds nothing.
+    Twelve months of figures (DSO falling after auto pay was turned on),
+    customers enrolled in auto pay with past and upcoming charges and a soft
+    decline retried, and the reminders and statements the open invoices would
+    have had. Each app's seeding adds nothing a second time.
     """
+    # First: the figures' history enrolls customers of its own (suspended, made-up cards).
+    # Each start: the sandbox processor's account is new, so the cards are saved again.
+    autopay_demo.seed_demo(partner)
     metrics_demo.seed_demo(partner)
     collections_demo.seed_demo(partner)
 
