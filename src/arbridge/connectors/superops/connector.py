@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -81,6 +82,27 @@ CAPABILITIES = Capabilities(
 OVERLAP = dt.timedelta(minutes=1)
 REFERENCE_PREFIX = "arbridge:"
 STREAM = "superops"
+
+
+@dataclass(frozen=True)
+class VendorList:
+    """One SuperOps list: its query, its ids-only query, and where its rows are."""
+
+    document: str
+    ids_document: str
+    field: str
+    key: str
+    id_field: str
+
+
+LISTS = {
+    "clients": VendorList(
+        queries.CLIENTS, queries.CLIENT_IDS, "getClientList", "clients", "accountId"
+    ),
+    "invoices": VendorList(
+        queries.INVOICES, queries.INVOICE_IDS, "getInvoiceList", "invoices", "invoiceId"
+    ),
+}
 
 
 class Preferences(base.Preferences):
@@ -187,28 +209,19 @@ class SuperOps:
         yield {"since": started, "ids": to_ranges(ids)}
 
     def _pages(self, name: str, start: int, condition: dict | None):
-        if name == "clients":
-            document, field, key, sort = queries.CLIENTS, "getClientList", "clients", "accountId"
-        else:
-            document, field, key, sort = queries.INVOICES, "getInvoiceList", "invoices", "invoiceId"
+        vendor = LISTS[name]
         return self.client.pages(
-            document, field, key, page=start, page_size=self.page_size,
-            condition=condition, sort=sort,
+            vendor.document, vendor.field, vendor.key, page=start, page_size=self.page_size,
+            condition=condition, sort=vendor.id_field,
         )  # fmt: skip
 
     def _present(self, name: str) -> set[int]:
         """Return the id of every record a list still holds, read with nothing but ids."""
-        if name == "clients":
-            document, field, key, id_field = queries.CLIENT_IDS, "getClientList", "clients", "accountId"
-        else:
-            document, field, key, id_field = (
-                queries.INVOICE_IDS, "getInvoiceList", "invoices", "invoiceId"
-            )  # fmt: skip
-        return {
-            int(row[id_field])
-            for _, rows in self.client.pages(document, field, key, page_size=self.page_size)
-            for row in rows
-        }
+        vendor = LISTS[name]
+        pages = self.client.pages(
+            vendor.ids_document, vendor.field, vendor.key, page_size=self.page_size
+        )
+        return {int(row[vendor.id_field]) for _, rows in pages for row in rows}
 
     def _read(self, name: str, raw: Any) -> list[Change | Rejected]:
         return mapping.customer_changes(raw) if name == "clients" else [mapping.invoice_change(raw)]
