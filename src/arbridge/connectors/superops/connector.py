@@ -154,10 +154,10 @@ class SuperOps:
         self.preferences = Preferences.model_validate(config.preferences)
         credentials = config.credentials
         subdomain = config.remote_account or credentials.get("subdomain", "")
-        if config.base_url:
-            endpoint = config.base_url.rstrip("/")
-        else:
-            endpoint = EU_ENDPOINT if credentials.get("region") == "eu" else US_ENDPOINT
+        # The host hands in the US endpoint unless ARBRIDGE_SUPEROPS_API_BASE says otherwise.
+        endpoint = config.base_url.rstrip("/") or US_ENDPOINT
+        if credentials.get("region") == "eu" and endpoint == US_ENDPOINT:
+            endpoint = EU_ENDPOINT
         self.client = SuperOpsClient(
             http, endpoint, credentials.get("token", ""), subdomain,
             limiter=runtime.limiter(LIMITS), sleep=runtime.sleep,

@@ -169,7 +169,7 @@ class SuperOpsSandbox:
         advance = getattr(self.clock, "advance", None)
         if advance is None:
             raise ValueError("this sandbox runs on the real clock")
-        advance(float(control.body(request).get("seconds", 0)))
+        advance(float(control.body(request).get("advance_s", 0)))
         return self._json({"now": self.clock()})
 
     def _errors(self, message: str, code: str, status: int, retry_after: int = 0) -> Response:
