@@ -36,6 +36,7 @@ from arbridge.connectors.base import (
     DEFAULT_RUNTIME,
     Capabilities,
     Change,
+    Checked,
     Command,
     Config,
     ContactScope,
@@ -78,6 +79,7 @@ CAPABILITIES = Capabilities(
     archive_on_source_delete=False,
     contact_scope=ContactScope.BILLING,
     fetch=True,
+    check=True,
 )
 OVERLAP = dt.timedelta(minutes=1)
 REFERENCE_PREFIX = "arbridge:"
@@ -163,6 +165,11 @@ class SuperOps:
             limiter=runtime.limiter(LIMITS), sleep=runtime.sleep,
         )  # fmt: skip
         self.clock = runtime.clock
+
+    def check(self) -> Checked:
+        """Read one client: the token and the subdomain are good if SuperOps answers."""
+        next(self.client.pages(queries.CLIENT_IDS, "getClientList", "clients", page_size=1))
+        return Checked()
 
     # -- reading --------------------------------------------------------------
 
