@@ -6,9 +6,18 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from arbridge.connectors.base import AuthError, Command, Config, Cursor, Op, PermanentError
+from arbridge.connectors.base import (
+    AuthError,
+    Command,
+    Config,
+    Cursor,
+    Op,
+    PermanentError,
+    RetryableError,
+)
 from arbridge.connectors.superops import Credentials, SuperOps
 from arbridge.connectors.superops.connector import payment_reference
+from arbridge.sandbox.common.faults import Faults
 from arbridge.sandbox.superops import SUBDOMAIN, TOKEN, create_app
 from tests.connectors.contract import Replica, payment_command, push_until_done
 from tests.connectors.superops.conftest import ENDPOINT, Sleeps, connect
@@ -139,7 +148,7 @@ def test_throttling_is_waited_out_as_retry_after_asks():
     sandbox.store.client(SUBDOMAIN, "Harbor Logistics")
     sleeps = Sleeps()
     connector = connect(sandbox, sleeps)
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(RetryableError) as raised:
         for _ in range(3):
             list(connector.pull(None))
     assert "429" in str(raised.value)
@@ -195,3 +204,33 @@ def test_fetch_reads_records_by_id_and_a_gone_one_is_a_delete(sandbox, connector
 def test_the_subdomain_is_kept_bare(subdomain):
     credentials = Credentials(subdomain=subdomain, token="t")
     assert credentials.stored() == {"subdomain": "acme", "token": "t", "region": "us"}
+
+
+def test_a_429_storm_ends_in_the_same_state_as_a_clean_run(sandbox):
+    client, _ = books(sandbox)
+    for number in range(150):
+        sandbox.store.invoice(SUBDOMAIN, client["accountId"], [("Support", 1, f"{number}.10")])
+    clean = Replica()
+    clean.sync(connect(sandbox))
+    faults = {"error_rate": 0.6, "error_kinds": ["429"], "seed": 16}
+    sandbox.limiter.configure(Faults.from_json(faults))
+
+    stormy = Replica()
+    stormy.sync(connect(sandbox))
+
+    assert stormy.state() == clean.state()
+    assert sandbox.limiter.report()["subdomains"][SUBDOMAIN]["throttled"] > 0
+
+
+def test_a_payment_whose_answers_time_out_is_recorded_once(sandbox):
+    _, invoice = books(sandbox)
+    sandbox.limiter.configure(
+        Faults.from_json({"error_rate": 0.7, "error_kinds": ["timeout"], "timeout_ms": 0,
+                          "seed": 3})
+    )  # fmt: skip
+    command = payment_command(invoice["invoiceId"], Decimal("345.50"), "payment:12:1")
+
+    push_until_done(connect(sandbox), command)
+
+    payments = sandbox.store.account(SUBDOMAIN).invoices[invoice["invoiceId"]]["payments"]
+    assert [p["amount"] for p in payments] == ["345.50"]

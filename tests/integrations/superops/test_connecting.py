@@ -2,15 +2,18 @@
 
 import pytest
 from django.db import connection as db
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
 from arbridge.connectors.superops import Credentials
 from arbridge.core.models import Connection
-from arbridge.integrations import credentials
-from arbridge.ledger.models import Invoice
+from arbridge.integrations import credentials, outbox, writeback
+from arbridge.integrations.models import OutboundCommand
+from arbridge.ledger.models import Invoice, Payment
 from arbridge.portal.models import PortalLink
 from arbridge.sandbox.superops import TOKEN
+from tests.integrations.qbo.fixtures import take_payment
 from tests.integrations.superops.conftest import KIND, Books, form
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +85,41 @@ def test_invoices_have_no_native_pdf_so_the_portal_renders_one(
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert elsewhere.status_code in (302, 403, 404)
+
+
+def test_an_ach_return_deletes_the_payment_in_superops_once(
+    connected, acme_books, sync, django_capture_on_commit_callbacks
+):
+    remote_id = acme_books.invoice(acme_books.client("Globex"), "80.00")
+    sync(connected)
+    payment = take_payment((Invoice.objects.get(connection=connected), "80.00"))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        writeback.payment_succeeded(payment)
+    assert acme_books.store.account("sandbox").invoices[remote_id]["amountDue"] == "0.00"
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        payment.set_status(Payment.Status.RETURNED)
+        [command] = writeback.payment_reversed(payment)
+    command.refresh_from_db()
+    assert command.status == OutboundCommand.Status.DONE, command.last_error
+    command.status = OutboundCommand.Status.PENDING
+    command.save(update_fields=["status"])
+    outbox.deliver(command.pk)
+
+    assert acme_books.payments_of(remote_id) == []
+    assert acme_books.store.account("sandbox").invoices[remote_id]["amountDue"] == "80.00"
+
+
+def test_a_payment_written_back_is_not_read_back_as_another(
+    connected, acme_books, sync, django_capture_on_commit_callbacks
+):
+    acme_books.invoice(acme_books.client("Globex"), "80.00")
+    sync(connected)
+    payment = take_payment((Invoice.objects.get(connection=connected), "80.00"))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        writeback.payment_succeeded(payment)
+
+    sync(connected)
+
+    assert list(Payment.objects.filter(partner=connected.partner)) == [payment]
+    assert Invoice.objects.get(connection=connected).balance == 0
