@@ -14,6 +14,12 @@ SuperOps invoices have no native PDF (seeds): arbridge renders its own. Its
 webhooks are workflow actions on tickets and alerts, not invoices, so
 everything is read on a schedule.
 
+No SuperOps schema is in ../shared/specs: the endpoint, the two headers,
+listInfo paging and the list queries follow SuperOps' API documentation;
+the payment operations (recordInvoicePayment, deleteInvoicePayment), the
+`billingContact` and `amountDue` fields, the page size of 100 and the 800
+calls a minute are assumed until checked against a real account.
+
 # Reference: https://developer.superops.com/msp/#section/Introduction
 # Reference: https://developer.superops.com/msp/#section/Pagination
 """
