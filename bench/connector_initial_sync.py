@@ -1,7 +1,7 @@
 """Time a connection's first sync, end to end, at its vendor's rate limits, for any kind.
 
     .venv/bin/python bench/connector_initial_sync.py --kind K --invoices 20000
-        [--customers 1000] [--lines 3]        K: zoho_books, freshbooks, datagate
+        [--customers 1000] [--lines 3]        K: zoho_books, freshbooks, superops, datagate
 
 # Reference: https://www.zoho.com/books/api/v3/introduction/#api-call-limit
 
@@ -277,7 +277,78 @@ class FreshBooksBench(Bench):
         }
 
 
-KINDS: dict[str, type[Bench]] = {bench.kind: bench for bench in (ZohoBooksBench, FreshBooksBench)}
+class SuperOpsBench(Bench):
+    """A SuperOps customer (subdomain): clients, then invoices with their items, 100 a page.
+
+    The fewest calls: the clients' pages and the invoices' pages (listInfo
+    hasMore says which is last, so no empty page); billing contacts come
+    with their clients and items with their invoices. 800 calls a minute.
+    # Reference: https://developer.superops.com/msp/#section/Rate-limits
+    """
+
+    kind = "superops"
+    account = f"bench{os.getpid()}"
+    page_size = 100
+    per_window, window_s = 800, 60.0
+
+    def app(self) -> Any:
+        from arbridge.sandbox.superops import create_app
+
+        return create_app()
+
+    def prepare(self, control: httpx.Client, args: argparse.Namespace) -> None:
+        control.put(f"/_sandbox/accounts/{self.account}").raise_for_status()
+        control.post(
+            "/_sandbox/seed",
+            json={"subdomain": self.account, "clients": args.customers,
+                  "invoices": args.invoices, "lines": args.lines},
+        ).raise_for_status()  # fmt: skip
+        self.counts = {"clients": args.customers, "invoices": args.invoices}
+
+    def limits(self) -> list[Any]:
+        from arbridge.connectors.superops.client import LIMITS
+
+        return [LIMITS]
+
+    def configure(self, url: str) -> None:
+        os.environ.update(ARBRIDGE_SUPEROPS_API_BASE=f"{url}/msp")
+
+    def connection(self, partner) -> Any:
+        from arbridge.core.models import Connection
+        from arbridge.sandbox.superops import TOKEN
+
+        return Connection.objects.create(
+            partner=partner,
+            kind=self.kind,
+            status=Connection.Status.CONNECTED,
+            remote_account=self.account,
+            credentials={"token": TOKEN, "subdomain": self.account},
+        )
+
+    def stats(self, control: httpx.Client) -> dict[str, int]:
+        return (
+            control.get("/_sandbox/stats")
+            .json()["subdomains"]
+            .get(self.account, {"requests": 0, "throttled": 0})
+        )
+
+    def min_requests(self) -> int:
+        return sum(max(1, math.ceil(n / self.page_size)) for n in self.counts.values())
+
+    def bound(self, requests: int, invoices: int) -> dict[str, Any]:
+        windows = (requests - 1) // self.per_window
+        seconds = windows * self.window_s
+        return {
+            "limit": "800 requests / 60 s per subdomain",
+            "min_seconds": seconds,
+            "max_invoices_per_s": round(invoices / seconds, 1) if seconds else None,
+            "bounds_this_run": windows > 0,
+        }
+
+
+KINDS: dict[str, type[Bench]] = {
+    bench.kind: bench for bench in (ZohoBooksBench, FreshBooksBench, SuperOpsBench)
+}
 
 
 def serve(kind: str, port: int) -> None:
