@@ -27,8 +27,13 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from arbridge.connectors.base import MalformedRecord, PermanentError
-from arbridge.connectors.http import request
+from arbridge.connectors.base import (
+    AuthError,
+    MalformedRecord,
+    PermanentError,
+    RetryableError,
+)
+from arbridge.connectors.http import parse_retry_after, request
 from arbridge.connectors.wire import dumps, loads
 
 RECORDS = "/services/rest/record/v1"
@@ -53,7 +58,12 @@ class NetSuiteClient:
     def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
         return request(
-            self.http, method, f"{self.base}{path}", headers=headers, sleep=self.sleep, **kwargs
+            DetailReader(self.http),  # type: ignore[arg-type]  # a client that reads refusals
+            method,
+            f"{self.base}{path}",
+            headers=headers,
+            sleep=self.sleep,
+            **kwargs,
         )
 
     def record(self, kind: str, id: str) -> dict[str, Any]:
@@ -105,6 +115,45 @@ class NetSuiteClient:
 
     def delete(self, kind: str, id: str) -> None:
         self.send("DELETE", f"{RECORDS}/{kind}/{id}")
+
+
+class DetailReader:
+    """An httpx client whose refusals raise with NetSuite's o:errorDetails as the message."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response = self.http.request(method, url, **kwargs)
+        status = response.status_code
+        if status < 400:
+            return response
+        message = f"{status} NetSuite: {details(response)}"
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise RetryableError(message, status=status, retry_after=retry_after)
+        if status == 401:
+            raise AuthError(message, status=status)
+        raise PermanentError(message, status=status)
+
+
+def details(response: httpx.Response) -> str:
+    """Return what NetSuite said: each error's code and detail, or its title."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:500] or response.reason_phrase
+    if not isinstance(body, dict):
+        return response.reason_phrase
+    parts = [
+        f"{d.get('o:errorCode', '')} {d.get('detail', '')}".strip()
+        for d in body.get("o:errorDetails") or []
+        if isinstance(d, dict)
+    ]
+    words = "; ".join(p for p in parts if p) or str(
+        body.get("title") or body.get("error_description") or ""
+    )
+    return words[:500] or response.reason_phrase
 
 
 def timestamp(moment: dt.datetime) -> str:

@@ -78,8 +78,12 @@ ORDER = (*ENTITIES, "deleted")
 OVERLAP = dt.timedelta(minutes=5)
 CHECKPOINT_EVERY = 100
 # DeletedRecord's recordtype for each entity (verify: NetSuite names them in lower case).
-DELETED_TYPES = {"customer": "customer", "invoice": "invoice", "creditmemo": "credit",
-                 "customerpayment": "payment"}  # fmt: skip
+DELETED_TYPES = {
+    "customer": "customer",
+    "invoice": "invoice",
+    "creditmemo": "credit",
+    "customerpayment": "payment",
+}
 
 
 def changes_query(entity: str, since: dt.datetime | None) -> str:

@@ -49,9 +49,17 @@ PREFIX = "arbridge-"
 SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")
 BILLING_ROLES = frozenset({"billing", "billing contact", "accounts payable"})
 VOIDED = frozenset({"voided", "void"})
-METHODS = {"cash": "cash", "check": "check", "ach": "ach", "visa": "card", "mastercard": "card",
-           "american express": "card", "discover": "card", "eft": "bank_transfer",
-           "wire": "bank_transfer"}  # fmt: skip
+METHODS = {
+    "cash": "cash",
+    "check": "check",
+    "ach": "ach",
+    "visa": "card",
+    "mastercard": "card",
+    "american express": "card",
+    "discover": "card",
+    "eft": "bank_transfer",
+    "wire": "bank_transfer",
+}
 
 
 class Unreadable(ValueError):
@@ -296,12 +304,15 @@ def payment_body(
         "memo": str(payload.get("reference") or "Paid through arbridge")[:999],
         "apply": {
             "items": [
-                {"doc": {"id": str(a["invoice_remote_id"])}, "apply": True,
-                 "amount": money(a["amount"], "amount")}
+                {
+                    "doc": {"id": str(a["invoice_remote_id"])},
+                    "apply": True,
+                    "amount": money(a["amount"], "amount"),
+                }
                 for a in allocations
             ]
         },
-    }  # fmt: skip
+    }
     if account_id:
         body["account"] = {"id": account_id}
     else:
@@ -310,9 +321,13 @@ def payment_body(
 
 
 def deposit_body(
-    payload: dict[str, Any], key: str, *, bank: str, fee_account: str | None,
+    payload: dict[str, Any],
+    key: str,
+    *,
+    bank: str,
+    fee_account: str | None,
     surcharge_account: str | None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Return a payout as one deposit: its payments, surcharges as other, fees as cash back.
 
     NetSuite's deposit takes the payments waiting in Undeposited Funds
@@ -338,24 +353,33 @@ def deposit_body(
         "memo": f"arbridge payout {payload.get('deposit_id', '')}".strip(),
         "payment": {
             "items": [
-                {"doc": {"id": str(p["remote_id"])}, "deposit": True,
-                 "paymentAmount": money(p["amount"], "payment amount")}
+                {
+                    "doc": {"id": str(p["remote_id"])},
+                    "deposit": True,
+                    "paymentAmount": money(p["amount"], "payment amount"),
+                }
                 for p in payload["payments"]
             ]
         },
-    }  # fmt: skip
+    }
     if fees:
         if not fee_account:
             raise PermanentError("no NetSuite account is chosen for processing fees")
         body["cashBack"] = {
-            "items": [{"account": {"id": fee_account}, "amount": fees,
-                       "memo": "Payment processing fees"}]
-        }  # fmt: skip
+            "items": [
+                {"account": {"id": fee_account}, "amount": fees, "memo": "Payment processing fees"}
+            ]
+        }
     if surcharges:
         if not surcharge_account:
             raise PermanentError("no NetSuite account is chosen for surcharge income")
         body["other"] = {
-            "items": [{"account": {"id": surcharge_account}, "amount": surcharges,
-                       "memo": "Surcharges taken with card payments"}]
-        }  # fmt: skip
+            "items": [
+                {
+                    "account": {"id": surcharge_account},
+                    "amount": surcharges,
+                    "memo": "Surcharges taken with card payments",
+                }
+            ]
+        }
     return body

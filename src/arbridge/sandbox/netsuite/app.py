@@ -97,8 +97,9 @@ class NetSuiteSandbox:
 
     def answer(self, body: Any, status: int = 200, headers: dict[str, str] | None = None):
         date = email.utils.format_datetime(self.store.now(), usegmt=True)
-        return Response(dumps(public(body)), status, {"Content-Type": JSON, "Date": date,
-                                                      **(headers or {})})  # fmt: skip
+        return Response(
+            dumps(public(body)), status, {"Content-Type": JSON, "Date": date, **(headers or {})}
+        )
 
     def empty(self, status: int = 204, location: str | None = None) -> Response:
         headers = {"Date": email.utils.format_datetime(self.store.now(), usegmt=True)}
@@ -125,10 +126,14 @@ class NetSuiteSandbox:
             if self.in_flight[account_id] >= account.concurrency:
                 self.count(account_id, "throttled")
                 return self.answer(
-                    Invalid("Concurrent request limit exceeded. Request blocked.", 429,
-                            "CONCURRENCY_LIMIT_EXCEEDED").body(), 429,
+                    Invalid(
+                        "Concurrent request limit exceeded. Request blocked.",
+                        429,
+                        "CONCURRENCY_LIMIT_EXCEEDED",
+                    ).body(),
+                    429,
                     {"Retry-After": str(RETRY_AFTER_S)},
-                )  # fmt: skip
+                )
             self.in_flight[account_id] += 1
         try:
             self.count(account_id, "requests")
@@ -146,8 +151,11 @@ class NetSuiteSandbox:
             time.sleep(self.faults.latency_ms / 1000)
         if fault in ("429", "500", "503"):
             headers = {"Retry-After": str(RETRY_AFTER_S)} if fault == "429" else {}
-            code = {"429": "CONCURRENCY_LIMIT_EXCEEDED", "500": "UNEXPECTED_ERROR",
-                    "503": "SERVICE_UNAVAILABLE"}[fault]  # fmt: skip
+            code = {
+                "429": "CONCURRENCY_LIMIT_EXCEEDED",
+                "500": "UNEXPECTED_ERROR",
+                "503": "SERVICE_UNAVAILABLE",
+            }[fault]
             return self.answer(Invalid("Fault", int(fault), code).body(), int(fault), headers)
         with self.store.lock:
             response = self.serve(request, account_id, rest)
@@ -205,8 +213,9 @@ class NetSuiteSandbox:
         except ValueError:
             raise Invalid("limit and offset are numbers.", code="INVALID_PARAMETER") from None
         if not 1 <= limit <= MAX_LIMIT or offset < 0 or offset % limit:
-            raise Invalid("The offset must be a multiple of limit (1 to 1000).",
-                          code="INVALID_PARAMETER")  # fmt: skip
+            raise Invalid(
+                "The offset must be a multiple of limit (1 to 1000).", code="INVALID_PARAMETER"
+            )
         try:
             query = suiteql.parse(str(self.body(request).get("q") or ""))
         except suiteql.QueryError as e:
@@ -217,8 +226,16 @@ class NetSuiteSandbox:
         page = rows[offset : offset + limit]
         wanted = [{c: r.get(c) for c in query.columns if c in r} for r in page]
         more = offset + limit < len(rows)
-        return self.answer({"links": [], "count": len(page), "hasMore": more, "items": wanted,
-                            "offset": offset, "totalResults": len(rows)})  # fmt: skip
+        return self.answer(
+            {
+                "links": [],
+                "count": len(page),
+                "hasMore": more,
+                "items": wanted,
+                "offset": offset,
+                "totalResults": len(rows),
+            }
+        )
 
     def token(self, request: Request, account_id: str) -> Response:
         audience = f"{request.root_url.rstrip('/')}/{account_id}{TOKEN}"
@@ -238,19 +255,27 @@ class NetSuiteSandbox:
             settings = control.body(request)
             if what == "accounts" and request.method == "POST":
                 account = self.store.add_account(
-                    str(settings["account_id"]), str(settings.get("name") or ""),
+                    str(settings["account_id"]),
+                    str(settings.get("name") or ""),
                     int(settings.get("concurrency", 5)),
-                )  # fmt: skip
+                )
                 if settings.get("public_key"):
-                    self.auth.register(account.id, str(settings["client_id"]),
-                                       str(settings["certificate_id"]), str(settings["public_key"]))  # fmt: skip
+                    self.auth.register(
+                        account.id,
+                        str(settings["client_id"]),
+                        str(settings["certificate_id"]),
+                        str(settings["public_key"]),
+                    )
                 return self.answer({"account_id": account.id})
             if what == "seed" and request.method == "POST":
-                counts = seed(self.store, str(settings["account_id"]),
-                              customers=int(settings.get("customers", 10)),
-                              invoices=int(settings.get("invoices", 20)),
-                              lines_per_invoice=int(settings.get("lines_per_invoice", 2)),
-                              rng_seed=int(settings.get("seed", 1)))  # fmt: skip
+                counts = seed(
+                    self.store,
+                    str(settings["account_id"]),
+                    customers=int(settings.get("customers", 10)),
+                    invoices=int(settings.get("invoices", 20)),
+                    lines_per_invoice=int(settings.get("lines_per_invoice", 2)),
+                    rng_seed=int(settings.get("seed", 1)),
+                )
                 return self.answer(counts)
             if what == "void" and request.method == "POST":
                 self.store.void(str(settings["account_id"]), str(settings["invoice_id"]))

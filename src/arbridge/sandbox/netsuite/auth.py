@@ -86,8 +86,12 @@ class Auth:
         if certificate is None or certificate.account_id != account_id:
             raise OAuthError("invalid_client", "no such certificate for this account")
         try:
-            verify(certificate.public_key, str(header.get("alg")), f"{head}.{body}".encode(),
-                   unb64(signature))  # fmt: skip
+            verify(
+                certificate.public_key,
+                str(header.get("alg")),
+                f"{head}.{body}".encode(),
+                unb64(signature),
+            )
         except (InvalidSignature, ValueError):
             raise OAuthError("invalid_client", "the assertion's signature is wrong") from None
         if claims.get("iss") != certificate.client_id:

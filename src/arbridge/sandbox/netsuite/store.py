@@ -24,8 +24,12 @@ from typing import Any
 
 TYPES = ("customer", "contact", "invoice", "creditMemo", "customerPayment", "deposit", "account")
 # SuiteQL's transaction type for each transaction record.
-TRANSACTION_TYPES = {"invoice": "CustInvc", "creditMemo": "CustCred", "customerPayment": "CustPymt",
-                     "deposit": "Deposit"}  # fmt: skip
+TRANSACTION_TYPES = {
+    "invoice": "CustInvc",
+    "creditMemo": "CustCred",
+    "customerPayment": "CustPymt",
+    "deposit": "Deposit",
+}
 CHART = (
     ("1", "1000", "Checking", "Bank"),
     ("2", "1200", "Undeposited Funds", "OthCurrAsset"),
@@ -96,9 +100,14 @@ class Store:
             if account is None:
                 account = self.accounts[account_id] = Account(account_id, name or account_id)
                 for id, number, title, kind in CHART:
-                    account.records["account"][id] = {"id": id, "acctnumber": number,
-                        "accountsearchdisplaynamecopy": title, "accttype": kind,
-                        "isinactive": "F", "lastmodifieddate": self.now()}  # fmt: skip
+                    account.records["account"][id] = {
+                        "id": id,
+                        "acctnumber": number,
+                        "accountsearchdisplaynamecopy": title,
+                        "accttype": kind,
+                        "isinactive": "F",
+                        "lastmodifieddate": self.now(),
+                    }
             account.concurrency = concurrency
             return account
 
@@ -131,16 +140,26 @@ class Store:
             return list(account.records["account"].values())
         if table == "customer":
             return [
-                {"id": c["id"], "entityid": c.get("entityId"), "companyname": c.get("companyName"),
-                 "lastmodifieddate": c["lastModifiedDate"], "isinactive": "T" if c.get("isInactive")
-                 else "F"} for c in account.records["customer"].values()
-            ]  # fmt: skip
+                {
+                    "id": c["id"],
+                    "entityid": c.get("entityId"),
+                    "companyname": c.get("companyName"),
+                    "lastmodifieddate": c["lastModifiedDate"],
+                    "isinactive": "T" if c.get("isInactive") else "F",
+                }
+                for c in account.records["customer"].values()
+            ]
         if table == "transaction":
             return [
-                {"id": r["id"], "type": TRANSACTION_TYPES[kind], "tranid": r.get("tranId"),
-                 "lastmodifieddate": r["lastModifiedDate"]}
-                for kind in TRANSACTION_TYPES for r in account.records[kind].values()
-            ]  # fmt: skip
+                {
+                    "id": r["id"],
+                    "type": TRANSACTION_TYPES[kind],
+                    "tranid": r.get("tranId"),
+                    "lastmodifieddate": r["lastModifiedDate"],
+                }
+                for kind in TRANSACTION_TYPES
+                for r in account.records[kind].values()
+            ]
         raise Invalid(f"Unknown table {table}", code="INVALID_SEARCH")
 
     # -- writing ----------------------------------------------------------------------
@@ -188,9 +207,13 @@ class Store:
             self.unapply(account, record)
             del account.records[kind][record["id"]]
             account.deleted.append(
-                {"recordid": record["id"], "recordtype": kind.lower(), "deleteddate": self.now(),
-                 "lastmodifieddate": self.now()}
-            )  # fmt: skip
+                {
+                    "recordid": record["id"],
+                    "recordtype": kind.lower(),
+                    "deleteddate": self.now(),
+                    "lastmodifieddate": self.now(),
+                }
+            )
 
     def void(self, account_id: str, invoice_id: str) -> None:
         with self.lock:
@@ -215,8 +238,15 @@ class Store:
         for n, line in enumerate(sublist(record, "item"), start=1):
             quantity = amount(line.get("quantity", 1), "quantity")
             rate = amount(line.get("rate", line.get("amount", 0)), "rate")
-            lines.append({**line, "line": n, "quantity": quantity, "rate": rate,
-                          "amount": amount(line.get("amount", quantity * rate), "amount")})  # fmt: skip
+            lines.append(
+                {
+                    **line,
+                    "line": n,
+                    "quantity": quantity,
+                    "rate": rate,
+                    "amount": amount(line.get("amount", quantity * rate), "amount"),
+                }
+            )
         record["item"] = {"items": lines}
         return sum((line["amount"] for line in lines), Decimal(0))
 
@@ -273,8 +303,14 @@ class Store:
                 raise Invalid(
                     f"{value} is more than invoice {invoice['id']} owes.", code="USER_ERROR"
                 )
-            applied.append({"doc": {"id": invoice["id"], "refName": invoice["tranId"]},
-                            "apply": True, "amount": value, "total": invoice["total"]})  # fmt: skip
+            applied.append(
+                {
+                    "doc": {"id": invoice["id"], "refName": invoice["tranId"]},
+                    "apply": True,
+                    "amount": value,
+                    "total": invoice["total"],
+                }
+            )
         if sum((a["amount"] for a in applied), Decimal(0)) > total:
             raise Invalid("The amount applied is more than the total.", code="USER_ERROR")
         record["apply"] = {"items": applied}
