@@ -62,6 +62,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         (None, "freshbooks", "pending"),
         (None, "datagate", "pending"),
         (None, "business_central", "pending"),
+        (None, "netsuite", "pending"),
         (None, "qbd", "pending"),
     }
     # Everything billed arrives through the connectors.
@@ -82,6 +83,7 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "freshbooks": "connected",
         "datagate": "connected",
         "business_central": "connected",
+        "netsuite": "connected",
         "qbd": "connected",
     }
     wait_for_first_polls(connections)

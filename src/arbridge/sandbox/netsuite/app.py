@@ -43,7 +43,7 @@ from arbridge.sandbox.common import control
 from arbridge.sandbox.common.faults import Faults
 from arbridge.sandbox.common.wire import dumps, loads
 from arbridge.sandbox.netsuite import suiteql
-from arbridge.sandbox.netsuite.auth import Auth, OAuthError, stamp
+from arbridge.sandbox.netsuite.auth import OAuthError, stamp
 from arbridge.sandbox.netsuite.seed import seed
 from arbridge.sandbox.netsuite.store import TYPES, Invalid, Store
 
@@ -73,7 +73,7 @@ def public(value: Any) -> Any:
 class NetSuiteSandbox:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.auth = Auth()
+        self.auth = store.auth
         self.faults = Faults()
         self.random = random.Random()
         self.in_flight: Counter[str] = Counter()

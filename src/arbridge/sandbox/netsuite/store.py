@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from arbridge.sandbox.netsuite.auth import Auth
+
 TYPES = ("customer", "contact", "invoice", "creditMemo", "customerPayment", "deposit", "account")
 # SuiteQL's transaction type for each transaction record.
 TRANSACTION_TYPES = {
@@ -89,6 +91,9 @@ class Store:
     def __init__(self, *, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.accounts: dict[str, Account] = {}
+        # The integrations' certificates and the tokens issued: the store's, so every app
+        # serving it (the demo builds one per webhook setting) knows them.
+        self.auth = Auth()
         self.lock = threading.RLock()
 
     def now(self) -> dt.datetime:
