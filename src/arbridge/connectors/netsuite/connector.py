@@ -86,6 +86,14 @@ DELETED_TYPES = {
 }
 
 
+def governance(concurrency: int) -> Limits:
+    """Return an account's limits: requests at once, not per minute (a window never reached).
+
+    # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156225409090.html
+    """
+    return Limits(per_window=1_000_000, window_s=1.0, concurrency=concurrency)
+
+
 def changes_query(entity: str, since: dt.datetime | None) -> str:
     table, kind = ENTITIES[entity]
     conditions = [] if entity == "customer" else [f"type = '{table}'"]
@@ -145,11 +153,7 @@ class NetSuite:
         base_url = str(credentials.get("base_url") or config.base_url or "")
         self.base_url = (base_url or account_host(self.account_id)).rstrip("/")
         self.runtime = runtime
-        # NetSuite governs requests at once per account, not per minute: a window that
-        # never binds, and the account's concurrency limit.
-        self.limits = Limits(
-            per_window=1_000_000, window_s=1.0, concurrency=self.preferences.concurrency_limit
-        )
+        self.limits = governance(self.preferences.concurrency_limit)
         limited = limited_client(http, runtime.limiter(self.limits), f"netsuite:{self.account_id}")
         self.auth = ClientCredentialsAuth(
             f"{self.base_url}{TOKEN_PATH}",
