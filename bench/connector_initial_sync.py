@@ -1,7 +1,8 @@
 """Time a connection's first sync, end to end, at its vendor's rate limits, for any kind.
 
     .venv/bin/python bench/connector_initial_sync.py --kind K --invoices 20000
-        [--customers 1000] [--lines 3]        K: zoho_books, freshbooks, superops, datagate
+        [--customers 1000] [--lines 3]
+    K: zoho_books, freshbooks, superops, netsuite, datagate (each a Bench in KINDS)
 
 # Reference: https://www.zoho.com/books/api/v3/introduction/#api-call-limit
 
@@ -346,8 +347,112 @@ class SuperOpsBench(Bench):
         }
 
 
+class NetSuiteBench(Bench):
+    """A NetSuite account at its default governance: 5 requests at once, no per-minute limit.
+
+    The fewest calls for the connector's way of reading: one token (a signed
+    assertion, valid for the run), SuiteQL's pages of changed ids (1,000 a
+    page; hasMore says which is last) for customers, invoices, credit memos
+    and payments (one page each when there are none), and each customer and
+    invoice read whole from the record service (its contact roles, its item
+    sublist). On the first pass DeletedRecord is not asked.
+    """
+
+    kind = "netsuite"
+    account = f"TSTDRV{os.getpid():07d}"
+    page = 1000
+    concurrency = 5
+
+    def app(self) -> Any:
+        from arbridge.sandbox.netsuite import create_app
+
+        return create_app()
+
+    def prepare(self, control: httpx.Client, args: argparse.Namespace) -> None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        self.private_key = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        control.post(
+            "/_sandbox/accounts",
+            json={
+                "account_id": self.account,
+                "concurrency": self.concurrency,
+                "client_id": "bench-integration",
+                "certificate_id": "bench-certificate",
+                "public_key": public.decode(),
+            },
+        ).raise_for_status()
+        seeded = control.post(
+            "/_sandbox/seed",
+            json={
+                "account_id": self.account,
+                "customers": args.customers,
+                "invoices": args.invoices,
+                "lines_per_invoice": args.lines,
+            },
+        )
+        seeded.raise_for_status()
+        self.seeded = seeded.json()
+
+    def limits(self) -> list[Any]:
+        from arbridge.connectors.netsuite.connector import governance
+
+        return [governance(self.concurrency)]
+
+    def connection(self, partner) -> Any:
+        from arbridge.integrations.models import Connection
+
+        return Connection.objects.create(
+            partner=partner,
+            kind=self.kind,
+            status=Connection.Status.CONNECTED,
+            remote_account=self.account,
+            preferences={"concurrency_limit": self.concurrency},
+            credentials={
+                "account_id": self.account,
+                "client_id": "bench-integration",
+                "certificate_id": "bench-certificate",
+                "private_key": self.private_key,
+                "base_url": f"{self.url}/{self.account}",
+            },
+        )
+
+    def configure(self, url: str) -> None:
+        self.url = url
+
+    def stats(self, control: httpx.Client) -> dict[str, int]:
+        report = control.get("/_sandbox/stats").json().get(self.account, {})
+        # A token request is an API request too.
+        requests = report.get("requests", 0) + report.get("tokens", 0)
+        return {"requests": requests, "throttled": report.get("throttled", 0)}
+
+    def min_requests(self) -> int:
+        customers, invoices = self.seeded["customers"], self.seeded["invoices"]
+        pages = sum(max(1, math.ceil(n / self.page)) for n in (customers, invoices, 0, 0))
+        return 1 + pages + customers + invoices
+
+    def bound(self, requests: int, invoices: int) -> dict[str, Any]:
+        return {
+            "limit": f"{self.concurrency} requests at once per account (concurrency "
+            "governance); NetSuite sets no per-minute limit on REST web services",
+            "min_seconds": None,
+            "max_invoices_per_s": None,
+            "note": "one sync job sends one request at a time: the concurrency limit does "
+            "not bind it",
+        }
+
+
 KINDS: dict[str, type[Bench]] = {
-    bench.kind: bench for bench in (ZohoBooksBench, FreshBooksBench, SuperOpsBench)
+    bench.kind: bench for bench in (ZohoBooksBench, FreshBooksBench, SuperOpsBench, NetSuiteBench)
 }
 
 

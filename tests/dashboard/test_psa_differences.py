@@ -6,6 +6,7 @@ from typing import ClassVar
 import pytest
 
 from arbridge.connectors.base import Capabilities, ContactScope, Frequency, Item
+from arbridge.integrations import registry
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +61,13 @@ def test_halopsa_shows_both_frequencies_and_the_version_note(page):
 
 
 def test_a_connector_not_yet_built_is_shown_as_such(page):
-    netsuite = column(page, "NetSuite")
+    unbuilt = [k for k in registry.all_kinds() if k not in registry.built()]
+    if not unbuilt:
+        pytest.skip("every connector of the registry is built")
+    waiting = column(page, registry.display_name(unbuilt[0]))
 
-    assert row(page, "Invoice Details")[netsuite] == "Not yet available"
-    assert row(page, "Native PDF")[netsuite] == "Not yet available"
+    assert row(page, "Invoice Details")[waiting] == "Not yet available"
+    assert row(page, "Native PDF")[waiting] == "Not yet available"
 
 
 def test_the_page_follows_a_connectors_capabilities(page):

@@ -65,6 +65,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         (None, "freshbooks", "pending"),
         (None, "datagate", "pending"),
         (None, "business_central", "pending"),
+        (None, "netsuite", "pending"),
         (None, "qbd", "pending"),
         (None, "superops", "pending"),
     }
@@ -86,6 +87,7 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "freshbooks": "connected",
         "datagate": "connected",
         "business_central": "connected",
+        "netsuite": "connected",
         "qbd": "connected",
         "superops": "connected",
     }
