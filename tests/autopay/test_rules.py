@@ -138,3 +138,23 @@ def test_upcoming_lists_the_next_30_days_from_the_rules_as_they_are(
         (globex["invoice"].number, dt.date(2026, 11, 23)),  # overdue by the rule: today
         (later.number, dt.date(2026, 12, 16)),
     ]
+
+
+def test_a_rule_for_an_agreement_type_charges_only_its_invoices(
+    partner, monday, globex, enroll, run_autopay
+):
+    customer = globex["invoice"].customer
+    managed = local_invoice(customer, "A-1", agreement="Managed Services", due_date=MONDAY.date())
+    project = local_invoice(customer, "A-2", agreement="Project", due_date=MONDAY.date())
+    Rule.objects.filter(partner=partner).delete()
+    Rule.objects.create(
+        partner=partner, trigger=Rule.Trigger.AFTER_DUE, days=0, agreements="managed services"
+    )
+    enroll(customer)
+
+    run_autopay()
+
+    charged = set(Attempt.objects.values_list("invoice__number", flat=True))
+    assert charged == {"A-1"}
+    assert fresh(managed).balance == Decimal("0.00")
+    assert fresh(project).balance == Decimal("80.00")

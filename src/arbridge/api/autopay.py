@@ -151,6 +151,9 @@ class RuleOut(Schema):
     trigger: Trigger
     days: int
     terms: list[str] = Field(description="Only invoices with these payment terms; empty for any.")
+    agreements: list[str] = Field(
+        description="Only invoices billing these agreement types (HaloPSA); empty for any."
+    )
     amount_cap: DecimalString | None = Field(
         description="Above this balance the customer is reminded instead of charged."
     )
@@ -161,14 +164,18 @@ class RuleOut(Schema):
     def resolve_terms(rule: Rule) -> list[str]:
         return [t.strip() for t in rule.terms.split(",") if t.strip()]
 
+    @staticmethod
+    def resolve_agreements(rule: Rule) -> list[str]:
+        return [a.strip() for a in rule.agreements.split(",") if a.strip()]
+
 
 class RuleFields(JsonBody):
-    @field_validator("terms", check_fields=False)
+    @field_validator("terms", "agreements", check_fields=False)
     @classmethod
-    def fit(cls, terms: list[str] | None) -> list[str] | None:
-        if terms is not None and len(", ".join(terms)) > 255:
-            raise ValueError("the terms take at most 255 characters together")
-        return terms
+    def fit(cls, names: list[str] | None) -> list[str] | None:
+        if names is not None and len(", ".join(names)) > 255:
+            raise ValueError("the names take at most 255 characters together")
+        return names
 
 
 class RuleIn(RuleFields):
@@ -176,6 +183,7 @@ class RuleIn(RuleFields):
     trigger: Trigger
     days: int = Field(0, ge=0, le=365)
     terms: list[Term] = Field([], max_length=20)
+    agreements: list[Term] = Field([], max_length=20)
     amount_cap: Cap | None = None
     active: StrictBool = True
 
@@ -185,6 +193,7 @@ class RulePatch(RuleFields):
     trigger: Trigger = None
     days: int = Field(None, ge=0, le=365)
     terms: list[Term] = Field(None, max_length=20)
+    agreements: list[Term] = Field(None, max_length=20)
     amount_cap: Cap | None = None
     active: StrictBool = None
 
@@ -304,8 +313,9 @@ def rules(request: HttpRequest):
 
 def rule_fields(body: BaseModel, exclude_unset: bool) -> dict[str, Any]:
     fields = body.model_dump(exclude_unset=exclude_unset)
-    if "terms" in fields:
-        fields["terms"] = ", ".join(fields["terms"] or [])
+    for name in ("terms", "agreements"):
+        if name in fields:
+            fields[name] = ", ".join(fields[name] or [])
     return fields
 
 

@@ -106,6 +106,12 @@ class Rule(PartnerOwned):
         help_text="Only invoices with these payment terms, comma-separated (e.g. Net 30); "
         "empty for any.",
     )
+    agreements = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Only invoices billing these agreement types (HaloPSA's agreement subtypes), "
+        "comma-separated (e.g. Managed services); empty for any.",
+    )
     amount_cap = money_field(
         null=True,
         blank=True,
@@ -125,9 +131,16 @@ class Rule(PartnerOwned):
     def term_names(self) -> set[str]:
         return {t.strip().lower() for t in self.terms.split(",") if t.strip()}
 
+    @property
+    def agreement_names(self) -> set[str]:
+        return {a.strip().lower() for a in self.agreements.split(",") if a.strip()}
+
     def matches(self, invoice: Invoice) -> bool:
         names = self.term_names
         if names and (invoice.terms or "").strip().lower() not in names:
+            return False
+        agreements = self.agreement_names
+        if agreements and (invoice.agreement or "").strip().lower() not in agreements:
             return False
         return self.trigger == self.Trigger.AFTER_CREATED or due_date(invoice) is not None
 

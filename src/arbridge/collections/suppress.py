@@ -49,8 +49,10 @@ def disputed(partner_id: int) -> Q:
 
 
 def rule_matches(rule: Rule) -> Q:
-    """Return `Rule.matches` as a query on invoices annotated with `terms_key`."""
+    """Return `Rule.matches` as a query on invoices annotated with `terms_key`, `agreement_key`."""
     q = Q(terms_key__in=sorted(rule.term_names)) if rule.term_names else Q()
+    if rule.agreement_names:
+        q &= Q(agreement_key__in=sorted(rule.agreement_names))
     if rule.trigger != Rule.Trigger.AFTER_CREATED:
         q &= Q(due_date__isnull=False)
     return q
@@ -85,6 +87,7 @@ def autopay_scheduled(partner_id: int) -> Q:
         )
         .annotate(
             terms_key=Lower(Trim("terms")),
+            agreement_key=Lower(Trim("agreement")),
             last_attempt=Subquery(last.values("number")[:1]),
             last_step=Subquery(last.values("next_step")[:1]),
             retry_at=Subquery(last.values("next_attempt_at")[:1]),

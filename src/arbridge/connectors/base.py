@@ -239,6 +239,8 @@ class InvoiceRecord(Record):
     issue_date: dt.date
     due_date: dt.date | None = None
     terms: str = ""
+    # The kind of agreement it bills, by name (HaloPSA's agreement type); "" if none.
+    agreement: str = ""
     memo: str = ""
     total: Decimal
     balance: Decimal  # as the source reports it

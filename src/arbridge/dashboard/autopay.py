@@ -49,7 +49,7 @@ class SettingsForm(forms.ModelForm):
 class RuleForm(forms.ModelForm):
     class Meta:
         model = Rule
-        fields = ["trigger", "days", "terms", "amount_cap", "active"]
+        fields = ["trigger", "days", "terms", "agreements", "amount_cap", "active"]
         labels = {"trigger": "Charge", "amount_cap": "Amount cap", "active": "Active"}
 
 

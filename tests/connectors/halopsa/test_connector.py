@@ -374,3 +374,16 @@ def test_fetching_something_that_is_not_an_id_is_rejected(connector):
     [rejected] = connector.fetch("customer", ["../Users"])
 
     assert isinstance(rejected, Rejected)
+
+
+def test_each_invoice_carries_its_agreement_type(connector, halo, bluebird, agreements):
+    managed = halo.invoice(bluebird, agreement=agreements["Managed Services"])
+    loose = halo.invoice(bluebird)
+
+    records = {c.remote_id: c.record for c in pull(connector)[0] if c.entity == "invoice"}
+    [fetched] = connector.fetch("invoice", [str(managed["id"])])
+
+    # What auto pay rules choose invoices by (autopay Rule.agreements).
+    assert records[str(managed["id"])].agreement == "Managed Services"
+    assert records[str(loose["id"])].agreement == ""
+    assert fetched.record.agreement == "Managed Services"

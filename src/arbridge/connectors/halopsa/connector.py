@@ -14,6 +14,7 @@ before writing again.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -365,9 +366,19 @@ class HaloPSA:
         """Return a record read, or None if it does not sync (a credit note, another subtype)."""
         if not isinstance(raw, dict):
             return Rejected(stream.entity, "", "not a Halo record", raw)
-        if stream.entity == "invoice" and not self._is_wanted(raw):
+        if stream.entity != "invoice":
+            return stream.read(raw)
+        if not self._is_wanted(raw):
             return None
-        return stream.read(raw)
+        read = stream.read(raw)
+        contract_id = raw.get("contract_id")
+        if isinstance(read, Change) and read.record is not None and contract_id:
+            # Auto pay rules may choose invoices by it (autopay Rule.agreements).
+            agreement = self._agreement_type(int(contract_id))
+            read = dataclasses.replace(
+                read, record=read.record.model_copy(update={"agreement": agreement})
+            )
+        return read
 
     def _is_wanted(self, invoice: dict[str, Any]) -> bool:
         if invoice.get("creditlinkedtoinvoiceid"):

@@ -75,6 +75,7 @@ def read(change: Change) -> Source:
             "issue_date": record.issue_date,
             "due_date": record.due_date,
             "terms": text(record.terms, "terms", 64),
+            "agreement": text(record.agreement, "agreement", 120),
             "memo": record.memo,
         },
         customer_remote_id=record.customer_remote_id,

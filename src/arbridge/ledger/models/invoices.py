@@ -67,6 +67,9 @@ class Invoice(Guarded):
     issue_date = models.DateField()
     due_date = models.DateField(null=True, blank=True)
     terms = models.CharField(max_length=64, blank=True)
+    agreement = models.CharField(
+        max_length=120, blank=True, help_text="The kind of agreement it bills (HaloPSA's type)."
+    )
     memo = models.TextField(blank=True)
     total = money_field()
     # None until saved: a new invoice's balance is derived from its total (see prepare_new).
