@@ -205,7 +205,9 @@ class SageIntacct:
             entity_id=str(creds.get("entity_id") or ""),
         )
         sender = Sender(str(creds.get("sender_id") or ""), str(creds.get("sender_password") or ""))
-        http = limited_client(http, runtime.limiter(LIMITS), f"sage_intacct:{self.login.company_id}")
+        http = limited_client(
+            http, runtime.limiter(LIMITS), f"sage_intacct:{self.login.company_id}"
+        )
         self.clock = runtime.clock
         self.gateway = Gateway(
             http, config.base_url or API_BASE, sender, self.login, sleep=runtime.sleep
@@ -485,7 +487,7 @@ class SageIntacct:
             answer = self.gateway.call(functions, controlid=key, unique=True, transaction=True)
         except Duplicate:
             return RemoteRef(remote_id=self._find("DEPOSIT", key))
-        return RemoteRef(remote_id=record_no(answer, "deposit") or self._find("DEPOSIT", key))
+        return RemoteRef(remote_id=answer.results[0].key or self._find("DEPOSIT", key))
 
     def _write(self, function: etree._Element, key: str, object: str) -> RemoteRef:
         try:

@@ -67,6 +67,7 @@ class Result:
     status: str
     data: etree._Element | None
     errors: tuple[tuple[str, str], ...] = ()
+    key: str = ""  # what a legacy (2.1) function answers: the key of what it made
 
     @property
     def ok(self) -> bool:
@@ -255,10 +256,19 @@ def parse(content: bytes) -> Answer:
     authentication = operation.find("authentication") if operation is not None else None
     if text(authentication, "status") != "success":
         raise AuthError(
-            str(fail(errors_of(operation.find("errormessage") if operation is not None else None), "login")),
+            str(
+                fail(
+                    errors_of(operation.find("errormessage") if operation is not None else None),
+                    "login",
+                )
+            ),
             status=401,
         )
-    if operation is not None and operation.find("errormessage") is not None and not operation.findall("result"):
+    if (
+        operation is not None
+        and operation.find("errormessage") is not None
+        and not operation.findall("result")
+    ):
         raise fail(errors_of(operation.find("errormessage")), "operation")
     results = tuple(
         Result(
@@ -267,6 +277,7 @@ def parse(content: bytes) -> Answer:
             status=text(result, "status"),
             data=result.find("data"),
             errors=errors_of(result.find("errormessage")),
+            key=text(result, "key"),
         )
         for result in (operation.findall("result") if operation is not None else [])
     )
