@@ -63,6 +63,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         (None, "datagate", "pending"),
         (None, "business_central", "pending"),
         (None, "qbd", "pending"),
+        (None, "sage_intacct", "pending"),
     }
     # Everything billed arrives through the connectors.
     assert not Invoice.objects.exists()
@@ -83,6 +84,7 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "datagate": "connected",
         "business_central": "connected",
         "qbd": "connected",
+        "sage_intacct": "connected",
     }
     wait_for_first_polls(connections)
     for connection in connections:

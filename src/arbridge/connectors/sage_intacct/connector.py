@@ -401,9 +401,14 @@ class SageIntacct:
                     ("TRX_PAYMENTAMOUNT", Decimal(str(allocation["amount"]))),
                 )
             )
+        if not where[1]:
+            raise PermanentError(
+                "Choose the bank account payments are received into (or, with Create "
+                "Deposits, the undeposited funds account) in the connection's preferences."
+            )
         payment = element(
             "ARPYMT",
-            where if where[1] else None,
+            where,
             ("PAYMENTMETHOD", METHODS.get(str(payload.get("method") or ""), "Credit Card")),
             ("CUSTOMERID", customer),
             ("RECEIPTDATE", us_date(payload["date"])),

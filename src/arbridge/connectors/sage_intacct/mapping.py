@@ -38,7 +38,7 @@ CUSTOMER_FIELDS = (
     "BILLTO.EMAIL1",
     "BILLTO.PHONE1",
     "BILLTO.MAILADDRESS.STATE",
-    "BILLTO.MAILADDRESS.COUNTRY",
+    "BILLTO.MAILADDRESS.COUNTRYCODE",
     "WHENMODIFIED",
 )
 INVOICE_FIELDS = (
@@ -119,7 +119,7 @@ def customer_changes(record: etree._Element) -> Iterator[Change | Rejected]:
         email=email,
         phone=phone,
         billing_state=field(record, "BILLTO.MAILADDRESS.STATE"),
-        billing_country=field(record, "BILLTO.MAILADDRESS.COUNTRY"),
+        billing_country=field(record, "BILLTO.MAILADDRESS.COUNTRYCODE"),
     )
     yield Change("customer", remote_id, Op.UPSERT, customer, version, updated, raw)
     contact_name = field(record, "BILLTO.CONTACTNAME") or field(record, "BILLTO.PRINTAS")

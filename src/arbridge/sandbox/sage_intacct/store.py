@@ -23,6 +23,8 @@ from decimal import Decimal
 from typing import Any
 
 ZERO = Decimal("0.00")
+# Objects of the company's set-up, which every entity sees.
+SHARED = frozenset({"CHECKINGACCOUNT", "GLACCOUNT"})
 
 
 class Refused(Exception):
@@ -158,6 +160,7 @@ class Store:
         phone: str = "",
         state: str = "",
         country: str = "United States",
+        country_code: str = "US",
         entity: str = "",
         customer_id: str | None = None,
     ) -> dict[str, Any]:
@@ -176,7 +179,11 @@ class Store:
                     "PRINTAS": name,
                     "EMAIL1": email,
                     "PHONE1": phone,
-                    "MAILADDRESS": {"STATE": state, "COUNTRY": country},
+                    "MAILADDRESS": {
+                        "STATE": state,
+                        "COUNTRY": country,
+                        "COUNTRYCODE": country_code,
+                    },
                 },
             }
             self._touch(customer)
@@ -442,6 +449,8 @@ class Store:
                 key for key, invoice in company.invoices.items() if self.visible(session, invoice)
             }
             found = [line for line in company.lines.values() if int(line["RECORDKEY"]) in seen]
+        elif object in SHARED:
+            found = list(tables[object])  # the company's set-up: every entity's
         elif object in tables:
             found = [r for r in tables[object] if self.visible(session, r)]
         else:
