@@ -12,6 +12,7 @@ as MM/DD/YYYY and timestamps as MM/DD/YYYY HH:MM:SS.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
@@ -99,6 +100,16 @@ def money(value: str) -> Decimal:
         raise ValueError(f"not an amount: {value!r}") from e
 
 
+def version(record: etree._Element, raw: str) -> str:
+    """Return a record's version: WHENMODIFIED and a digest of what it holds.
+
+    WHENMODIFIED counts whole seconds, so two changes within one second share
+    it; the digest tells them apart.
+    """
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:12]
+    return f"{field(record, 'WHENMODIFIED')}#{digest}"
+
+
 def customer_changes(record: etree._Element) -> Iterator[Change | Rejected]:
     """Return a customer and its bill-to contact; an inactive customer is deleted (archived)."""
     remote_id = field(record, "CUSTOMERID")
@@ -107,7 +118,7 @@ def customer_changes(record: etree._Element) -> Iterator[Change | Rejected]:
         yield Rejected("customer", field(record, "RECORDNO"), "a customer with no CUSTOMERID", raw)
         return
     updated = parse_stamp(field(record, "WHENMODIFIED"))
-    version = field(record, "WHENMODIFIED")
+    stamp = version(record, raw)
     if field(record, "STATUS").lower() == "inactive":
         yield Change("customer", remote_id, Op.DELETE, remote_updated_at=updated, raw=raw)
         yield Change("contact", f"{remote_id}:billing", Op.DELETE, remote_updated_at=updated)
@@ -121,13 +132,13 @@ def customer_changes(record: etree._Element) -> Iterator[Change | Rejected]:
         billing_state=field(record, "BILLTO.MAILADDRESS.STATE"),
         billing_country=field(record, "BILLTO.MAILADDRESS.COUNTRYCODE"),
     )
-    yield Change("customer", remote_id, Op.UPSERT, customer, version, updated, raw)
+    yield Change("customer", remote_id, Op.UPSERT, customer, stamp, updated, raw)
     contact_name = field(record, "BILLTO.CONTACTNAME") or field(record, "BILLTO.PRINTAS")
     if email or contact_name:
         contact = ContactRecord(
             customer_remote_id=remote_id, name=contact_name, email=email, phone=phone
         )
-        yield Change("contact", f"{remote_id}:billing", Op.UPSERT, contact, version, updated)
+        yield Change("contact", f"{remote_id}:billing", Op.UPSERT, contact, stamp, updated)
     else:
         yield Change("contact", f"{remote_id}:billing", Op.DELETE, remote_updated_at=updated)
 
@@ -168,5 +179,8 @@ def invoice_change(
         )
     except ValueError as e:
         return Rejected("invoice", remote_id, str(e), raw)
-    stamp = field(record, "WHENMODIFIED")
-    return Change("invoice", remote_id, Op.UPSERT, invoice, stamp, parse_stamp(stamp), raw)
+    lines_raw = "".join(etree.tostring(line, encoding="unicode") for line in ordered)
+    updated = parse_stamp(field(record, "WHENMODIFIED"))
+    return Change(
+        "invoice", remote_id, Op.UPSERT, invoice, version(record, raw + lines_raw), updated, raw
+    )
