@@ -235,14 +235,21 @@ class Store:
                 "MEGAENTITYID": customer["MEGAENTITYID"],
             }
             company.invoices[key] = invoice
-            self._set_lines(company, key, lines, paid=ZERO)
+            self._set_lines(company, key, lines, paid=ZERO, replace=False)
             return invoice
 
     def _set_lines(
-        self, company: Company, key: int, lines: list[tuple[str, Decimal]], paid: Decimal
+        self,
+        company: Company,
+        key: int,
+        lines: list[tuple[str, Decimal]],
+        paid: Decimal,
+        *,
+        replace: bool = True,
     ) -> None:
-        for number in [n for n, line in company.lines.items() if line["RECORDKEY"] == str(key)]:
-            del company.lines[number]
+        if replace:
+            for number in [n for n, row in company.lines.items() if row["RECORDKEY"] == str(key)]:
+                del company.lines[number]
         total = ZERO
         for index, (description, amount) in enumerate(lines, start=1):
             line_no = company.next()
