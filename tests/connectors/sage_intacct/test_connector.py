@@ -244,3 +244,31 @@ def test_a_deleted_invoice_is_read_from_the_audit_trail(app, store):
     replica.sync(connector)
 
     assert replica.changes["invoice", key].op == Op.DELETE
+
+
+def test_a_timed_out_session_is_opened_again(app, store):
+    customer = store.add_customer(COMPANY, "Bluebird Dental")["CUSTOMERID"]
+    key = invoice(store, customer, "100.00")["RECORDNO"]
+    connector = connect(app, COMPANY, payment_account_id="BOA-OPERATING")
+    connector.check()
+    store.sessions.clear()  # Intacct ended every session
+
+    connector.push(payment_command(key, Decimal("100.00"), "payment:41:1"))
+
+    assert len(store.payments_of(COMPANY, key)) == 1
+    assert len(store.sessions) == 1
+
+
+def test_a_storm_of_429s_ends_as_a_clean_sync(app, store):
+    seed(store, COMPANY, customers=20, invoices=2_500, lines_per_invoice=2, seed=3)
+    clean = Replica()
+    clean.sync(connect(app, COMPANY))
+    app.limiter.configure(
+        type(app.limiter.faults)(error_rate=0.6, error_kinds=["429"], timeout_ms=1, seed=5)
+    )
+
+    stormy = Replica()
+    stormy.sync(connect(app, COMPANY))
+
+    assert app.limiter.report()["companies"][COMPANY]["throttled"] > 0
+    assert stormy.state() == clean.state()

@@ -64,7 +64,6 @@ from arbridge.connectors.base import (
     Preferences,
     Rejected,
     RemoteRef,
-    RetryableError,
     Runtime,
     account_field,
 )
@@ -513,8 +512,11 @@ class SageIntacct:
         answer = self.gateway.call([function])
         data = answer.results[0].data
         if data is None or not len(data):
-            # Refused as a duplicate, yet not there: the first request failed in Intacct.
-            raise RetryableError(f"Sage Intacct holds no {object} written under {key}")
+            # Refused as a duplicate, yet not there: a person must look at what Intacct did.
+            raise PermanentError(
+                f"Sage Intacct refused {key} as a control id already used, and holds no "
+                f"{object} written under it"
+            )
         return mapping.field(data[0], "RECORDNO")
 
     def _customer_of(self, invoice_id: str) -> str:

@@ -40,6 +40,10 @@ AUTH_ERRORS = frozenset({"XL03000006", "XL03000003", "XL03000005", "PL04000055"}
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
+class SessionRefused(AuthError):
+    """The operation's login or session was refused: nothing in it was done."""
+
+
 class Duplicate(PermanentError):
     """The control id was used before, with uniqueid true: the request was not applied again."""
 
@@ -185,15 +189,28 @@ class Gateway:
         unique: bool = False,
         transaction: bool = False,
     ) -> Answer:
-        """Send functions in one request with the session; raise if any failed."""
-        auth = element("sessionid", self.session())
-        answer = self._send(
-            auth,
-            functions,
-            controlid=controlid or f"read-{uuid4()}",
-            unique=unique,
-            transaction=transaction,
-        )
+        """Send functions in one request with the session; raise if any failed.
+
+        A session Intacct no longer knows (it timed out) is opened again, once.
+        """
+        controlid = controlid or f"read-{uuid4()}"
+        try:
+            answer = self._send(
+                element("sessionid", self.session()),
+                functions,
+                controlid=controlid,
+                unique=unique,
+                transaction=transaction,
+            )
+        except SessionRefused:
+            self.session_id = ""
+            answer = self._send(
+                element("sessionid", self.session()),
+                functions,
+                controlid=controlid,
+                unique=unique,
+                transaction=transaction,
+            )
         for result in answer.results:
             if not result.ok:
                 raise fail(result.errors, f"{result.function} call")
@@ -255,7 +272,7 @@ def parse(content: bytes) -> Answer:
     operation = root.find("operation")
     authentication = operation.find("authentication") if operation is not None else None
     if text(authentication, "status") != "success":
-        raise AuthError(
+        raise SessionRefused(
             str(
                 fail(
                     errors_of(operation.find("errormessage") if operation is not None else None),
