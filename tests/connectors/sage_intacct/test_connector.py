@@ -272,3 +272,16 @@ def test_a_storm_of_429s_ends_as_a_clean_sync(app, store):
 
     assert app.limiter.report()["companies"][COMPANY]["throttled"] > 0
     assert stormy.state() == clean.state()
+
+
+def test_an_invoice_s_pdf_is_intacct_s_own_and_another_entity_s_is_refused(app, store):
+    east = store.add_customer(COMPANY, "East Clinic", entity="EAST")["CUSTOMERID"]
+    west = store.add_customer(COMPANY, "West Clinic", entity="WEST")["CUSTOMERID"]
+    mine, theirs = invoice(store, east, "100.00"), invoice(store, west, "200.00")
+    connector = connect(app, COMPANY, entity_id="EAST")
+
+    content = connector.pdf(mine["RECORDNO"])
+
+    assert content.startswith(b"%PDF")
+    with pytest.raises(PermanentError):
+        connector.pdf(theirs["RECORDNO"])

@@ -1,4 +1,4 @@
-"""Sage Intacct's preferences, deposits with their fee separate, and rendered PDFs."""
+"""Sage Intacct's preferences, deposits with their fee separate, and its own PDFs."""
 
 from decimal import Decimal
 
@@ -75,19 +75,20 @@ def test_a_payout_is_deposited_to_the_chosen_bank_account_with_its_fee_separate(
     assert {company.invoices[int(k)]["TOTALDUE"] for k in (first, second)} == {"0.00"}
 
 
-def test_invoices_have_no_native_pdf_so_the_portal_renders_one(client, connected, intacct, sync):
+def test_invoices_bring_intacct_s_own_pdf(client, connected, intacct, sync):
     bill(intacct.store, "Globex", "100.00")
     sync(connected)
     invoice = Invoice.objects.get(connection=connected)
     portal = Client()
     assert portal.get(PortalLink.issue(invoice.customer).get_absolute_url()).status_code == 302
 
-    rendered = portal.get(f"/portal/{connected.partner.slug}/invoices/{invoice.pk}/pdf/")
     native = client.get(f"/invoices/{invoice.pk}/pdf/")
+    shown = portal.get(f"/portal/{connected.partner.slug}/invoices/{invoice.pk}/pdf/")
 
-    assert rendered.status_code == 200 and rendered["Content-Type"] == "application/pdf"
-    assert rendered.content.startswith(b"%PDF")
-    assert native.status_code == 404  # the XML gateway serves no invoice PDF
+    assert native.status_code == 200 and native["Content-Type"] == "application/pdf"
+    content = b"".join(native.streaming_content)
+    assert content.startswith(b"%PDF") and b"arbridge Sage Intacct sandbox" in content
+    assert shown.status_code == 200 and shown["Content-Type"] == "application/pdf"
 
 
 def test_an_invoice_voided_in_intacct_is_archived_and_a_paid_one_settles(connected, intacct, sync):

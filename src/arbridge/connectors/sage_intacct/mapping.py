@@ -176,6 +176,7 @@ def invoice_change(
             balance=money(field(record, "TOTALDUE")),
             voided=field(record, "STATE") in VOIDED_STATES,
             lines=tuple(line_record(line) for line in ordered),
+            has_pdf=True,  # retrievepdf renders every AR invoice
         )
     except ValueError as e:
         return Rejected("invoice", remote_id, str(e), raw)

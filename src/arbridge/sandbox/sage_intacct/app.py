@@ -17,9 +17,10 @@ Routes (mounted at /sandbox/sage_intacct/ in the demo):
 Functions: getAPISession; readByQuery (CUSTOMER, ARINVOICE, ARINVOICEITEM,
 ARPYMT, DEPOSIT, BANKFEE, CHECKINGACCOUNT, GLACCOUNT, AUDITHISTORY; at most
 2,000 a page) and readMore by resultId; create of ARPYMT and BANKFEE;
-reverse_arpayment; record_deposit. An operation with transaction="true" is
-all or nothing. With uniqueid true, a controlid the company has seen in a
-request that succeeded is refused as XL03000009, and nothing is done.
+reverse_arpayment; record_deposit; retrievepdf of an ARINVOICE by RECORDNO.
+An operation with transaction="true" is all or nothing. With uniqueid true,
+a controlid the company has seen in a request that succeeded is refused as
+XL03000009, and nothing is done.
 
 Faults (/_sandbox/faults) answer 429, 500 or 503 before acting, or act and
 then answer 504 ("timeout"). Calls are counted per company, a window of
@@ -28,6 +29,7 @@ then answer 504 ("timeout"). Calls are counted per company, a window of
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import time
@@ -43,6 +45,7 @@ from arbridge.sandbox.common import control
 from arbridge.sandbox.common.limits import Limiter
 from arbridge.sandbox.common.wire import dumps
 from arbridge.sandbox.sage_intacct import query
+from arbridge.sandbox.sage_intacct.pdf import render_invoice
 from arbridge.sandbox.sage_intacct.seed import seed
 from arbridge.sandbox.sage_intacct.store import Company, Refused, Session, Store
 
@@ -364,6 +367,8 @@ class SageIntacctSandbox:
                 created = sub(data, record.tag.lower())
                 sub(created, "RECORDNO", key)
             return [data]
+        if name == "retrievepdf":
+            return [self._pdf(function, company, session)]
         if name == "reverse_arpayment":
             self.store.reverse_payment(company, session, function.get("key", ""))
             return [el("key", function.get("key", ""))]
@@ -383,6 +388,17 @@ class SageIntacctSandbox:
             )
             return [el("key", key)]
         raise Refused("XL03000003", f"Unknown function {name}")
+
+    def _pdf(self, function: etree._Element, company: Company, session: Session) -> etree._Element:
+        key = child_text(function, "ARINVOICE/RECORDNO")
+        invoice = company.invoices.get(int(key)) if key.isdigit() else None
+        if invoice is None or not self.store.visible(session, invoice):
+            raise Refused("BL01001973", f"Invoice {key} does not exist")
+        lines = [line for line in company.lines.values() if line["RECORDKEY"] == key]
+        data = el("data")
+        content = render_invoice(invoice, lines, company.name)
+        sub(data, "pdfdata", base64.b64encode(content).decode())
+        return data
 
     def _read_by_query(
         self, function: etree._Element, company: Company, session: Session
