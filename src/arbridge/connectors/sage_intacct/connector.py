@@ -29,6 +29,9 @@ pass by change then reads AUDITHISTORY for deleted invoices. The next pass
 reads from T: the session's timestamp at the pass's first answer less a
 minute.
 
+Intacct sends no webhooks: changes come on the schedule. Invoice PDFs are
+Intacct's own (`retrievepdf` of the ARINVOICE by RECORDNO).
+
 Every write is one request whose controlid is the command's idempotency key,
 uniqueid true: sent again after a lost answer, Intacct refuses it as a
 duplicate (XL03000009) and arbridge finds what the first wrote by the key it
