@@ -125,8 +125,12 @@ def test_a_wrong_sender_or_login_is_refused(http):
     assert wrong_login.findtext("operation/authentication/status") == "failure"
 
 
-def test_a_session_for_an_entity_sees_only_its_records(app, http):
+def test_a_session_for_an_entity_sees_its_own_and_the_shared_customers(app, http):
     app.store.add_customer(COMPANY, "East Clinic", entity="EAST")
+    app.store.companies[COMPANY].entities["WEST"] = "West"
+    app.store.add_customer(COMPANY, "West Clinic", entity="WEST")
+    shared = sorted(c["NAME"] for c in app.store.companies[COMPANY].customers.values()
+                    if not c["MEGAENTITYID"])  # fmt: skip
     login = LOGIN.replace("</login>", "<locationid>EAST</locationid></login>")
     answer = send(
         http,
@@ -136,5 +140,6 @@ def test_a_session_for_an_entity_sees_only_its_records(app, http):
     )
 
     names = [record.findtext("NAME") for record in answer.find("operation/result/data")]
-    assert names == ["East Clinic"]
+    assert sorted(names) == sorted([*shared, "East Clinic"])
+    assert len(shared) == 2
     assert answer.findtext("operation/authentication/locationid") == "EAST"

@@ -8,7 +8,8 @@ AR payments, deposits, bank fees, the audit trail, sessions and control ids.
 Records are dicts of Intacct field names (dotted names nested: BILLTO is a
 dict). Each company numbers its records with one RECORDNO sequence. A record
 belongs to an entity (its MEGAENTITYID, "" for the top level); a session
-opened for an entity sees that entity's records only, the top level all.
+opened for an entity sees that entity's records and the customers made at
+the top level (shared), the top level all.
 """
 
 from __future__ import annotations
@@ -436,8 +437,13 @@ class Store:
         }
         return str(number)
 
-    def visible(self, session: Session, record: dict[str, Any]) -> bool:
-        return not session.entity or record.get("MEGAENTITYID", "") == session.entity
+    def visible(self, session: Session, record: dict[str, Any], object: str = "") -> bool:
+        """Return True if the session sees the record: the top level sees all; an entity its
+        own, and the customers made at the top level (shared with every entity)."""
+        owner = record.get("MEGAENTITYID", "")
+        if not session.entity or owner == session.entity:
+            return True
+        return object == "CUSTOMER" and owner == ""
 
     def rows(self, company: Company, session: Session, object: str) -> list[dict[str, Any]]:
         """Return an object's records the session sees, by RECORDNO."""
@@ -459,7 +465,7 @@ class Store:
         elif object in SHARED:
             found = list(tables[object])  # the company's set-up: every entity's
         elif object in tables:
-            found = [r for r in tables[object] if self.visible(session, r)]
+            found = [r for r in tables[object] if self.visible(session, r, object)]
         else:
             raise Refused("DL02000001", f"There is no object {object}")
         return sorted(found, key=lambda r: int(r.get("RECORDNO") or r.get("ID") or 0))
