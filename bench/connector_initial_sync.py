@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/connector_initial_sync.py --kind K --invoices 20000
         [--customers 1000] [--lines 3]
-    K: zoho_books, freshbooks, superops, netsuite, datagate (each a Bench in KINDS)
+    K: zoho_books, freshbooks, superops, netsuite, sage_intacct, datagate (each a Bench in KINDS)
 
 # Reference: https://www.zoho.com/books/api/v3/introduction/#api-call-limit
 
@@ -451,8 +451,103 @@ class NetSuiteBench(Bench):
         }
 
 
+class SageIntacctBench(Bench):
+    """A Sage Intacct company through the XML gateway: readByQuery, 2,000 records a page.
+
+    The fewest calls: one getAPISession, the customers' pages, the invoices'
+    pages, and for each page of invoices the pages of its lines
+    (ARINVOICEITEM by RECORDKEY; readByQuery carries no lines). numremaining
+    says which page is the last, so no empty readMore. A first sync reads no
+    audit trail (nothing was deleted since a first sync).
+    Intacct publishes no per-minute limit (it limits concurrent requests by
+    performance tier): the connector's assumed window runs on the virtual clock.
+    """
+
+    kind = "sage_intacct"
+    company = f"bench{os.getpid()}"
+    page = 2000
+
+    def app(self) -> Any:
+        from arbridge.connectors.sage_intacct.connector import LIMITS
+        from arbridge.sandbox.sage_intacct import create_app
+
+        return create_app(requests_per_minute=LIMITS.per_window)
+
+    def prepare(self, control: httpx.Client, args: argparse.Namespace) -> None:
+        control.post(
+            "/_sandbox/companies",
+            json={"company_id": self.company, "name": "Bench MSP", "users": {"bench": "pw"}},
+        ).raise_for_status()
+        seeded = control.post(
+            "/_sandbox/seed",
+            json={
+                "company_id": self.company,
+                "customers": args.customers,
+                "invoices": args.invoices,
+                "lines_per_invoice": args.lines,
+            },
+        )
+        seeded.raise_for_status()
+        self.seeded = seeded.json()
+        self.lines = args.lines
+
+    def limits(self) -> list[Any]:
+        from arbridge.connectors.sage_intacct.connector import LIMITS
+
+        return [LIMITS]
+
+    def configure(self, url: str) -> None:
+        os.environ.update(ARBRIDGE_SAGE_INTACCT_API_BASE=url)
+
+    def connection(self, partner) -> Any:
+        from arbridge.core.models import Connection
+        from arbridge.sandbox.sage_intacct.app import SENDER_ID, SENDER_PASSWORD
+
+        return Connection.objects.create(
+            partner=partner,
+            kind=self.kind,
+            status=Connection.Status.CONNECTED,
+            remote_account=self.company,
+            credentials={
+                "sender_id": SENDER_ID,
+                "sender_password": SENDER_PASSWORD,
+                "company_id": self.company,
+                "user_id": "bench",
+                "user_password": "pw",
+            },
+        )
+
+    def stats(self, control: httpx.Client) -> dict[str, int]:
+        report = control.get("/_sandbox/stats").json()["companies"]
+        return report.get(self.company, {"requests": 0, "throttled": 0})
+
+    def min_requests(self) -> int:
+        invoices = self.seeded["invoices"]
+        pages = [min(self.page, invoices - start) for start in range(0, invoices, self.page)]
+        lines = sum(max(1, math.ceil(n * self.lines / self.page)) for n in pages)
+        customers = max(1, math.ceil(self.seeded["customers"] / self.page))
+        return 1 + customers + max(1, len(pages)) + lines
+
+    def bound(self, requests: int, invoices: int) -> dict[str, Any]:
+        from arbridge.connectors.sage_intacct.connector import LIMITS
+
+        windows = (requests - 1) // LIMITS.per_window
+        seconds = windows * LIMITS.window_s
+        return {
+            "limit": f"{LIMITS.concurrency} concurrent requests per company (the entry "
+            "performance tier); no per-minute limit is published: "
+            f"{LIMITS.per_window:,} / {LIMITS.window_s:.0f} s assumed",
+            "min_seconds": seconds,
+            "max_invoices_per_s": round(invoices / seconds, 1) if seconds else None,
+            "bounds_this_run": windows > 0,
+            "note": "the limiter's waits ran on a virtual clock shared with the sandbox: "
+            "computed, not slept",
+        }
+
+
 KINDS: dict[str, type[Bench]] = {
-    bench.kind: bench for bench in (ZohoBooksBench, FreshBooksBench, SuperOpsBench, NetSuiteBench)
+    bench.kind: bench
+    for bench in (ZohoBooksBench, FreshBooksBench, SuperOpsBench, NetSuiteBench, SageIntacctBench)
 }
 
 

@@ -68,6 +68,7 @@ def test_it_seeds_northwind_once_with_three_connections_waiting_for_their_sandbo
         (None, "netsuite", "pending"),
         (None, "qbd", "pending"),
         (None, "superops", "pending"),
+        (None, "sage_intacct", "pending"),
     }
     # Everything billed arrives through the connectors.
     assert not Invoice.objects.exists()
@@ -90,6 +91,7 @@ def test_starting_bills_northwind_through_all_three_connectors(transactional_db,
         "netsuite": "connected",
         "qbd": "connected",
         "superops": "connected",
+        "sage_intacct": "connected",
     }
     wait_for_first_polls(connections)
     for connection in connections:
