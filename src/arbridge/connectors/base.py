@@ -411,6 +411,12 @@ class OAuth2:
     client_auth: str = "client_secret_basic"
     # The Authorization scheme of API calls: "Bearer", or Zoho's "Zoho-oauthtoken".
     authorization_scheme: str = "Bearer"
+    # Where an account's code is exchanged and its tokens refreshed, from the consent's
+    # callback query and the app's token URL (Zoho's data centres); None: the app's.
+    # Raises AuthError for a callback it does not trust.
+    token_url_for: Callable[[Mapping[str, str], str], str] | None = None
+    # Fields of the token the connector reads from its credentials (Zoho's api_domain).
+    kept_token_fields: tuple[str, ...] = ()
 
 
 AuthScheme = OAuth2 | type[Credentials]

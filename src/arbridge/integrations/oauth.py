@@ -23,7 +23,7 @@ from arbridge.core.models import Connection
 from arbridge.integrations import registry
 from arbridge.integrations.connect import build_connector, http_client
 from arbridge.integrations.models import SyncRun
-from arbridge.integrations.subscriptions import subscribe
+from arbridge.integrations.subscriptions import keep_credentials, subscribe
 from arbridge.integrations.tasks import request_sync
 from arbridge.integrations.tokens import ConnectionTokens, ConnectionTokenStore
 from arbridge.integrations.vendors import vendor_app
@@ -104,9 +104,14 @@ def complete_authorization(connection: Connection, callback_url: str, state: str
         check_same_account(connection, account)
     with http_client() as http:
         try:
-            ConnectionTokens(connection, http).fetch_token(callback_url, state=state)
+            if auth.token_url_for is not None:
+                own = auth.token_url_for(params, vendor_app(connection.kind).oauth.token_url)
+                keep_credentials(connection, replace=True, token_url=own)
+            token = ConnectionTokens(connection, http).fetch_token(callback_url, state=state)
         except ConnectorError as e:
             raise AuthorizationError(f"{name} did not issue a token: {e}") from e
+    if kept := {f: token[f] for f in auth.kept_token_fields if f in token}:
+        keep_credentials(connection, replace=True, **kept)
     if account:
         choose_account(connection, account)
         return []

@@ -8,6 +8,7 @@ only a person reconnecting helps, so the dashboard says so on it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -68,6 +69,9 @@ class ConnectionTokens(TokenManager):
         oauth = vendor_app(connection.kind).oauth
         if oauth is None:
             raise TypeError(f"{connection.kind} is not an OAuth2 kind")
+        # An account's own token endpoint, where its consent said (OAuth2.token_url_for).
+        if own := connection.credentials.get("token_url"):
+            oauth = dataclasses.replace(oauth, token_url=own)
         super().__init__(oauth, ConnectionTokenStore(connection.pk), http)
         self.connection_id, self.kind = connection.pk, connection.kind
 

@@ -11,6 +11,7 @@ from arbridge.integrations import outbox, writeback
 from arbridge.integrations.models import Connection, ExternalRef, OutboundCommand
 from arbridge.ledger.models import Invoice, Payment
 from arbridge.portal.models import PortalLink
+from tests.connectors.zoho_books.books import Books
 from tests.integrations.qbo.fixtures import record_payout, take_payment
 from tests.integrations.zoho_books.conftest import KIND, come_back, consent
 from tests.portal.test_pages import pdf_text
@@ -38,6 +39,44 @@ def test_connecting_stores_the_token_and_the_organization(client, alice, acme_bo
         acme_books.organization_id,
     )
     assert zoho.credentials["token"]["refresh_token"]
+
+
+def test_an_account_in_the_eu_data_centre_is_connected_and_synced_there(client, alice, zoho, sync):
+    eu = Books(zoho, zoho.store.add_org(name="Acme Europe", location="eu"))
+    bill(eu, "Globex", "120.00")
+    client.force_login(alice)
+    callback = consent(client, KIND)
+    assert callback.params["location"] == "eu"
+
+    come_back(client, callback)
+
+    zoho_books = Connection.objects.get(kind=KIND)
+    root = zoho_books.credentials["token_url"].removesuffix("/oauth/v2/token")
+    # The code went to the EU accounts server, and the API calls go to the EU domain.
+    assert root.endswith("/eu")
+    assert zoho_books.credentials["api_domain"].endswith("/eu")
+    sync(zoho_books)
+    assert Invoice.objects.get(connection=zoho_books).total == Decimal("120.00")
+    # A refresh goes to the EU accounts server too: the US one does not know the token.
+    token = zoho_books.credentials["token"]
+    zoho_books.credentials = {**zoho_books.credentials, "token": {**token, "expires_at": 1}}
+    zoho_books.save(update_fields=["credentials"])
+    sync(zoho_books)
+    zoho_books.refresh_from_db()
+    assert zoho_books.status == Connection.Status.CONNECTED
+    assert zoho_books.credentials["token"]["access_token"] != token["access_token"]
+
+
+def test_a_consent_naming_an_accounts_server_zoho_does_not_run_is_refused(client, alice, zoho):
+    Books(zoho, zoho.store.add_org(name="Acme IT"))
+    client.force_login(alice)
+    callback = consent(client, KIND)
+    forged = callback.copy_set_param("accounts-server", "https://accounts.evil.example")
+
+    response = come_back(client, forged)
+
+    assert response.status_code in (200, 302)
+    assert not Connection.objects.filter(kind=KIND, status=Connection.Status.CONNECTED).exists()
 
 
 def test_a_consent_reaching_two_organizations_asks_which(client, alice, zoho, acme_books):

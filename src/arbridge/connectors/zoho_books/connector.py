@@ -39,7 +39,7 @@ created.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -67,7 +67,7 @@ from arbridge.connectors.base import (
 from arbridge.connectors.ratelimit import Limits, limited_client
 from arbridge.connectors.zoho_books import mapping
 from arbridge.connectors.zoho_books.client import ZohoClient, parse_time, since_param
-from arbridge.connectors.zoho_books.datacentres import US
+from arbridge.connectors.zoho_books.datacentres import DATA_CENTRES, US, DataCentre, from_callback
 from arbridge.connectors.zoho_books.preferences import ZohoBooksPreferences
 from arbridge.connectors.zoho_books.writer import Writer
 
@@ -122,6 +122,25 @@ SCOPES = (
     "ZohoBooks.settings.READ",
     "ZohoBooks.accountants.READ",
 )
+
+
+def token_url_for(params: Mapping[str, str], app_token_url: str) -> str:
+    """Return where an account's code is exchanged and refreshed: its data centre's.
+
+    Against Zoho itself the data centre is one of DATA_CENTRES, whatever else
+    the callback says; an app whose token URL is another (a sandbox) serves
+    every data centre under /<location> of its own root.
+    """
+    if app_token_url == US.token_url:
+        return from_callback(params).token_url
+    root = app_token_url.removesuffix("/oauth/v2/token")
+    known = {
+        location: DataCentre(location, root if location == "us" else f"{root}/{location}", "")
+        for location in DATA_CENTRES
+    }
+    return from_callback(params, known).token_url
+
+
 OAUTH = OAuth2(
     authorize_url=f"{US.accounts_server}/oauth/v2/auth?access_type=offline&prompt=consent",
     token_url=US.token_url,
@@ -132,6 +151,9 @@ OAUTH = OAuth2(
     client_auth="client_secret_post",
     # Reference: https://www.zoho.com/books/api/v3/oauth/#overview ("Zoho-oauthtoken")
     authorization_scheme="Zoho-oauthtoken",
+    token_url_for=token_url_for,
+    # Reference: https://www.zoho.com/accounts/protocol/oauth/multi-dc/client-authorization.html
+    kept_token_fields=("api_domain",),
 )
 
 
