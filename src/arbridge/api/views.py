@@ -22,18 +22,51 @@ from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.integrations.tasks import request_sync
 from arbridge.ledger.models import Customer, Invoice, Payment, PaymentAllocation
 
+# Methods that change nothing: the only ones a read-only key may use.
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
 
 class ApiKeyAuth(HttpBearer):
-    """Authorization: Bearer <key>; the key's partner goes on the request."""
+    """Authorization: Bearer <key>; the key's partner goes on the request.
+
+    A read-only key is refused (403) on every other method, before the request is
+    even validated, so that it learns nothing from a write.
+    """
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         key = ApiKey.objects.authenticate(token)
-        if key is not None:
-            request.partner = key.partner
+        if key is None:
+            return None
+        if request.method not in SAFE_METHODS and not key.can_write:
+            raise ApiError(
+                403, "read_only_key", f"The key {key.prefix}… is read-only; this needs a write key."
+            )
+        request.partner = key.partner
         return key
 
 
-api = NinjaAPI(
+class Api(NinjaAPI):
+    """The API, whose OpenAPI document also tells what every write takes and may answer."""
+
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                if method.upper() not in SAFE_METHODS:
+                    document_write(operation)
+        return schema
+
+
+def document_write(operation: dict) -> None:
+    """Add the read-only key's 403 to a write operation."""
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    operation["responses"].setdefault(
+        403,
+        {"description": "A read-only key", "content": {"application/json": {"schema": error}}},
+    )
+
+
+api = Api(
     title="arbridge API",
     version="1",
     description="Read a partner's customers, invoices, payments and connections; request syncs.",
