@@ -13,7 +13,7 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
-from arbridge.api import hooks, schemas
+from arbridge.api import hooks, idempotency, schemas
 from arbridge.api.collections import router as collections_router
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
@@ -58,12 +58,15 @@ class Api(NinjaAPI):
 
 
 def document_write(operation: dict) -> None:
-    """Add the read-only key's 403 to a write operation."""
+    """Add the read-only key's 403 and the Idempotency-Key header to a write operation."""
     error = {"$ref": "#/components/schemas/ErrorOut"}
     operation["responses"].setdefault(
         403,
         {"description": "A read-only key", "content": {"application/json": {"schema": error}}},
     )
+    parameters = operation.setdefault("parameters", [])
+    if not any(p["in"] == "header" and p["name"] == idempotency.HEADER for p in parameters):
+        parameters.append(idempotency.PARAMETER)
 
 
 api = Api(
