@@ -7,6 +7,7 @@ the first answer comes back and nothing is done twice.
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -20,7 +21,8 @@ from arbridge.collections.models import CustomerPolicy, ReminderEmail
 from arbridge.core import clock
 from arbridge.core.models import ApiKey
 from arbridge.hooks.models import Endpoint
-from arbridge.ledger.models import Contact, Customer, Invoice
+from arbridge.ledger.models import Contact, Customer, Invoice, Payment
+from arbridge.payments import services
 from tests.api.test_isolation import resource
 
 pytest_plugins = ["tests.payments.fixtures", "tests.portal.fixtures"]
@@ -38,13 +40,35 @@ WRITES_THAT_WORK = {
     "/api/v1/sequences": lambda rows: {"name": "Firm", "steps": []},
     "/api/v1/sends": lambda rows: {"customer": rows[Customer].pk},
     "/api/v1/pauses": lambda rows: {"customer": rows[Customer].pk},
+    "/api/v1/customers/{id}/portal-links": lambda rows: {"days": 30},
+    "/api/v1/exceptions/{id}/resolve": lambda rows: None,
+    "/api/v1/exceptions/{id}/retry": lambda rows: None,
+    "/api/v1/payments/{id}/refund": lambda rows: None,
 }
+REFUND = "/api/v1/payments/{id}/refund"
 
 
 @pytest.fixture
-def rows(own_rows):
-    """The partner's rows, with a customer who can be reminded of an overdue invoice."""
+def rows(own_rows, request):
+    """The partner's rows, with a customer who can be reminded of an overdue invoice.
+
+    To refund, the payment is one taken through the sandbox processor.
+    """
     customer = own_rows[Customer]
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("path") == REFUND:
+        request.getfixturevalue("processor_settings")
+        token = request.getfixturevalue("tokenize")()
+        invoice = Invoice.objects.create(
+            partner_id=customer.partner_id,
+            customer=customer,
+            number="INV-PAID",
+            issue_date=clock.today(),
+            total=Decimal("40.00"),
+            balance=Decimal("40.00"),
+        )
+        checkout = services.open_checkout(customer, {invoice: Decimal("40.00")})
+        own_rows[Payment] = services.pay(services.choose_method(checkout, token).key).payment
     CustomerPolicy.objects.filter(pk=own_rows[CustomerPolicy].pk).update(paused=False)
     Contact.objects.create(
         partner_id=customer.partner_id,

@@ -13,6 +13,7 @@ operation has it without declaring anything; the OpenAPI document lists the head
 on each (views.Api).
 """
 
+import contextlib
 import hashlib
 import json
 import re
@@ -44,10 +45,9 @@ PARAMETER = {
 def fingerprint(request: HttpRequest) -> str:
     """Hash what makes two requests the same: method, path, query and body (JSON as data)."""
     body = request.body
-    try:
+    # Not JSON (or empty, or nested too deep to parse): compared as bytes.
+    with contextlib.suppress(ValueError, RecursionError):
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        pass  # not JSON (or empty): compared as bytes
     parts = [
         request.method.encode(),
         request.path.encode(),

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.db.models import TextChoices
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -19,6 +19,8 @@ from arbridge.api.pagination import Page
 from arbridge.core.models import Connection
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Invoice, Payment
+from arbridge.portal.manage import LINK_DAYS
+from arbridge.portal.models import DEFAULT_LINK_DAYS
 
 
 def choices(enum: type[TextChoices]) -> Any:
@@ -272,4 +274,41 @@ class SyncRunPage(Page[SyncRunOut]):
 
 
 class ExceptionPage(Page[ExceptionOut]):
+    pass
+
+
+class ContactPage(Page[ContactOut]):
+    pass
+
+
+def json_integer(value: object) -> object:
+    """Refuse what JSON would not call an integer ("5", true); 5.0 is one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected an integer")
+    return value
+
+
+class PortalLinkIn(Schema):
+    days: Annotated[Literal[LINK_DAYS], BeforeValidator(json_integer)] = Field(
+        DEFAULT_LINK_DAYS, description="How long the link works, in days."
+    )
+
+
+class PortalLinkOut(Schema):
+    id: int
+    url: str = Field(description="Where the customer opens their portal: hand it to them.")
+    expires_at: dt.datetime
+    created_at: dt.datetime
+    created_by: str | None
+
+    @staticmethod
+    def resolve_url(link, context) -> str:
+        return context["request"].build_absolute_uri(link.get_absolute_url())
+
+    @staticmethod
+    def resolve_created_by(link) -> str | None:
+        return link.created_by.get_username() if link.created_by else None
+
+
+class PortalLinkPage(Page[PortalLinkOut]):
     pass
