@@ -233,3 +233,12 @@ def test_expired_keys_are_purged(api_client, rows):
 
     assert purge_idempotency_keys.call_local() == 1
     assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_a_key_without_a_valid_api_key_is_unauthorized(db):
+    response = Client().post(
+        "/api/v1/webhook-endpoints", WEBHOOK, "application/json", headers={"Idempotency-Key": ""}
+    )
+
+    assert response.status_code == 401
+    assert not IdempotentRequest.objects.exists()

@@ -169,3 +169,13 @@ def test_invoices_are_not_touched_by_a_refused_refund(
     api_client.post(f"/api/v1/payments/{payment.pk}/refund")
 
     assert Invoice.objects.get(pk=invoice.pk).balance == Decimal("100.00")
+
+
+@pytest.mark.parametrize("body", ["[null, null]", '"30"', "30", "null"])
+def test_a_portal_links_body_is_an_object(api_client, customer, body):
+    url = f"/api/v1/customers/{customer.pk}/portal-links"
+
+    response = api_client.post(url, body, "application/json")
+
+    assert response.status_code in (400, 422), response.content
+    assert not PortalLink.objects.exists()

@@ -116,13 +116,13 @@ def idempotent(view):
         key = request.headers.get(HEADER)
         if request.method not in WRITE_METHODS or key is None:
             return view(request, *args, **kwargs)
-        if not re.match(KEY_PATTERN, key):
-            return error_response(
-                422, f"{HEADER} must be 1 to 255 printable ASCII characters.", "invalid"
-            )
         api_key = caller(request)
         if api_key is None or not api_key.can_write:
             return view(request, *args, **kwargs)  # answered 401 or 403 there
+        if not re.fullmatch(KEY_PATTERN, key):
+            return error_response(
+                422, f"{HEADER} must be 1 to 255 printable ASCII characters.", "invalid"
+            )
         print_ = fingerprint(request)
         held, created = claim(api_key.partner_id, key, print_)
         if not created:

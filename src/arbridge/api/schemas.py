@@ -13,6 +13,7 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
 from arbridge.api.pagination import Page
@@ -292,6 +293,15 @@ class PortalLinkIn(Schema):
     days: Annotated[Literal[LINK_DAYS], BeforeValidator(json_integer)] = Field(
         DEFAULT_LINK_DAYS, description="How long the link works, in days."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def an_object(cls, value: object) -> object:
+        # Ninja's schemas read attributes of anything (wrapped in its DjangoGetter);
+        # a body must be a JSON object.
+        if not isinstance(getattr(value, "_obj", value), dict):
+            raise ValueError("expected an object")
+        return value
 
 
 class PortalLinkOut(Schema):
