@@ -16,13 +16,14 @@ from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence
 from arbridge.core.models import Connection
 from arbridge.hooks.models import Delivery, Endpoint
 from arbridge.integrations.models import ExceptionItem, SyncRun
-from arbridge.ledger.models import Customer, Invoice, Payment
+from arbridge.ledger.models import Customer, Deposit, Invoice, Payment
 
 # The first path segment after /api/v1/ -> the model it serves.
 RESOURCES: dict[str, type[models.Model]] = {
     "customers": Customer,
     "invoices": Invoice,
     "payments": Payment,
+    "deposits": Deposit,
     "connections": Connection,
     "sync-runs": SyncRun,
     "exceptions": ExceptionItem,

@@ -12,7 +12,7 @@ from django.test import Client
 
 from arbridge.core.models import AuditEntry
 from arbridge.integrations.models import ExceptionItem, SyncRun
-from arbridge.ledger.models import Contact, Invoice, Payment
+from arbridge.ledger.models import Contact, Deposit, DepositLine, Invoice, Payment
 from arbridge.payments import services
 from arbridge.portal.models import PortalLink
 
@@ -179,3 +179,33 @@ def test_a_portal_links_body_is_an_object(api_client, customer, body):
 
     assert response.status_code in (400, 422), response.content
     assert not PortalLink.objects.exists()
+
+
+def test_a_deposit_shows_its_payments_and_fees(api_client, customer, connection):
+    payment = Payment.objects.create(
+        partner=customer.partner, customer=customer, connection=connection, amount=Decimal("100.00")
+    )
+    deposit = Deposit.objects.create(
+        partner=customer.partner, amount=Decimal("97.10"), processor_reference="po_1"
+    )
+    for kind, amount, paid in (("payment", "100.00", payment), ("fee", "-2.90", None)):
+        DepositLine.objects.create(
+            partner=customer.partner,
+            deposit=deposit,
+            kind=kind,
+            amount=Decimal(amount),
+            payment=paid,
+        )
+
+    listed = api_client.get("/api/v1/deposits").json()["items"]
+    detail = api_client.get(f"/api/v1/deposits/{deposit.pk}").json()
+
+    assert [(d["id"], d["amount"], d["processor_reference"]) for d in listed] == [
+        (deposit.pk, "97.10", "po_1")
+    ]
+    assert sorted(
+        (line["kind"], line["amount"], line["payment_id"]) for line in detail["lines"]
+    ) == [
+        ("fee", "-2.90", None),
+        ("payment", "100.00", payment.pk),
+    ]

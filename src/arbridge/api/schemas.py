@@ -19,7 +19,7 @@ from pydantic import (
 from arbridge.api.pagination import Page
 from arbridge.core.models import Connection
 from arbridge.integrations.models import ExceptionItem, SyncRun
-from arbridge.ledger.models import Invoice, Payment
+from arbridge.ledger.models import DepositLine, Invoice, Payment
 from arbridge.portal.manage import LINK_DAYS
 from arbridge.portal.models import DEFAULT_LINK_DAYS
 
@@ -321,4 +321,28 @@ class PortalLinkOut(Schema):
 
 
 class PortalLinkPage(Page[PortalLinkOut]):
+    pass
+
+
+class DepositLineOut(Schema):
+    kind: choices(DepositLine.Kind)
+    payment_id: int | None
+    amount: DecimalString = Field(description="Negative for fees.")
+    description: str
+
+
+class DepositOut(Schema):
+    id: int
+    amount: DecimalString = Field(description="The payout: what reached the bank.")
+    currency: str
+    date: dt.date
+    processor_reference: str
+    created_at: dt.datetime
+
+
+class DepositDetailOut(DepositOut):
+    lines: list[DepositLineOut]
+
+
+class DepositPage(Page[DepositOut]):
     pass

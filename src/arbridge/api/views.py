@@ -21,7 +21,14 @@ from arbridge.core.models import ApiKey, AuditEntry, Connection
 from arbridge.integrations import tasks
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.integrations.tasks import request_sync
-from arbridge.ledger.models import Contact, Customer, Invoice, Payment, PaymentAllocation
+from arbridge.ledger.models import (
+    Contact,
+    Customer,
+    Deposit,
+    Invoice,
+    Payment,
+    PaymentAllocation,
+)
 from arbridge.payments import events
 from arbridge.payments.services import CheckoutError
 from arbridge.portal.manage import live_links
@@ -283,6 +290,22 @@ def refund_payment(request: HttpRequest, id: Id):
         via=via(request),
     )
     return get_payment(request, id)
+
+
+# -- deposits ---------------------------------------------------------------
+
+
+@api.get("/deposits", response={200: schemas.DepositPage, **LIST_ERRORS})
+def list_deposits(request: HttpRequest, page: PageQuery):
+    """List deposits (processor payouts as they reached the bank), newest first."""
+    return paginate(Deposit.objects.for_partner(request.partner), page)
+
+
+@api.get("/deposits/{id}", response={200: schemas.DepositDetailOut, **DETAIL_ERRORS})
+def get_deposit(request: HttpRequest, id: Id):
+    """Return one deposit with its lines: the payments in it, its fees and surcharges."""
+    deposits = Deposit.objects.for_partner(request.partner).prefetch_related("lines")
+    return get_object_or_404(deposits, pk=id)
 
 
 # -- connections ------------------------------------------------------------
