@@ -7,6 +7,7 @@ import pytest
 from django.db import models
 from django.test import Client
 
+from arbridge.autopay.models import Enrollment
 from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence
 from arbridge.core.models import ApiKey, Connection, Partner
 from arbridge.hooks.models import Delivery, Endpoint, Event, new_secret
@@ -98,6 +99,7 @@ def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Mo
         Deposit: Deposit.objects.create(
             partner=partner, amount=Decimal("4.70"), processor_reference=f"{name}-po"
         ),
+        Enrollment: Enrollment.objects.create(partner=partner, customer=customer),
         SyncRun: SyncRun.objects.create(partner=partner, connection=connection),
         ExceptionItem: ExceptionItem.objects.create(
             partner=partner, connection=connection, kind="other", title=f"{name} problem"

@@ -44,6 +44,7 @@ WRITES_THAT_WORK = {
     "/api/v1/exceptions/{id}/resolve": lambda rows: None,
     "/api/v1/exceptions/{id}/retry": lambda rows: None,
     "/api/v1/payments/{id}/refund": lambda rows: None,
+    "/api/v1/autopay-enrollments/{id}/cancel": lambda rows: None,
 }
 REFUND = "/api/v1/payments/{id}/refund"
 

@@ -12,6 +12,7 @@ import pytest
 from django.db import models
 
 from arbridge.api.views import api
+from arbridge.autopay.models import Enrollment
 from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence
 from arbridge.core.models import Connection
 from arbridge.hooks.models import Delivery, Endpoint
@@ -24,6 +25,7 @@ RESOURCES: dict[str, type[models.Model]] = {
     "invoices": Invoice,
     "payments": Payment,
     "deposits": Deposit,
+    "autopay-enrollments": Enrollment,
     "connections": Connection,
     "sync-runs": SyncRun,
     "exceptions": ExceptionItem,

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from arbridge.autopay.models import Enrollment
 from arbridge.core.models import AuditEntry
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Contact, Deposit, DepositLine, Invoice, Payment
@@ -209,3 +210,24 @@ def test_a_deposit_shows_its_payments_and_fees(api_client, customer, connection)
         ("fee", "-2.90", None),
         ("payment", "100.00", payment.pk),
     ]
+
+
+def test_auto_pay_is_cancelled_and_its_authorization_kept(api_client, customer):
+    enrollment = Enrollment.objects.create(
+        partner=customer.partner, customer=customer, authorization="I agree", evidence={"ip": "x"}
+    )
+
+    response = api_client.post(f"/api/v1/autopay-enrollments/{enrollment.pk}/cancel")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "cancelled"
+    enrollment.refresh_from_db()
+    assert enrollment.status == Enrollment.Status.CANCELLED
+    assert enrollment.authorization == "I agree" and enrollment.evidence["ip"] == "x"
+    assert AuditEntry.objects.filter(action="autopay.unenrolled").count() == 1
+    listed = api_client.get("/api/v1/autopay-enrollments", {"status": "cancelled"}).json()
+    assert [e["id"] for e in listed["items"]] == [enrollment.pk]
+    assert api_client.get("/api/v1/autopay-enrollments", {"status": "active"}).json()["items"] == []
+    again = api_client.post(f"/api/v1/autopay-enrollments/{enrollment.pk}/cancel")
+    assert again.status_code == 200
+    assert AuditEntry.objects.filter(action="autopay.unenrolled").count() == 1

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from arbridge.api.pagination import Page
+from arbridge.autopay.models import Enrollment
 from arbridge.core.models import Connection
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import DepositLine, Invoice, Payment
@@ -345,4 +346,26 @@ class DepositDetailOut(DepositOut):
 
 
 class DepositPage(Page[DepositOut]):
+    pass
+
+
+class SavedMethodOut(Schema):
+    kind: str
+    brand: str
+    last4: str
+
+
+class EnrollmentOut(Schema):
+    id: int
+    customer: CustomerRef
+    status: choices(Enrollment.Status)
+    source: choices(Enrollment.Source)
+    method: SavedMethodOut | None
+    pilot: bool
+    suspended_reason: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class EnrollmentPage(Page[EnrollmentOut]):
     pass

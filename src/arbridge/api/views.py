@@ -17,6 +17,9 @@ from arbridge.api import hooks, idempotency, schemas
 from arbridge.api.collections import router as collections_router
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
+from arbridge.api.schemas import choices
+from arbridge.autopay.enrollment import unenroll
+from arbridge.autopay.models import Enrollment
 from arbridge.core.models import ApiKey, AuditEntry, Connection
 from arbridge.integrations import tasks
 from arbridge.integrations.models import ExceptionItem, SyncRun
@@ -306,6 +309,45 @@ def get_deposit(request: HttpRequest, id: Id):
     """Return one deposit with its lines: the payments in it, its fees and surcharges."""
     deposits = Deposit.objects.for_partner(request.partner).prefetch_related("lines")
     return get_object_or_404(deposits, pk=id)
+
+
+# -- auto pay ---------------------------------------------------------------
+
+
+def enrollments(request: HttpRequest):
+    return Enrollment.objects.for_partner(request.partner).select_related("customer", "method")
+
+
+@api.get("/autopay-enrollments", response={200: schemas.EnrollmentPage, **LIST_ERRORS})
+def list_enrollments(
+    request: HttpRequest,
+    page: PageQuery,
+    status: choices(Enrollment.Status) = None,
+    customer: Id = None,
+):
+    """List customers' auto pay enrollments, newest first."""
+    found = enrollments(request)
+    if status is not None:
+        found = found.filter(status=status)
+    if customer is not None:
+        found = found.filter(customer_id=customer)
+    return paginate(found, page)
+
+
+@api.get("/autopay-enrollments/{id}", response={200: schemas.EnrollmentOut, **DETAIL_ERRORS})
+def get_enrollment(request: HttpRequest, id: Id):
+    """Return one enrollment: its status and the saved method it charges."""
+    return get_object_or_404(enrollments(request), pk=id)
+
+
+@api.post(
+    "/autopay-enrollments/{id}/cancel", response={200: schemas.EnrollmentOut, **DETAIL_ERRORS}
+)
+def cancel_enrollment(request: HttpRequest, id: Id):
+    """Stop auto pay for the customer; the authorization is kept, cancelled."""
+    enrollment = get_object_or_404(enrollments(request), pk=id)
+    unenroll(enrollment, source=Enrollment.Source.PARTNER)
+    return get_object_or_404(enrollments(request), pk=id)
 
 
 # -- connections ------------------------------------------------------------
