@@ -12,7 +12,7 @@ from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence
 from arbridge.core.models import ApiKey, Connection, Partner
 from arbridge.hooks.models import Delivery, Endpoint, Event, new_secret
 from arbridge.integrations.models import ExceptionItem, SyncRun
-from arbridge.ledger.models import Customer, Invoice, Payment
+from arbridge.ledger.models import Customer, Deposit, Invoice, Payment
 from arbridge.payments.models import SavedMethod
 
 
@@ -96,6 +96,9 @@ def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Mo
         ),
         Payment: Payment.objects.create(
             partner=partner, customer=customer, connection=connection, amount=Decimal("5.00")
+        ),
+        Deposit: Deposit.objects.create(
+            partner=partner, amount=Decimal("4.70"), processor_reference=f"{name}-po"
         ),
         SyncRun: SyncRun.objects.create(partner=partner, connection=connection),
         ExceptionItem: ExceptionItem.objects.create(

@@ -118,8 +118,9 @@ def test_a_send_goes_once_per_idempotency_key(api_client, customer, hank, overdu
         api_client, "POST", "/api/v1/sends", {"customer": customer.pk}, **{"Idempotency-Key": "k1"}
     )
 
-    assert first.status_code == 201 and again.status_code == 200
-    assert first.json()["id"] == again.json()["id"]
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert first.json() == again.json()
     body = first.json()
     assert body["kind"] == "manual" and body["status"] == "sent"
     assert body["recipients"] == ["hank@globex.example"]

@@ -8,7 +8,7 @@ API_KEYS = reverse("dashboard:api_keys")
 
 def test_a_new_key_is_shown_once(client, alice):
     client.force_login(alice)
-    response = client.post(API_KEYS, {"name": "Reporting"})
+    response = client.post(API_KEYS, {"name": "Reporting", "scope": "read"})
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     raw = response.context["raw_key"]
@@ -17,18 +17,20 @@ def test_a_new_key_is_shown_once(client, alice):
     key = ApiKey.objects.get()
     assert key.name == "Reporting"
     assert key.created_by == alice
+    assert key.scope == ApiKey.Scope.READ
     assert ApiKey.objects.authenticate(raw) == key
 
     page = client.get(API_KEYS).content.decode()
     assert raw not in page
     assert f"{key.prefix}…" in page
     assert "Reporting" in page
+    assert "Read only" in page
     assert AuditEntry.objects.filter(action="api_key.created", actor=alice).exists()
 
 
 def test_a_key_needs_a_name(client, alice):
     client.force_login(alice)
-    response = client.post(API_KEYS, {"name": ""})
+    response = client.post(API_KEYS, {"name": "", "scope": "read"})
     assert "This field is required." in response.content.decode()
     assert not ApiKey.objects.exists()
 
@@ -55,3 +57,36 @@ def test_keys_are_for_owners_and_admins(client, bob, api_key):
     response = client.post(reverse("dashboard:revoke_api_key", args=[api_key.pk]))
     assert response.status_code == 403
     assert ApiKey.objects.get().is_active
+
+
+def test_the_partner_chooses_the_keys_scope(client, alice):
+    client.force_login(alice)
+    form = client.get(API_KEYS).content.decode()
+    assert 'value="read"' in form and 'value="write"' in form
+
+    raw = client.post(API_KEYS, {"name": "Zapier", "scope": "write"}).context["raw_key"]
+
+    key = ApiKey.objects.get()
+    assert key.scope == ApiKey.Scope.WRITE
+    assert "Read and write" in client.get(API_KEYS).content.decode()
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert api.post("/api/v1/pauses", {}, "application/json").status_code == 422
+
+
+def test_a_read_only_keys_write_is_refused(client, alice, customer):
+    client.force_login(alice)
+    raw = client.post(API_KEYS, {"name": "Reporting", "scope": "read"}).context["raw_key"]
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+
+    response = api.post("/api/v1/pauses", {"customer": customer.pk}, "application/json")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "read_only_key"
+    assert api.get("/api/v1/pauses").status_code == 200
+
+
+def test_a_key_needs_a_known_scope(client, alice):
+    client.force_login(alice)
+    response = client.post(API_KEYS, {"name": "Mine", "scope": "admin"})
+    assert "Select a valid choice." in response.content.decode()
+    assert not ApiKey.objects.exists()

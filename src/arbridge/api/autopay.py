@@ -30,6 +30,7 @@ from arbridge.api.errors import ApiError, responses
 from arbridge.api.pagination import MAX_ID, Id, Page, PageParams, PageQuery, paginate
 from arbridge.api.schemas import CustomerRef, DecimalString, Timestamp, choices
 from arbridge.autopay import runner
+from arbridge.autopay.enrollment import unenroll
 from arbridge.autopay.models import Enrollment, Rule
 from arbridge.core import clock
 from arbridge.ledger.models import Customer
@@ -297,10 +298,8 @@ def create_enrollment(request: HttpRequest, body: EnrollmentIn):
 
 @router.delete("/enrollments/{id}", response={204: None, **DETAIL_ERRORS})
 def delete_enrollment(request: HttpRequest, id: Id):
-    """Un-enroll: nothing more is charged; charges already made stand."""
-    enrollment = get_object_or_404(enrollments(request), pk=id)
-    if enrollment.status != Enrollment.Status.CANCELLED:
-        enrollment.cancel()
+    """Un-enroll: nothing more is charged; charges already made stand, the authorization is kept."""
+    unenroll(get_object_or_404(enrollments(request), pk=id), source=Enrollment.Source.PARTNER)
     return Status(204, None)
 
 

@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, StrictBool, StringConstraints
 
 from arbridge.api.errors import ApiError, responses
 from arbridge.api.pagination import MAX_ID, Id, Page, PageQuery, paginate
-from arbridge.api.schemas import CustomerRef, choices
+from arbridge.api.schemas import CustomerRef, choices, json_integer
 from arbridge.collections import reminders
 from arbridge.collections.forms import MAX_OFFSET, MIN_OFFSET
 from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence, Step
@@ -35,13 +35,6 @@ DETAIL_ERRORS = responses(401, 404, 422)
 Text = Annotated[str, StringConstraints(max_length=20000, pattern=r"^[^\x00]*$")]
 Line = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00\r\n]*$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=r"^[^\x00]+$")]
-
-
-def json_integer(value: object) -> object:
-    """Refuse what JSON would not call an integer ("5", true); 5.0 is one."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("expected an integer")
-    return value
 
 
 Integer = Annotated[int, BeforeValidator(json_integer)]

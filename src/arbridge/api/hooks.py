@@ -19,8 +19,10 @@ from arbridge.hooks.models import EVENT_TYPES, Delivery, Endpoint
 router = Router(tags=["webhooks"])
 
 EventType = Literal[tuple(EVENT_TYPES)]
+# No control character or space of any kind, listed: regex engines disagree on what \s is.
+NO_SPACE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 EndpointUrl = Annotated[
-    str, StringConstraints(min_length=8, max_length=500, pattern=r"^https?://[^\x00\s]+$")
+    str, StringConstraints(min_length=8, max_length=500, pattern=rf"^https?://{NO_SPACE}+$")
 ]
 LIST_ERRORS = responses(400, 401, 422)
 DETAIL_ERRORS = responses(401, 404, 422)

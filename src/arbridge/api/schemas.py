@@ -6,19 +6,22 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.db.models import TextChoices
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import (
     AfterValidator,
     BeforeValidator,
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
 from arbridge.api.pagination import Page
 from arbridge.core.models import Connection
 from arbridge.integrations.models import ExceptionItem, SyncRun
-from arbridge.ledger.models import Invoice, Payment
+from arbridge.ledger.models import DepositLine, Invoice, Payment
+from arbridge.portal.manage import LINK_DAYS
+from arbridge.portal.models import DEFAULT_LINK_DAYS
 
 
 def choices(enum: type[TextChoices]) -> Any:
@@ -272,4 +275,74 @@ class SyncRunPage(Page[SyncRunOut]):
 
 
 class ExceptionPage(Page[ExceptionOut]):
+    pass
+
+
+class ContactPage(Page[ContactOut]):
+    pass
+
+
+def json_integer(value: object) -> object:
+    """Refuse what JSON would not call an integer ("5", true); 5.0 is one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected an integer")
+    return value
+
+
+class PortalLinkIn(Schema):
+    days: Annotated[Literal[LINK_DAYS], BeforeValidator(json_integer)] = Field(
+        DEFAULT_LINK_DAYS, description="How long the link works, in days."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def an_object(cls, value: object) -> object:
+        # Ninja's schemas read attributes of anything (wrapped in its DjangoGetter);
+        # a body must be a JSON object.
+        if not isinstance(getattr(value, "_obj", value), dict):
+            raise ValueError("expected an object")
+        return value
+
+
+class PortalLinkOut(Schema):
+    id: int
+    url: str = Field(description="Where the customer opens their portal: hand it to them.")
+    expires_at: dt.datetime
+    created_at: dt.datetime
+    created_by: str | None
+
+    @staticmethod
+    def resolve_url(link, context) -> str:
+        return context["request"].build_absolute_uri(link.get_absolute_url())
+
+    @staticmethod
+    def resolve_created_by(link) -> str | None:
+        return link.created_by.get_username() if link.created_by else None
+
+
+class PortalLinkPage(Page[PortalLinkOut]):
+    pass
+
+
+class DepositLineOut(Schema):
+    kind: choices(DepositLine.Kind)
+    payment_id: int | None
+    amount: DecimalString = Field(description="Negative for fees.")
+    description: str
+
+
+class DepositOut(Schema):
+    id: int
+    amount: DecimalString = Field(description="The payout: what reached the bank.")
+    currency: str
+    date: dt.date
+    processor_reference: str
+    created_at: dt.datetime
+
+
+class DepositDetailOut(DepositOut):
+    lines: list[DepositLineOut]
+
+
+class DepositPage(Page[DepositOut]):
     pass

@@ -5,6 +5,7 @@ from django.urls import URLPattern, path, re_path
 
 from arbridge.api import figures  # noqa: F401  (adds the /figures operations to `api`)
 from arbridge.api.errors import error_response
+from arbridge.api.idempotency import idempotent
 from arbridge.api.views import api
 
 
@@ -30,7 +31,7 @@ def not_found(request: HttpRequest, rest: str) -> HttpResponse:
 api_patterns, api_app_name, api_namespace = api.urls
 for pattern in api_patterns:
     if isinstance(pattern, URLPattern):
-        pattern.callback = json_405(pattern.callback)
+        pattern.callback = json_405(idempotent(pattern.callback))
 
 urlpatterns = [
     path("", (api_patterns, api_app_name, api_namespace)),

@@ -13,28 +13,76 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
-from arbridge.api import hooks, schemas
+from arbridge.api import hooks, idempotency, schemas
 from arbridge.api.autopay import router as autopay_router
 from arbridge.api.collections import router as collections_router
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
-from arbridge.core.models import ApiKey, Connection
+from arbridge.core.models import ApiKey, AuditEntry, Connection
+from arbridge.integrations import tasks
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.integrations.tasks import request_sync
-from arbridge.ledger.models import Customer, Invoice, Payment, PaymentAllocation
+from arbridge.ledger.models import (
+    Contact,
+    Customer,
+    Deposit,
+    Invoice,
+    Payment,
+    PaymentAllocation,
+)
+from arbridge.payments import events
+from arbridge.payments.services import CheckoutError
+from arbridge.portal.manage import live_links
+from arbridge.portal.models import PortalLink
+
+# Methods that change nothing: the only ones a read-only key may use.
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class ApiKeyAuth(HttpBearer):
-    """Authorization: Bearer <key>; the key's partner goes on the request."""
+    """Authorization: Bearer <key>; the key's partner goes on the request.
+
+    A read-only key is refused (403) on every other method, before the request is
+    even validated, so that it learns nothing from a write.
+    """
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         key = ApiKey.objects.authenticate(token)
-        if key is not None:
-            request.partner = key.partner
+        if key is None:
+            return None
+        if request.method not in SAFE_METHODS and not key.can_write:
+            raise ApiError(
+                403, "read_only_key", f"The key {key.prefix}… is read-only; this needs a write key."
+            )
+        request.partner = key.partner
         return key
 
 
-api = NinjaAPI(
+class Api(NinjaAPI):
+    """The API, whose OpenAPI document also tells what every write takes and may answer."""
+
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                if method.upper() not in SAFE_METHODS:
+                    document_write(operation)
+        return schema
+
+
+def document_write(operation: dict) -> None:
+    """Add the read-only key's 403 and the Idempotency-Key header to a write operation."""
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    operation["responses"].setdefault(
+        403,
+        {"description": "A read-only key", "content": {"application/json": {"schema": error}}},
+    )
+    parameters = operation.setdefault("parameters", [])
+    if not any(p["in"] == "header" and p["name"] == idempotency.HEADER for p in parameters):
+        parameters.append(idempotency.PARAMETER)
+
+
+api = Api(
     title="arbridge API",
     version="1",
     description="Read a partner's customers, invoices, payments and connections; request syncs.",
@@ -45,6 +93,11 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
 )
 install_handlers(api)
+
+
+def via(request: HttpRequest) -> str:
+    """Name the key that made a change, for the audit log."""
+    return f"API key {request.auth}"
 
 
 def refuse_unknown_parameters(view_func):
@@ -94,6 +147,44 @@ def get_customer(request: HttpRequest, id: Id):
     """Return one customer with its contacts."""
     customers = Customer.objects.for_partner(request.partner).prefetch_related("contacts")
     return get_object_or_404(customers, pk=id)
+
+
+def own_customer(request: HttpRequest, id: int) -> Customer:
+    return get_object_or_404(Customer.objects.for_partner(request.partner), pk=id)
+
+
+@api.get(
+    "/customers/{id}/contacts",
+    response={200: schemas.ContactPage, **DETAIL_ERRORS, **responses(400)},
+)
+def list_contacts(request: HttpRequest, id: Id, page: PageQuery):
+    """List a customer's contacts, newest first."""
+    customer = own_customer(request, id)
+    return paginate(Contact.objects.for_partner(request.partner).filter(customer=customer), page)
+
+
+@api.get(
+    "/customers/{id}/portal-links",
+    response={200: schemas.PortalLinkPage, **DETAIL_ERRORS, **responses(400)},
+)
+def list_portal_links(request: HttpRequest, id: Id, page: PageQuery):
+    """List the customer's portal links that still work, newest first."""
+    return paginate(live_links(own_customer(request, id)), page)
+
+
+@api.post(
+    "/customers/{id}/portal-links",
+    response={201: schemas.PortalLinkOut, **DETAIL_ERRORS, **responses(400)},
+)
+def create_portal_link(request: HttpRequest, id: Id, data: schemas.PortalLinkIn):
+    """Make a link to the customer's portal, to hand to them: it works for `days`."""
+    customer = own_customer(request, id)
+    days = data.days
+    link = PortalLink.issue(customer, days=days)
+    AuditEntry.record(
+        request.partner, "portal_link.created", target=str(customer), days=days, via=via(request)
+    )
+    return Status(201, link)
 
 
 # -- invoices ---------------------------------------------------------------
@@ -179,6 +270,43 @@ def get_payment(request: HttpRequest, id: Id):
         )
     )
     return get_object_or_404(payments, pk=id)
+
+
+@api.post(
+    "/payments/{id}/refund",
+    response={200: schemas.PaymentDetailOut, **DETAIL_ERRORS, **responses(409)},
+)
+def refund_payment(request: HttpRequest, id: Id):
+    """Refund a payment taken through the processor in full; its write-back is reversed."""
+    payment = get_object_or_404(Payment.objects.for_partner(request.partner), pk=id)
+    try:
+        result = events.refund(payment)
+    except CheckoutError as e:
+        raise ApiError(409, "not_refundable", str(e)) from e
+    AuditEntry.record(
+        request.partner,
+        "payment.refunded",
+        target=str(payment),
+        amount=str(result.amount),
+        via=via(request),
+    )
+    return get_payment(request, id)
+
+
+# -- deposits ---------------------------------------------------------------
+
+
+@api.get("/deposits", response={200: schemas.DepositPage, **LIST_ERRORS})
+def list_deposits(request: HttpRequest, page: PageQuery):
+    """List deposits (processor payouts as they reached the bank), newest first."""
+    return paginate(Deposit.objects.for_partner(request.partner), page)
+
+
+@api.get("/deposits/{id}", response={200: schemas.DepositDetailOut, **DETAIL_ERRORS})
+def get_deposit(request: HttpRequest, id: Id):
+    """Return one deposit with its lines: the payments in it, its fees and surcharges."""
+    deposits = Deposit.objects.for_partner(request.partner).prefetch_related("lines")
+    return get_object_or_404(deposits, pk=id)
 
 
 # -- connections ------------------------------------------------------------
@@ -272,6 +400,34 @@ def get_exception(request: HttpRequest, id: Id):
         .defer(*UNREAD)
     )
     return get_object_or_404(items, pk=id)
+
+
+@api.post("/exceptions/{id}/resolve", response={200: schemas.ExceptionDetailOut, **DETAIL_ERRORS})
+def resolve_exception(request: HttpRequest, id: Id):
+    """Mark an exception resolved (resolving a resolved one changes nothing)."""
+    item = get_object_or_404(ExceptionItem.objects.for_partner(request.partner), pk=id)
+    if item.resolve():
+        AuditEntry.record(
+            request.partner, "exception.resolved", target=f"exception {item.pk}", via=via(request)
+        )
+    return get_exception(request, id)
+
+
+@api.post(
+    "/exceptions/{id}/retry",
+    response={202: schemas.ExceptionDetailOut, **DETAIL_ERRORS, **responses(409)},
+)
+def retry_exception(request: HttpRequest, id: Id):
+    """Resolve an open exception and do its work again: redeliver its write or sync again."""
+    item = get_object_or_404(ExceptionItem.objects.for_partner(request.partner), pk=id)
+    if not item.can_retry:
+        raise ApiError(409, "nothing_to_retry", "There is nothing to retry for this exception.")
+    if tasks.retry_exception(item) is None:
+        raise ApiError(409, "already_resolved", "This exception was already resolved.")
+    AuditEntry.record(
+        request.partner, "exception.retried", target=f"exception {item.pk}", via=via(request)
+    )
+    return Status(202, get_exception(request, id))
 
 
 # -- webhooks -----------------------------------------------------------------------

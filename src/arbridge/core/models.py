@@ -201,7 +201,17 @@ class ApiKey(PartnerOwned):
 
     PREFIX = "arb_"
 
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
+
     name = models.CharField(max_length=100)
+    scope = models.CharField(
+        max_length=5,
+        choices=Scope.choices,
+        default=Scope.WRITE,
+        help_text="A read-only key is refused (403) on every request that changes something.",
+    )
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
     created_by = models.ForeignKey(
@@ -217,7 +227,9 @@ class ApiKey(PartnerOwned):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, partner: Partner, name: str, created_by=None) -> tuple["ApiKey", str]:
+    def issue(
+        cls, partner: Partner, name: str, created_by=None, scope: str = Scope.WRITE
+    ) -> tuple["ApiKey", str]:
         """Create a key and return it with its raw secret, which is never stored."""
         raw = cls.PREFIX + secrets.token_urlsafe(32)
         key = cls.objects.create(
@@ -226,6 +238,7 @@ class ApiKey(PartnerOwned):
             key_hash=hash_key(raw),
             prefix=raw[:12],
             created_by=created_by,
+            scope=scope,
         )
         return key, raw
 
@@ -237,6 +250,10 @@ class ApiKey(PartnerOwned):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE
 
 
 class AuditEntry(PartnerOwned):

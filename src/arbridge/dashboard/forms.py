@@ -1,7 +1,7 @@
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
-from arbridge.core.models import Connection, Partner
+from arbridge.core.models import ApiKey, Connection, Partner
 from arbridge.ledger.models import Invoice
 
 MAX_LOGO_BYTES = 1024 * 1024
@@ -45,6 +45,12 @@ class SyncRunFilterForm(forms.Form):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100)
+    scope = forms.ChoiceField(
+        choices=ApiKey.Scope.choices,
+        initial=ApiKey.Scope.READ,
+        widget=forms.RadioSelect,
+        help_text="A read-only key cannot change anything.",
+    )
 
 
 class ColourInput(forms.TextInput):

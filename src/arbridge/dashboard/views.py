@@ -274,7 +274,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     raw_key = None
     if request.method == "POST" and form.is_valid():
-        key, raw_key = ApiKey.issue(request.partner, form.cleaned_data["name"], request.user)
+        data = form.cleaned_data
+        key, raw_key = ApiKey.issue(request.partner, data["name"], request.user, data["scope"])
         AuditEntry.record(request.partner, "api_key.created", actor=request.user, target=str(key))
         form = ApiKeyForm()
     keys = ApiKey.objects.for_partner(request.partner).select_related("created_by")
