@@ -302,13 +302,21 @@ def kill_redis_clients(redis_url: str) -> int:
 class Drive:
     """What the harness did, counted as it happened."""
 
-    def __init__(self) -> None:
+    def __init__(self, payments: int) -> None:
+        self.payments = payments
+        self.checkouts = 0  # finished, well or not
         self.receipts = 0
         self.errors: Counter[str] = Counter()
         self.changes: list[str] = []
         self.change_errors = 0
         self.days = 0
         self.lock = threading.Lock()
+        self.paid = threading.Event()
+
+    def reach(self, share: float) -> None:
+        """Wait until that share of the checkouts is done, or all are: the drives keep pace."""
+        while self.checkouts < share * self.payments and not self.paid.is_set():
+            time.sleep(0.1)
 
 
 def pay_by_day(
@@ -328,6 +336,8 @@ def pay_by_day(
                     outcome = None
                     with drive.lock:
                         drive.errors[type(error).__name__] += 1
+                with drive.lock:
+                    drive.checkouts += 1
                 if outcome is not None:
                     with drive.lock:
                         drive.receipts += outcome.receipt
@@ -337,6 +347,7 @@ def pay_by_day(
             list(pool.map(pay, batch))
             next_day(processor_url)
             drive.days += 1
+    drive.paid.set()
     for _ in range(FLUSH_DAYS):
         next_day(processor_url)
 
@@ -345,14 +356,11 @@ def next_day(processor_url: str) -> None:
     httpx.post(f"{processor_url}/_bench/next-day", timeout=60).raise_for_status()
 
 
-def make_changes(drive: Drive, company: Company, count: int, seconds: float) -> None:
-    """Create `count` invoices in QuickBooks over about `seconds`, each with its own number."""
-    start = time.monotonic()
+def make_changes(drive: Drive, company: Company, count: int) -> None:
+    """Create `count` invoices in QuickBooks as the payments go, each with its own number."""
 
     def change(n: int) -> None:
-        pause = start + n * seconds / max(count, 1) - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
+        drive.reach(n / count)
         number = f"CH-{n:06d}"
         for _ in range(10):  # the sandbox's injected faults answer the harness too
             try:
@@ -384,11 +392,14 @@ def exists(company: Company, number: str) -> bool:
     return found.status_code == 200 and bool(found.json()["QueryResponse"].get("Invoice"))
 
 
-def kill_workers(cluster: Cluster, kills: int, every: float, rng: random.Random, done) -> None:
-    for _ in range(kills):
+def kill_workers(
+    cluster: Cluster, drive: Drive, kills: int, every: float, rng: random.Random
+) -> None:
+    """Kill a random worker `kills` times, spread over the payments, at most one each `every` s."""
+    for n in range(kills):
         time.sleep(every * rng.uniform(0.5, 1.5))
+        drive.reach((n + 1) / (kills + 1))
         cluster.kill_one(rng)
-    done.set()
 
 
 # -- the checks ---------------------------------------------------------------------------
@@ -448,6 +459,7 @@ def quickbooks_payments(qbo_url: str, token: str) -> Counter[str]:
 
 
 def check(changes: list[str], qbo_url: str, token: str, processor_url: str) -> dict[str, int]:
+    from arbridge.integrations.models import OutboundCommand
     from arbridge.ledger.models import Deposit, Invoice, Payment
 
     records = httpx.get(f"{processor_url}/_bench/records", timeout=60).json()
@@ -479,6 +491,9 @@ def check(changes: list[str], qbo_url: str, token: str, processor_url: str) -> d
         "deposits": deposits.count(),
         "mismatched_deposits": mismatched + missing_deposits,
         "changes_missing": len(changes) - visible,
+        # Write-backs tried more than once: a worker died holding them, or a vendor failed.
+        "commands_retried": OutboundCommand.objects.filter(attempts__gt=1).count(),
+        "commands_dead": OutboundCommand.objects.filter(status=OutboundCommand.Status.DEAD).count(),
     }
 
 
@@ -547,7 +562,7 @@ def main() -> None:
         ).raise_for_status()
 
         cluster = Cluster(env, web_ports)
-        drive = Drive()
+        drive = Drive(args.payments)
         try:
             cluster.wait_serving()
             if args.faults:
@@ -557,7 +572,6 @@ def main() -> None:
                 f"driving: {args.payments} payments, {args.changes} changes, {args.kills} kills",
             )
             started = time.monotonic()
-            killed = threading.Event()
             threads = [
                 threading.Thread(
                     target=pay_by_day,
@@ -572,17 +586,17 @@ def main() -> None:
                 ),
                 threading.Thread(
                     target=make_changes,
-                    args=(drive, company, args.changes, args.kills * args.kill_every),
+                    args=(drive, company, args.changes),
                 ),
                 threading.Thread(
-                    target=kill_workers, args=(cluster, args.kills, args.kill_every, rng, killed)
+                    target=kill_workers, args=(cluster, drive, args.kills, args.kill_every, rng)
                 ),
             ]
             for thread in threads:
                 thread.start()
             redis_kills = 0
             for n in range(args.redis_kills):
-                time.sleep(args.kills * args.kill_every / (args.redis_kills + 1))
+                drive.reach((n + 1) / (args.redis_kills + 1))
                 redis_kills += kill_redis_clients(args.redis_url) and 1
                 log(NAME, f"closed the Redis connections ({n + 1})")
             for thread in threads:
