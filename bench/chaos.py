@@ -408,9 +408,13 @@ def kill_workers(
 def outstanding(changes: list[str], processor_url: str) -> dict[str, int]:
     """Return the work not yet done: write-backs, deposits, changes not visible."""
     from arbridge.integrations.models import OutboundCommand
-    from arbridge.ledger.models import Deposit, Invoice
+    from arbridge.ledger.models import Deposit, Invoice, Payment
 
     records = httpx.get(f"{processor_url}/_bench/records", timeout=60).json()
+    charged = [c["id"] for c in records["charges"] if c["status"] == "succeeded"]
+    recorded = Payment.objects.filter(
+        processor_reference__in=charged, status=Payment.Status.SUCCEEDED
+    ).count()
     open_commands = OutboundCommand.objects.exclude(
         status__in=(OutboundCommand.Status.DONE, OutboundCommand.Status.DEAD)
     ).count()
@@ -419,6 +423,7 @@ def outstanding(changes: list[str], processor_url: str) -> dict[str, int]:
     ).count()
     visible = Invoice.objects.filter(number__in=changes).values("number").distinct().count()
     return {
+        "charges": len(charged) - recorded,
         "commands": open_commands,
         "deposits": len(records["payouts"]) - deposits,
         "changes": len(changes) - visible,
