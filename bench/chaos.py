@@ -1,7 +1,7 @@
 """Scale-out under faults: 2 web and 3 worker processes on PostgreSQL and Redis, workers killed.
 
     .venv/bin/python bench/chaos.py [--payments 1000] [--changes 1000] [--payouts 200]
-        [--kills 100] [--kill-every 2] [--faults 0.2] [--redis-kills 1]
+        [--kills 100] [--kill-every 2] [--faults 0.2] [--redis-kills 1] [--database-kills 1]
         [--database-url postgres://postgres@127.0.0.1:5432/arbridge_chaos]
         [--redis-url redis://127.0.0.1:6379/5]
 
@@ -27,9 +27,12 @@ After an initial sync (not timed), it drives at once:
   each worker restarted at once;
 - with `--faults`, that share of the sandboxes' API calls answered 429, 500,
   503 or a timeout (sandbox/common/faults.py), switched off for the drain;
-- with `--redis-kills`, that many `CLIENT KILL`s of every Redis connection
-  but this harness's, mid-run (Redis itself is never restarted, nor
-  PostgreSQL: the machine is shared).
+- with `--redis-kills`, that many `CLIENT KILL`s of every connection to the
+  run's Redis database, and with `--database-kills`, that many
+  `pg_terminate_backend`s of every connection to the run's PostgreSQL
+  database but the harness's own: what the processes see when the server
+  restarts. The servers themselves are never restarted: the machine is
+  shared.
 
 Then it waits until the work is done (or `--drain` seconds pass) and checks,
 from the database and the sandboxes' own records:
@@ -296,6 +299,26 @@ def kill_redis_clients(redis_url: str) -> int:
     return killed
 
 
+def kill_database_clients(database_url: str) -> int:
+    """Close every connection to the run's database but this process's, as a restart would.
+
+    Only the run's own database: PostgreSQL is never restarted, the machine is shared.
+    """
+    import psycopg
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_backend_pid()")
+        (mine,) = cursor.fetchone()
+    with psycopg.connect(database_url, autocommit=True) as db:
+        rows = db.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity"
+            " where datname = current_database() and pid <> pg_backend_pid() and pid <> %s",
+            [mine],
+        ).fetchall()
+    return len(rows)
+
+
 # -- the drive ----------------------------------------------------------------------------
 
 
@@ -515,6 +538,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="customers paying at once")
     parser.add_argument("--faults", type=float, default=0.0, help="share of sandbox calls failed")
     parser.add_argument("--redis-kills", type=int, default=0, help="CLIENT KILLs mid-run")
+    parser.add_argument(
+        "--database-kills", type=int, default=0, help="closing of every database connection"
+    )
     parser.add_argument("--drain", type=float, default=900, help="seconds to wait for the work")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument(
@@ -599,11 +625,17 @@ def main() -> None:
             ]
             for thread in threads:
                 thread.start()
-            redis_kills = 0
+            redis_kills = database_kills = 0
+            # Mid-run, as one restart of each would: first Redis, then PostgreSQL.
             for n in range(args.redis_kills):
-                drive.reach((n + 1) / (args.redis_kills + 1))
+                drive.reach((n + 1) / (args.redis_kills + 2))
                 redis_kills += kill_redis_clients(args.redis_url) and 1
                 log(NAME, f"closed the Redis connections ({n + 1})")
+            for n in range(args.database_kills):
+                drive.reach((n + 2) / (args.database_kills + 2))
+                closed = kill_database_clients(args.database_url)
+                database_kills += closed and 1
+                log(NAME, f"closed {closed} PostgreSQL connections ({n + 1})")
             for thread in threads:
                 thread.join()
             driven = time.monotonic() - started
@@ -633,6 +665,7 @@ def main() -> None:
         "kills": sum(cluster.kills.values()),
         "periodic_worker_kills": cluster.kills["periodic"],
         "redis_client_kills": redis_kills,
+        "database_client_kills": database_kills,
         "faults": args.faults,
         "outstanding_after_drain": left,
         "drain_seconds": round(waited, 1),
