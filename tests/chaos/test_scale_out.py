@@ -46,7 +46,7 @@ def chaos_database():
 def test_ten_worker_kills_lose_and_double_nothing(chaos_database):
     command = [sys.executable, str(ROOT / "bench" / "chaos.py")]
     command += ["--payments", "24", "--changes", "30", "--payouts", "4"]
-    command += ["--kills", "10", "--kill-every", "1.5", "--drain", "100"]
+    command += ["--kills", "10", "--kill-every", "1.5", "--drain", "150"]
     command += ["--database-url", chaos_database, "--redis-url", own(REDIS_URL, "/5")]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
