@@ -80,6 +80,8 @@ from _common import (
     start_django,
     wait_until_serving,
 )
+from arbridge.sandbox.processor import Store
+from arbridge.sandbox.processor.records import Account, Kept
 from portal_checkout import checkout, prepare
 from qbo_webhook_latency import Company
 
@@ -135,19 +137,29 @@ class DayClock:
             return self.day
 
 
+class WallKeys(Store):
+    """A processor store whose idempotency keys are kept on the wall clock.
+
+    The harness's days pass in seconds and a retry comes a minute later: on
+    the days' clock the 24 hours a key lasts would be over before it.
+    """
+
+    def keep(self, account: Account, key: str, fingerprint: str, status: int, body: bytes) -> None:
+        account.kept[key] = Kept(fingerprint, status, body, dt.datetime.now(dt.UTC))
+
+
 def serve_processor(port: int) -> None:
     """Serve the sandbox processor on a clock of days, with the harness's routes under /_bench/."""
     from werkzeug.serving import make_server
     from werkzeug.wrappers import Request, Response
 
     from arbridge.sandbox.common import limits
-    from arbridge.sandbox.processor import Store
     from arbridge.sandbox.processor.app import REQUESTS_PER_SECOND, ProcessorSandbox
     from arbridge.sandbox.processor.webhooks import Notifier
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     days = DayClock()
-    store = Store(clock=days)
+    store = WallKeys(clock=days)
     # Webhooks are signed on the wall clock: arbridge refuses a stale signature.
     notifier = Notifier(lambda: dt.datetime.now(dt.UTC), interval=0.5)
     store.listeners.append(notifier.add)
