@@ -331,6 +331,16 @@ def kill_database_clients(database_url: str) -> int:
     return len(rows)
 
 
+def forget_queue(redis_url: str, name: str) -> None:
+    """Delete the run's Huey keys (its queue, schedule and results) from Redis."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    if keys := list(client.scan_iter(f"huey*.{name}")):
+        client.delete(*keys)
+    client.close()
+
+
 # -- the drive ----------------------------------------------------------------------------
 
 
@@ -660,6 +670,7 @@ def main() -> None:
             throttled = httpx.get(f"{qbo_url}/_sandbox/stats", timeout=30).json()["realms"]
         finally:
             cluster.stop()
+            forget_queue(args.redis_url, env["ARBRIDGE_HUEY_NAME"])
 
     report = {
         "bench": NAME,
