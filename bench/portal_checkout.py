@@ -223,9 +223,14 @@ def csrf(client: httpx.Client) -> str:
     return client.cookies["csrftoken"]
 
 
-def checkout(url: str, link: str, invoice_id: int, double: bool) -> Outcome:
-    """Pay one invoice in full as a customer's browser would; Pay twice at once if `double`."""
-    with httpx.Client(base_url=url, timeout=60) as browser:
+def checkout(
+    url: str, link: str, invoice_id: int, double: bool, hooks: dict | None = None
+) -> Outcome:
+    """Pay one invoice in full as a customer's browser would; Pay twice at once if `double`.
+
+    `hooks` are httpx event hooks for every request made (bench/load.py times them).
+    """
+    with httpx.Client(base_url=url, timeout=60, event_hooks=hooks) as browser:
         invoices = browser.get(link, follow_redirects=True)
         invoices.raise_for_status()
         page = str(invoices.url)
@@ -264,7 +269,9 @@ def checkout(url: str, link: str, invoice_id: int, double: bool) -> Outcome:
 
         # A second tab for a double click: the same session, its own connection.
         tabs = [browser] + (
-            [httpx.Client(base_url=url, cookies=browser.cookies, timeout=60)] if double else []
+            [httpx.Client(base_url=url, cookies=browser.cookies, timeout=60, event_hooks=hooks)]
+            if double
+            else []
         )
         presses = [threading.Thread(target=press, args=[tab]) for tab in tabs]
         for thread in presses:
