@@ -80,6 +80,46 @@ def wait_until_serving(url: str, process: subprocess.Popen, seconds: float = 60)
 # -- the sandbox in its own process -----------------------------------------------------
 
 
+def start_sandbox_process(script: str, *args: str) -> tuple[subprocess.Popen, str]:
+    """Run `script sandbox *args --port N` (a bench serving its sandbox); return it and its URL.
+
+    Returns once the sandbox's /_sandbox/stats answers.
+    """
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    command = [sys.executable, script, "sandbox", *args, "--port", str(port)]
+    child = subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(f"{url}/_sandbox/stats", child)
+    except RuntimeError:
+        child.terminate()
+        raise
+    return child, url
+
+
+class VirtualTime:
+    """Real time plus the waits skipped; a skip also moves the sandbox's clock on.
+
+    Where a vendor's limits bound a run, the limiter's waits are not slept: the
+    time waited is added here and the sandbox in the other process is told to
+    move its clock by as much, so it enforces its limits on the same clock.
+    """
+
+    def __init__(self, control: httpx.Client) -> None:
+        self.control = control
+        self.skipped = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self.skipped += seconds
+        self.control.post("/_sandbox/clock", json={"advance_s": seconds}).raise_for_status()
+
+
 @contextmanager
 def sandbox_process(webhook_url: str | None = None) -> Iterator[str]:
     """Serve a QuickBooks sandbox in a child process; yield its base URL."""

@@ -31,7 +31,6 @@ import logging
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from _common import free_port, log, peak_rss_mb, start_django, wait_until_serving
+from _common import log, peak_rss_mb, start_django, start_sandbox_process
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "bc_initial_sync"
@@ -61,20 +60,6 @@ def serve(port: int) -> None:
     make_server("127.0.0.1", port, create_app(), threaded=True).serve_forever()
 
 
-def start_sandbox() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    command = [sys.executable, __file__, "sandbox", "--port", str(port)]
-    child = subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(f"{url}/_sandbox/stats", child)
-    except RuntimeError:
-        child.terminate()
-        raise
-    return child, url
-
-
 def stats(control: httpx.Client) -> dict[str, int]:
     report = control.get("/_sandbox/stats").json()["accounts"]
     return report.get(f"{TENANT}/{ENVIRONMENT}", {"requests": 0, "throttled": 0})
@@ -90,7 +75,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from arbridge.connectors.business_central.client import PAGE_SIZE
 
-    child, url = start_sandbox()
+    child, url = start_sandbox_process(__file__)
     data_dir = tempfile.mkdtemp(prefix="arb_bench_bc_")
     try:
         control = httpx.Client(base_url=url, timeout=600)

@@ -38,7 +38,6 @@ import logging
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +47,7 @@ from typing import Any, ClassVar
 import httpx
 
 import file_import_sync
-from _common import free_port, peak_rss_mb, start_django
+from _common import VirtualTime, peak_rss_mb, start_django, start_sandbox_process
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "connector_initial_sync"
@@ -559,46 +558,6 @@ def serve(kind: str, port: int) -> None:
     make_server("127.0.0.1", port, KINDS[kind]().app(), threaded=True).serve_forever()
 
 
-def start_sandbox(kind: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    child = subprocess.Popen(
-        [sys.executable, __file__, "sandbox", "--kind", kind, "--port", str(port)],
-        env=env,
-        stdout=sys.stderr,
-        stderr=sys.stderr,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise RuntimeError("the sandbox exited before serving")
-        try:
-            httpx.get(f"{url}/_sandbox/stats", timeout=1)
-            return child, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    child.terminate()
-    raise RuntimeError("the sandbox did not start")
-
-
-class VirtualTime:
-    """Real time plus the waits skipped; a skip also moves the sandbox's clock on."""
-
-    def __init__(self, control: httpx.Client) -> None:
-        self.control = control
-        self.skipped = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.skipped
-
-    def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        self.skipped += seconds
-        self.control.post("/_sandbox/clock", json={"advance_s": seconds}).raise_for_status()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -616,7 +575,7 @@ def main() -> None:
     from arbridge.connectors.ratelimit import InProcessLimiter
 
     bench = KINDS[args.kind]()
-    child, url = start_sandbox(args.kind)
+    child, url = start_sandbox_process(__file__, "--kind", args.kind)
     data_dir = tempfile.mkdtemp(prefix=f"arb_bench_{args.kind}_")
     try:
         control = httpx.Client(base_url=url, timeout=600)

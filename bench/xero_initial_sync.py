@@ -38,8 +38,6 @@ import math
 import os
 import resource
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from _common import start_django
+from _common import VirtualTime, start_django, start_sandbox_process
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "xero_initial_sync"
@@ -78,48 +76,6 @@ def serve(port: int) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     make_server("127.0.0.1", port, create_app(), threaded=True).serve_forever()
-
-
-def start_sandbox() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    child = subprocess.Popen(
-        [sys.executable, __file__, "sandbox", "--port", str(port)],
-        env=env,
-        stdout=sys.stderr,
-        stderr=sys.stderr,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise RuntimeError("the sandbox exited before serving")
-        try:
-            httpx.get(f"{url}/_sandbox/stats", timeout=1)
-            return child, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    child.terminate()
-    raise RuntimeError("the sandbox did not start")
-
-
-class VirtualTime:
-    """Real time plus the waits skipped; a skip also moves the sandbox's clock on."""
-
-    def __init__(self, control: httpx.Client) -> None:
-        self.control = control
-        self.skipped = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.skipped
-
-    def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        self.skipped += seconds
-        self.control.post("/_sandbox/clock", json={"advance_s": seconds}).raise_for_status()
 
 
 def stats(control: httpx.Client) -> dict[str, int]:
@@ -154,7 +110,7 @@ def main() -> None:
     from arbridge.connectors.ratelimit import InProcessLimiter
     from arbridge.connectors.xero.connector import DAILY_LIMITS, LIMITS
 
-    child, url = start_sandbox()
+    child, url = start_sandbox_process(__file__)
     data_dir = tempfile.mkdtemp(prefix="arb_bench_xero_")
     try:
         control = httpx.Client(base_url=url, timeout=600)
