@@ -1,13 +1,32 @@
-"""JSON as vendors send and take it: every number with a point is a Decimal, never a float."""
+"""JSON as vendors send and take it: every number with a point is a Decimal, never a float.
+
+And the amounts in it: `amount()` reads one, or says which field is not one.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from arbridge.connectors.base import MalformedRecord
+
+
+class Unreadable(ValueError):
+    """A field of a vendor's record that cannot be read; the message names it."""
+
+
+def amount(value: Any, name: str) -> Decimal:
+    """Return a finite decimal amount; Unreadable naming the field otherwise."""
+    try:
+        read = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise Unreadable(f"{name} is not an amount: {value!r}") from None
+    if not read.is_finite():
+        raise Unreadable(f"{name} is not an amount: {value!r}")
+    return read
+
 
 _MARKED = re.compile(r'"\\u0000(-?[0-9.]+)\\u0000"')
 

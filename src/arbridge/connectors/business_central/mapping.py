@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from arbridge.connectors.base import (
@@ -44,6 +44,8 @@ from arbridge.connectors.base import (
     PermanentError,
     Rejected,
 )
+from arbridge.connectors.wire import Unreadable
+from arbridge.connectors.wire import amount as money
 
 Changes = list[Change | Rejected]
 ZERO = Decimal("0.00")
@@ -52,10 +54,6 @@ CANCELED = "Canceled"
 # Document No. is Code[20] in Business Central; descriptions Text[100].
 DOCUMENT_NUMBER_CHARS = 20
 DESCRIPTION_CHARS = 100
-
-
-class Unreadable(ValueError):
-    pass
 
 
 def parse_time(value: Any) -> dt.datetime | None:
@@ -84,16 +82,6 @@ def changed(entity: str, raw: dict[str, Any], remote_id: str, op: Op, record: An
         remote_updated_at=updated,
         raw=raw,
     )
-
-
-def money(value: Any, name: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise Unreadable(f"{name} is not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise Unreadable(f"{name} is not an amount: {value!r}")
-    return amount
 
 
 def day(raw: dict[str, Any], name: str) -> dt.date:

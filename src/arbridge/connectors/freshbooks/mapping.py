@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from arbridge.connectors.base import (
@@ -43,6 +43,7 @@ from arbridge.connectors.base import (
     Rejected,
 )
 from arbridge.connectors.freshbooks.client import parse_stamp
+from arbridge.connectors.wire import Unreadable, amount
 
 Changes = list[Change | Rejected]
 ACTIVE, DELETED, ARCHIVED = 0, 1, 2
@@ -69,10 +70,6 @@ COUNTRIES = {
     "ireland": "IE",
     "new zealand": "NZ",
 }
-
-
-class Unreadable(ValueError):
-    pass
 
 
 def record_id(raw: dict[str, Any], *names: str) -> str:
@@ -110,13 +107,7 @@ def money(value: Any, name: str) -> Decimal:
     """Return an amount: {"amount": "1.00", "code": ...} or a bare decimal string."""
     if isinstance(value, dict):
         value = value.get("amount")
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise Unreadable(f"{name} is not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise Unreadable(f"{name} is not an amount: {value!r}")
-    return amount
+    return amount(value, name)
 
 
 def currency(raw: dict[str, Any], *names: str) -> str:

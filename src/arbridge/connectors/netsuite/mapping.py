@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from arbridge.connectors.base import (
@@ -42,6 +42,8 @@ from arbridge.connectors.base import (
     Rejected,
 )
 from arbridge.connectors.netsuite.client import parse_time
+from arbridge.connectors.wire import Unreadable
+from arbridge.connectors.wire import amount as money
 
 Changes = list[Change | Rejected]
 
@@ -62,10 +64,6 @@ METHODS = {
 }
 
 
-class Unreadable(ValueError):
-    pass
-
-
 def digest(raw: dict[str, Any]) -> str:
     text = json.dumps(raw, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -84,16 +82,6 @@ def changed(entity: str, raw: dict[str, Any], remote_id: str, op: Op, record: An
         remote_updated_at=updated,
         raw=raw,
     )
-
-
-def money(value: Any, name: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise Unreadable(f"{name} is not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise Unreadable(f"{name} is not an amount: {value!r}")
-    return amount
 
 
 def day(value: Any, name: str) -> dt.date:

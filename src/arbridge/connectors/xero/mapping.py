@@ -17,7 +17,7 @@ SUBMITTED invoice is not billed yet and is not read.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from arbridge.connectors.base import (
@@ -33,6 +33,8 @@ from arbridge.connectors.base import (
     PermanentError,
     Rejected,
 )
+from arbridge.connectors.wire import Unreadable
+from arbridge.connectors.wire import amount as money
 from arbridge.connectors.xero.client import parse_date
 
 Changes = list[Change | Rejected]
@@ -40,10 +42,6 @@ ZERO = Decimal("0.00")
 BILLED = frozenset({"AUTHORISED", "PAID"})
 # Voided (after approval) or deleted (before): either way archived in arbridge.
 GONE = frozenset({"DELETED", "VOIDED"})
-
-
-class Unreadable(ValueError):
-    pass
 
 
 def changed(entity: str, raw: dict[str, Any], remote_id: str, op: Op, record: Any = None) -> Change:
@@ -57,16 +55,6 @@ def changed(entity: str, raw: dict[str, Any], remote_id: str, op: Op, record: An
         remote_updated_at=updated,
         raw=raw,
     )
-
-
-def money(value: Any, name: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise Unreadable(f"{name} is not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise Unreadable(f"{name} is not an amount: {value!r}")
-    return amount
 
 
 def day(raw: dict[str, Any], name: str):

@@ -29,7 +29,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from arbridge.connectors.base import (
@@ -45,6 +45,8 @@ from arbridge.connectors.base import (
     PermanentError,
     Rejected,
 )
+from arbridge.connectors.wire import Unreadable
+from arbridge.connectors.wire import amount as money
 from arbridge.connectors.zoho_books.client import parse_time
 
 Changes = list[Change | Rejected]
@@ -66,10 +68,6 @@ METHODS = {
     "ach": "ach",
 }
 ARBRIDGE_MODES = {"card": "creditcard", "ach": "banktransfer", "check": "check", "cash": "cash"}
-
-
-class Unreadable(ValueError):
-    pass
 
 
 def changed(
@@ -105,16 +103,6 @@ def digest(raw: dict[str, Any], op: Op) -> str:
         return "deleted"
     text = json.dumps(raw, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def money(value: Any, name: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise Unreadable(f"{name} is not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise Unreadable(f"{name} is not an amount: {value!r}")
-    return amount
 
 
 def day(value: Any, name: str) -> dt.date:
