@@ -23,21 +23,11 @@ from arbridge.connectors.oauth import BearerAuth, OAuthApp, TokenManager
 from arbridge.connectors.wire import dumps, parse
 from arbridge.sandbox.business_central import BusinessCentralSandbox
 from arbridge.sandbox.business_central.app import CLIENT_ID, CLIENT_SECRET
+from tests.connectors.tokens import MemoryTokenStore
 
 ROOT = "http://bc.sandbox.test"
 REDIRECT_URI = "http://arbridge.test/integrations/business_central/callback"
 NO_WAIT = Runtime(sleep=lambda seconds: None)  # a test does not wait out Retry-After
-
-
-class MemoryTokenStore:
-    def __init__(self) -> None:
-        self.token: dict[str, Any] = {}
-
-    def load(self) -> dict[str, Any]:
-        return dict(self.token)
-
-    def save(self, token: dict[str, Any]) -> None:
-        self.token = dict(token)
 
 
 def oauth_app() -> OAuthApp:

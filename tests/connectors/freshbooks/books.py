@@ -23,24 +23,10 @@ from arbridge.connectors.oauth import BearerAuth, OAuthApp, TokenManager
 from arbridge.connectors.wire import dumps, parse
 from arbridge.sandbox.freshbooks import FreshBooksSandbox
 from arbridge.sandbox.freshbooks.app import CLIENT_ID, CLIENT_SECRET
+from tests.connectors.tokens import MemoryTokenStore
 
 ROOT = "http://freshbooks.sandbox.test"
 REDIRECT_URI = "http://arbridge.test/integrations/freshbooks/callback"
-
-
-class MemoryTokenStore:
-    """A token store that keeps every token it was given, in order."""
-
-    def __init__(self) -> None:
-        self.token: dict[str, Any] = {}
-        self.saved: list[dict[str, Any]] = []
-
-    def load(self) -> dict[str, Any]:
-        return dict(self.token)
-
-    def save(self, token: dict[str, Any]) -> None:
-        self.token = dict(token)
-        self.saved.append(dict(token))
 
 
 def oauth_app() -> OAuthApp:

@@ -20,21 +20,11 @@ from arbridge.connectors.qbo import QuickBooksOnline
 from arbridge.connectors.qbo.client import dumps, loads
 from arbridge.sandbox.qbo import QuickBooksSandbox
 from arbridge.sandbox.qbo.app import CLIENT_ID, CLIENT_SECRET
+from tests.connectors.tokens import MemoryTokenStore
 
 ROOT = "http://qbo.sandbox.test"
 SCOPE = "com.intuit.quickbooks.accounting"
 REDIRECT_URI = "http://arbridge.test/integrations/qbo/callback"
-
-
-class MemoryTokenStore:
-    def __init__(self) -> None:
-        self.token: dict[str, Any] = {}
-
-    def load(self) -> dict[str, Any]:
-        return dict(self.token)
-
-    def save(self, token: dict[str, Any]) -> None:
-        self.token = dict(token)
 
 
 def connect(

@@ -23,24 +23,10 @@ from arbridge.connectors.xero import XeroConnector
 from arbridge.connectors.xero.connector import SCOPES
 from arbridge.sandbox.xero import XeroSandbox
 from arbridge.sandbox.xero.app import CLIENT_ID, CLIENT_SECRET
+from tests.connectors.tokens import MemoryTokenStore
 
 ROOT = "http://xero.sandbox.test"
 REDIRECT_URI = "http://arbridge.test/integrations/xero/callback"
-
-
-class MemoryTokenStore:
-    """A token store that keeps every token it was given, in order."""
-
-    def __init__(self) -> None:
-        self.token: dict[str, Any] = {}
-        self.saved: list[dict[str, Any]] = []
-
-    def load(self) -> dict[str, Any]:
-        return dict(self.token)
-
-    def save(self, token: dict[str, Any]) -> None:
-        self.token = dict(token)
-        self.saved.append(dict(token))
 
 
 def oauth_app() -> OAuthApp:

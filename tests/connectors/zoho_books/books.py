@@ -27,6 +27,7 @@ from arbridge.sandbox.zoho_books import ZohoBooksSandbox
 from arbridge.sandbox.zoho_books.app import CLIENT_ID, CLIENT_SECRET
 from arbridge.sandbox.zoho_books.oauth import Grant
 from arbridge.sandbox.zoho_books.store import LOCATIONS
+from tests.connectors.tokens import MemoryTokenStore
 
 ROOT = "http://zoho.sandbox.test"
 REDIRECT_URI = "http://arbridge.test/integrations/zoho_books/callback"
@@ -40,19 +41,6 @@ def data_centres(root: str = ROOT) -> dict[str, DataCentre]:
         )
         for loc in LOCATIONS
     }
-
-
-class MemoryTokenStore:
-    def __init__(self) -> None:
-        self.token: dict[str, Any] = {}
-        self.saved: list[dict[str, Any]] = []
-
-    def load(self) -> dict[str, Any]:
-        return dict(self.token)
-
-    def save(self, token: dict[str, Any]) -> None:
-        self.token = dict(token)
-        self.saved.append(dict(token))
 
 
 def oauth_app(token_url: str) -> OAuthApp:
