@@ -1,16 +1,15 @@
 """Scale-out under faults: 2 web and 3 worker processes on PostgreSQL and Redis, workers killed.
 
     .venv/bin/python bench/chaos.py [--payments 1000] [--changes 1000] [--payouts 200]
-        [--kills 100] [--kill-every 2] [--faults 0.2] [--redis-kills 1] [--database-kills 1]
-        [--database-url postgres://postgres@127.0.0.1:5432/arbridge_chaos]
-        [--redis-url redis://127.0.0.1:6379/5]
+        [--kills 100] [--kill-every 2] [--faults 0.2] [--restarts 1]
 
 As production runs (docs/deploy.md): two `arbridge serve` and three `arbridge
 worker` processes (the first with the periodic tasks, the others
-`--no-periodic`) share a fresh PostgreSQL database (dropped and created
-again) and a Redis queue of this run's own. The sandboxes each run in one
-process of their own (a sandbox mounted in each web process would be two
-QuickBooks companies): the QuickBooks sandbox, whose webhooks go to
+`--no-periodic`) share a PostgreSQL server and a Redis server of this run's
+own (bench/servers.py: the machine's are shared, and these are restarted).
+The sandboxes each run in one process of their own (a sandbox mounted in
+each web process would be two QuickBooks companies): the QuickBooks sandbox,
+at Intuit's limits (500 requests a minute, 10 at once), whose webhooks go to
 /webhooks/qbo, and the sandbox processor, whose webhooks go to the second web
 process and whose clock this harness moves a business day at a time.
 
@@ -18,21 +17,20 @@ After an initial sync (not timed), it drives at once:
 
 - `--payments` portal payments by card, as a browser makes them
   (portal_checkout.checkout), half through each web process, spread over
-  `--payouts` processor days;
-- `--changes` invoices created in QuickBooks, each reaching arbridge by a
-  signed webhook;
+  `--payouts` processor days; a customer whose page shows an error tries
+  again (up to CUSTOMER_TRIES times);
+- `--changes` invoices entered in QuickBooks by its staff (not through the
+  API, whose limits are arbridge's), each reaching arbridge by a signed
+  webhook;
 - `--payouts` payouts: each processor day's charges paid out two business
   days later (payout.paid), which arbridge records as a deposit;
 - `--kills` SIGKILLs of a random worker, one every `--kill-every` seconds,
   each worker restarted at once;
 - with `--faults`, that share of the sandboxes' API calls answered 429, 500,
   503 or a timeout (sandbox/common/faults.py), switched off for the drain;
-- with `--redis-kills`, that many `CLIENT KILL`s of every connection to the
-  run's Redis database, and with `--database-kills`, that many
-  `pg_terminate_backend`s of every connection to the run's PostgreSQL
-  database but the harness's own: what the processes see when the server
-  restarts. The servers themselves are never restarted: the machine is
-  shared.
+- `--restarts` restarts of Redis (everything in it lost: the queue, the
+  schedule, the shared rate limits) and of PostgreSQL (stopped in immediate
+  mode), each down for OUTAGE_S; no process is told.
 
 Then it waits until the work is done (or `--drain` seconds pass) and checks,
 from the database and the sandboxes' own records:
@@ -41,9 +39,12 @@ from the database and the sandboxes' own records:
   in QuickBooks zero times;
 - duplicated: arbridge payments QuickBooks holds more than once (counted by
   the "arbridge payment <id>" note each write-back carries);
+- extra_charges and unpaid: the final state a clean run leaves is one charge
+  per invoice paid for, and each of them paid in arbridge and in QuickBooks;
 - mismatched_deposits: deposits whose lines do not sum to the payout, or
   whose amount is not the processor's, plus payouts without a deposit;
-- changes_missing: QuickBooks changes never visible in arbridge.
+- changes_missing: QuickBooks changes never visible in arbridge;
+- quickbooks_throttled: requests QuickBooks refused by its limits.
 
 It prints one JSON line. Run as `chaos.py qbo|processor --port N ...`, this
 module is a sandbox's process.
@@ -66,13 +67,13 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+import servers
 from _common import (
-    REALM,
     arbridge_env,
     connect_company,
     free_port,
@@ -82,6 +83,7 @@ from _common import (
 )
 from arbridge.sandbox.processor import Store
 from arbridge.sandbox.processor.records import Account, Kept
+from arbridge.sandbox.qbo.limits import Limiter
 from portal_checkout import checkout, prepare
 from qbo_webhook_latency import Company
 
@@ -91,27 +93,94 @@ WEBHOOK_KEY = "chaos-verifier-token"
 # Past the last processor day: two business days to a payout, and one to spare.
 FLUSH_DAYS = 3
 FAULT_KINDS = ["429", "500", "503", "timeout"]
+# A customer whose payment page shows an error tries again, a few times at most.
+CUSTOMER_TRIES = 5
+RETRY_PAUSE_S = 3.0
+# How long each server is down when it is restarted.
+OUTAGE_S = 5.0
 
 
 # -- the sandboxes, each in a process of its own ------------------------------------------
 
 
+class CountingLimiter(Limiter):
+    """QuickBooks' own limits, counting the calls refused by them (not the injected 429s)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.limited = 0
+
+    def enter(self, realm_id: str) -> str | None:
+        reason = super().enter(realm_id)
+        self.limited += reason is not None
+        return reason
+
+    def enter_batch(self, realm_id: str, app: str) -> str | None:
+        reason = super().enter_batch(realm_id, app)
+        self.limited += reason is not None
+        return reason
+
+
 def serve_qbo(port: int, webhook_url: str) -> None:
+    """Serve the QuickBooks sandbox at Intuit's limits, with the harness's routes under /_bench/.
+
+    The harness enters invoices as the company's staff do, in QuickBooks' own
+    screens: not through the API, so not counted against its limits (which
+    are arbridge's alone to keep to) and never faulted. It reads its checks
+    from the company's records the same way.
+    """
     from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
 
     from arbridge.sandbox.qbo import create_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    # The harness's own writes stand in for a company's many users: room for them
-    # beside arbridge's, whose limiter still keeps to QuickBooks' 500 a minute.
-    app = create_app(
-        verifier_token=WEBHOOK_KEY,
-        webhook_url=webhook_url,
-        webhook_interval=0.2,
-        requests_per_minute=1_000_000,
-        concurrent_requests=100,
-    )
-    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+    app = create_app(verifier_token=WEBHOOK_KEY, webhook_url=webhook_url, webhook_interval=0.2)
+    limiter = CountingLimiter(app.store.now)
+    app.limiter = limiter
+    store = app.store
+
+    def select(text: str) -> list[dict]:
+        """Every row a query finds, read in-process a thousand at a time."""
+        rows: list[dict] = []
+        while True:
+            page = f"{text} startposition {len(rows) + 1} maxresults 1000"
+            found = next(iter(json.loads(store.query(store.default_realm(), page)).values()), [])
+            if not isinstance(found, list):
+                return rows
+            rows += found
+            if len(found) < 1000:
+                return rows
+
+    def bench_routes(environ, start_response):
+        request = Request(environ)
+        if request.path == "/_bench/invoices":  # enter one, unless its number is taken
+            number = request.json["number"]
+            found = select(f"select * from Invoice where DocNumber = '{number}'")  # noqa: S608
+            if not found:
+                customer = select("select * from Customer")[0]["Id"]
+                item = select("select * from Item")[0]["Id"]
+                line = {"Amount": 125, "DetailType": "SalesItemLineDetail"}
+                line["SalesItemLineDetail"] = {"ItemRef": {"value": item}}
+                invoice = {"DocNumber": number, "CustomerRef": {"value": customer}, "Line": [line]}
+                found = [json.loads(store.create(store.default_realm(), "Invoice", invoice))]
+            body: object = {"number": number, "id": found[0]["Id"]}
+        elif request.path == "/_bench/records":
+            notes = Counter(
+                payment.get("PrivateNote", "").removeprefix("arbridge payment ")
+                for payment in select("select * from Payment")
+                if payment.get("PrivateNote", "").startswith("arbridge payment ")
+            )
+            body = {
+                "payments_by_note": notes,
+                "balances": {i["DocNumber"]: i["Balance"] for i in select("select * from Invoice")},
+                "limited": limiter.limited,
+            }
+        else:
+            return app(environ, start_response)
+        return Response(json.dumps(body), mimetype="application/json")(environ, start_response)
+
+    make_server("127.0.0.1", port, bench_routes, threaded=True).serve_forever()
 
 
 class DayClock:
@@ -226,21 +295,6 @@ def set_faults(urls: tuple[str, ...], rate: float) -> None:
         httpx.post(f"{url}/_sandbox/faults", json=body, timeout=30).raise_for_status()
 
 
-# -- the database -------------------------------------------------------------------------
-
-
-def fresh_database(url: str) -> None:
-    """Drop and create the database the URL names (on its server's `postgres` database)."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        db.execute(f'CREATE DATABASE "{name}"')
-
-
 # -- arbridge's processes -----------------------------------------------------------------
 
 
@@ -295,50 +349,18 @@ class Cluster:
                 process.kill()
 
 
-def kill_redis_clients(redis_url: str) -> int:
-    """Close every Redis connection but this one, as a Redis restart would; return how many."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    mine = client.client_id()
-    killed = 0
-    for info in client.client_list():
-        if int(info["id"]) != mine and info.get("db") == str(
-            client.connection_pool.connection_kwargs.get("db", 0)
-        ):
-            killed += client.client_kill_filter(_id=int(info["id"]))
-    client.close()
-    return killed
-
-
-def kill_database_clients(database_url: str) -> int:
-    """Close every connection to the run's database but this process's, as a restart would.
-
-    Only the run's own database: PostgreSQL is never restarted, the machine is shared.
-    """
-    import psycopg
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("select pg_backend_pid()")
-        (mine,) = cursor.fetchone()
-    with psycopg.connect(database_url, autocommit=True) as db:
-        rows = db.execute(
-            "select pg_terminate_backend(pid) from pg_stat_activity"
-            " where datname = current_database() and pid <> pg_backend_pid() and pid <> %s",
-            [mine],
-        ).fetchall()
-    return len(rows)
-
-
-def forget_queue(redis_url: str, name: str) -> None:
-    """Delete the run's Huey keys (its queue, schedule and results) from Redis."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    if keys := list(client.scan_iter(f"huey*.{name}")):
-        client.delete(*keys)
-    client.close()
+def restart_servers(
+    postgres: servers.Postgres, redis: servers.Redis, drive: Drive, restarts: int, outage_s: float
+) -> Counter[str]:
+    """Restart Redis, then PostgreSQL, `restarts` times each, spread over the payments."""
+    done: Counter[str] = Counter()
+    steps = [("redis", redis), ("postgresql", postgres)] * restarts
+    for n, (name, server) in enumerate(steps):
+        drive.reach((n + 1) / (len(steps) + 1))
+        server.restart(outage_s)
+        done[name] += 1
+        log(NAME, f"restarted {name} after {outage_s:.0f}s down ({done[name]})")
+    return done
 
 
 # -- the drive ----------------------------------------------------------------------------
@@ -351,6 +373,8 @@ class Drive:
         self.payments = payments
         self.checkouts = 0  # finished, well or not
         self.receipts = 0
+        self.tries = 0
+        self.found_paid = 0
         self.errors: Counter[str] = Counter()
         self.changes: list[str] = []
         self.change_errors = 0
@@ -375,19 +399,30 @@ def pay_by_day(
 
             def pay(item: tuple[int, tuple[str, int]]) -> None:
                 n, (link, invoice_id) = item
-                try:
-                    outcome = checkout(urls[n % len(urls)], link, invoice_id, double=n % 10 == 0)
-                except httpx.HTTPError as error:
-                    outcome = None
+                for attempt in range(CUSTOMER_TRIES):
+                    if attempt:
+                        time.sleep(RETRY_PAUSE_S)  # and a customer who saw an error tries again
+                    try:
+                        url = urls[(n + attempt) % len(urls)]
+                        outcome = checkout(
+                            url, link, invoice_id, double=n % 10 == 0 and not attempt
+                        )
+                        error = outcome.error.split(":")[0]
+                    except httpx.HTTPError as failure:
+                        outcome, error = None, type(failure).__name__
+                    if outcome is not None and outcome.receipt:
+                        break
+                    if attempt and error == "start":
+                        # Not payable any more: the earlier try's charge went through.
+                        with drive.lock:
+                            drive.found_paid += 1
+                        break
                     with drive.lock:
-                        drive.errors[type(error).__name__] += 1
+                        drive.errors[error] += 1
                 with drive.lock:
                     drive.checkouts += 1
-                if outcome is not None:
-                    with drive.lock:
-                        drive.receipts += outcome.receipt
-                        if outcome.error:
-                            drive.errors[outcome.error.split(":")[0]] += 1
+                    drive.tries += attempt + 1
+                    drive.receipts += outcome is not None and outcome.receipt
 
             list(pool.map(pay, batch))
             next_day(processor_url)
@@ -401,40 +436,19 @@ def next_day(processor_url: str) -> None:
     httpx.post(f"{processor_url}/_bench/next-day", timeout=60).raise_for_status()
 
 
-def make_changes(drive: Drive, company: Company, count: int) -> None:
-    """Create `count` invoices in QuickBooks as the payments go, each with its own number."""
+def make_changes(drive: Drive, qbo_url: str, count: int) -> None:
+    """Enter `count` invoices in QuickBooks as the payments go, each with its own number."""
 
     def change(n: int) -> None:
         drive.reach(n / count)
         number = f"CH-{n:06d}"
-        for _ in range(10):  # the sandbox's injected faults answer the harness too
-            try:
-                company.create_invoice(number)
-            except httpx.HTTPError:
-                time.sleep(0.5)
-                # A timeout was carried out: look before creating again.
-                if exists(company, number):
-                    break
-                continue
-            break
-        else:
-            with drive.lock:
-                drive.change_errors += 1
-            return
+        entered = httpx.post(f"{qbo_url}/_bench/invoices", json={"number": number}, timeout=60)
+        entered.raise_for_status()
         with drive.lock:
             drive.changes.append(number)
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(change, range(count)))
-
-
-def exists(company: Company, number: str) -> bool:
-    query = f"select * from Invoice where DocNumber = '{number}'"  # noqa: S608 - not SQL
-    try:
-        found = company.api.get("/query", params={"query": query})
-    except httpx.HTTPError:
-        return False
-    return found.status_code == 200 and bool(found.json()["QueryResponse"].get("Invoice"))
 
 
 def kill_workers(
@@ -477,49 +491,35 @@ def outstanding(changes: list[str], processor_url: str) -> dict[str, int]:
 
 def drain(changes: list[str], processor_url: str, seconds: float) -> tuple[dict[str, int], float]:
     """Wait until nothing is outstanding (or `seconds` pass); return what is left and the wait."""
+    from django.db import Error, connection
+
     started = time.monotonic()
     while True:
-        left = outstanding(changes, processor_url)
+        try:
+            left = outstanding(changes, processor_url)
+        except Error:  # the harness's own connection did not outlive PostgreSQL's restart
+            connection.close()
+            time.sleep(1)
+            continue
         if not any(left.values()) or time.monotonic() - started > seconds:
             return left, time.monotonic() - started
         time.sleep(1)
 
 
-def quickbooks_payments(qbo_url: str, token: str) -> Counter[str]:
-    """Return how many QuickBooks payments each arbridge payment id has, from their notes."""
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    counts: Counter[str] = Counter()
-    start = 1
-    with httpx.Client(base_url=f"{qbo_url}/v3/company/{REALM}", headers=headers, timeout=60) as api:
-        while True:
-            query = f"select * from Payment startposition {start} maxresults 1000"  # noqa: S608
-            page = api.get("/query", params={"query": query})
-            if page.status_code == 429:
-                time.sleep(1)
-                continue
-            page.raise_for_status()
-            found = page.json()["QueryResponse"].get("Payment", [])
-            for payment in found:
-                note = payment.get("PrivateNote", "")
-                if note.startswith("arbridge payment "):
-                    counts[note.removeprefix("arbridge payment ")] += 1
-            if len(found) < 1000:
-                return counts
-            start += 1000
-
-
-def check(changes: list[str], qbo_url: str, token: str, processor_url: str) -> dict[str, int]:
+def check(changes: list[str], paid: list[int], qbo_url: str, processor_url: str) -> dict[str, int]:
+    """Count, from arbridge and both sandboxes' own records, what a partner would check."""
     from arbridge.integrations.models import OutboundCommand
     from arbridge.ledger.models import Deposit, Invoice, Payment
 
     records = httpx.get(f"{processor_url}/_bench/records", timeout=60).json()
+    quickbooks = httpx.get(f"{qbo_url}/_bench/records", timeout=120).json()
+    in_quickbooks = Counter(quickbooks["payments_by_note"])
     charged = {c["id"] for c in records["charges"] if c["status"] == "succeeded"}
     payments = dict(
         Payment.objects.filter(
             processor_reference__in=charged, status=Payment.Status.SUCCEEDED
         ).values_list("processor_reference", "pk")
     )
-    in_quickbooks = quickbooks_payments(qbo_url, token)
     lost = sum(1 for ref in charged if in_quickbooks[str(payments.get(ref, ""))] == 0)
     duplicated = sum(1 for pk in payments.values() if in_quickbooks[str(pk)] > 1)
     payouts = {p["id"]: p["amount"] for p in records["payouts"]}
@@ -531,19 +531,36 @@ def check(changes: list[str], qbo_url: str, token: str, processor_url: str) -> d
     )
     missing_deposits = len(payouts) - deposits.count()
     visible = Invoice.objects.filter(number__in=changes).values("number").distinct().count()
+    # The final state a clean run leaves: every invoice paid for is paid, in both systems.
+    balances = Invoice.objects.filter(pk__in=paid).values_list("number", "balance")
+    unpaid = sum(
+        1
+        for number, balance in balances
+        if balance != 0 or Decimal(str(quickbooks["balances"].get(number, "-1"))) != 0
+    )
     return {
         "charges": len(charged),
         "payments_recorded": len(payments),
         "written_in_quickbooks": sum(1 for pk in payments.values() if in_quickbooks[str(pk)]),
         "lost": lost,
         "duplicated": duplicated,
+        # Charges beyond one per invoice paid for: a customer charged twice.
+        "extra_charges": len(charged) - len(paid),
+        "unpaid": unpaid,
         "payouts": len(payouts),
         "deposits": deposits.count(),
         "mismatched_deposits": mismatched + missing_deposits,
         "changes_missing": len(changes) - visible,
         # Write-backs tried more than once: a worker died holding them, or a vendor failed.
         "commands_retried": OutboundCommand.objects.filter(attempts__gt=1).count(),
-        "commands_dead": OutboundCommand.objects.filter(status=OutboundCommand.Status.DEAD).count(),
+        "commands_dead": Counter(
+            f"{action}: {error[:120]}"
+            for action, error in OutboundCommand.objects.filter(
+                status=OutboundCommand.Status.DEAD
+            ).values_list("action", "last_error")
+        ),
+        # QuickBooks' own 429s, its limits enforced: arbridge's processes share one limiter.
+        "quickbooks_throttled": quickbooks["limited"],
     }
 
 
@@ -559,29 +576,26 @@ def main() -> None:
     parser.add_argument("--kill-every", type=float, default=2.0, help="seconds between kills")
     parser.add_argument("--concurrency", type=int, default=8, help="customers paying at once")
     parser.add_argument("--faults", type=float, default=0.0, help="share of sandbox calls failed")
-    parser.add_argument("--redis-kills", type=int, default=0, help="CLIENT KILLs mid-run")
     parser.add_argument(
-        "--database-kills", type=int, default=0, help="closing of every database connection"
+        "--restarts", type=int, default=1, help="restarts of Redis and of PostgreSQL, each"
     )
     parser.add_argument("--drain", type=float, default=900, help="seconds to wait for the work")
     parser.add_argument("--seed", type=int, default=17)
-    parser.add_argument(
-        "--database-url", default="postgres://postgres@127.0.0.1:5432/arbridge_chaos"
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    if lacking := servers.missing():
+        sys.exit(f"chaos: this machine lacks {', '.join(lacking)}")
 
-    fresh_database(args.database_url)
     web_ports = [free_port(), free_port()]
     webhook_url = f"http://127.0.0.1:{web_ports[0]}/webhooks/qbo"
+    postgres, redis = servers.Postgres(), servers.Redis()
+    database_url, redis_url = postgres.create_database("arbridge_chaos"), redis.url(5)
     with (
         tempfile.TemporaryDirectory(prefix="arb_chaos_") as data_dir,
         sandboxes(webhook_url) as (qbo_url, processor_url),
     ):
-        env = arbridge_env(
-            data_dir, qbo_url, redis=True, database_url=args.database_url, redis_url=args.redis_url
-        )
+        where = {"database_url": database_url, "redis_url": redis_url}
+        env = arbridge_env(data_dir, qbo_url, redis=True, **where)
         env.update(
             ARBRIDGE_QBO_WEBHOOK_KEY=WEBHOOK_KEY,
             # A killed worker's claim on a write-back lapses soon, for the sweeper.
@@ -589,9 +603,7 @@ def main() -> None:
             ARBRIDGE_BASE_URL=f"http://127.0.0.1:{web_ports[0]}",
         )
         os.environ.update(env)
-        start_django(
-            data_dir, qbo_url, redis=True, database_url=args.database_url, redis_url=args.redis_url
-        )
+        start_django(data_dir, qbo_url, redis=True, **where)
         company = Company(qbo_url)
         # Some seeded invoices come paid: seed twice as many as the payments need.
         connection = connect_company(company.create(invoices=args.payments * 2 + 10))
@@ -622,42 +634,27 @@ def main() -> None:
                 set_faults((qbo_url, processor_url), args.faults)
             log(
                 NAME,
-                f"driving: {args.payments} payments, {args.changes} changes, {args.kills} kills",
+                f"driving: {args.payments} payments, {args.changes} changes, {args.kills} kills,"
+                f" {args.restarts} restarts of each server",
             )
             started = time.monotonic()
-            threads = [
-                threading.Thread(
-                    target=pay_by_day,
-                    args=(
-                        drive,
-                        cluster.urls,
-                        processor_url,
-                        checkouts,
-                        args.payouts,
-                        args.concurrency,
-                    ),
+            drives = [
+                (
+                    pay_by_day,
+                    drive,
+                    cluster.urls,
+                    processor_url,
+                    checkouts,
+                    args.payouts,
+                    args.concurrency,
                 ),
-                threading.Thread(
-                    target=make_changes,
-                    args=(drive, company, args.changes),
-                ),
-                threading.Thread(
-                    target=kill_workers, args=(cluster, drive, args.kills, args.kill_every, rng)
-                ),
+                (make_changes, drive, qbo_url, args.changes),
+                (kill_workers, cluster, drive, args.kills, args.kill_every, rng),
             ]
+            threads = [threading.Thread(target=f, args=rest) for f, *rest in drives]
             for thread in threads:
                 thread.start()
-            redis_kills = database_kills = 0
-            # Mid-run, as one restart of each would: first Redis, then PostgreSQL.
-            for n in range(args.redis_kills):
-                drive.reach((n + 1) / (args.redis_kills + 2))
-                redis_kills += kill_redis_clients(args.redis_url) and 1
-                log(NAME, f"closed the Redis connections ({n + 1})")
-            for n in range(args.database_kills):
-                drive.reach((n + 2) / (args.database_kills + 2))
-                closed = kill_database_clients(args.database_url)
-                database_kills += closed and 1
-                log(NAME, f"closed {closed} PostgreSQL connections ({n + 1})")
+            restarts = restart_servers(postgres, redis, drive, args.restarts, OUTAGE_S)
             for thread in threads:
                 thread.join()
             driven = time.monotonic() - started
@@ -666,11 +663,15 @@ def main() -> None:
             log(NAME, f"driven in {driven:.0f}s; draining")
             left, waited = drain(drive.changes, processor_url, args.drain)
             seconds = time.monotonic() - started
-            figures = check(drive.changes, qbo_url, company.token["access_token"], processor_url)
-            throttled = httpx.get(f"{qbo_url}/_sandbox/stats", timeout=30).json()["realms"]
+            paid = [invoice_id for _, invoice_id in checkouts]
+            figures = check(drive.changes, paid, qbo_url, processor_url)
         finally:
             cluster.stop()
-            forget_queue(args.redis_url, env["ARBRIDGE_HUEY_NAME"])
+            from django.db import connections
+
+            connections.close_all()
+            postgres.close()
+            redis.close()
 
     report = {
         "bench": NAME,
@@ -680,30 +681,35 @@ def main() -> None:
         "workers": 3,
         "payments_asked": args.payments,
         "receipts": drive.receipts,
+        "checkout_tries": drive.tries,
+        "found_paid_on_retry": drive.found_paid,
         "checkout_errors": dict(drive.errors),
         "changes": len(drive.changes),
-        "change_errors": drive.change_errors,
         "processor_days": drive.days,
         **figures,
         "kills": sum(cluster.kills.values()),
         "periodic_worker_kills": cluster.kills["periodic"],
-        "redis_client_kills": redis_kills,
-        "database_client_kills": database_kills,
+        "redis_restarts": restarts["redis"],
+        "postgresql_restarts": restarts["postgresql"],
+        "outage_seconds": OUTAGE_S,
         "faults": args.faults,
         "outstanding_after_drain": left,
         "drain_seconds": round(waited, 1),
         "driven_seconds": round(driven, 1),
         "seconds": round(seconds, 1),
-        "quickbooks_requests": throttled.get(REALM, {}),
         "cpus": os.cpu_count(),
         "load_1m": os.getloadavg()[0],
     }
     report["ok"] = (
         report["lost"] == 0
         and report["duplicated"] == 0
+        and report["extra_charges"] == 0
+        and report["unpaid"] == 0
         and report["mismatched_deposits"] == 0
         and report["changes_missing"] == 0
+        and report["quickbooks_throttled"] == 0
         and report["kills"] == args.kills
+        and not report["commands_dead"]
     )
     print(json.dumps(report, default=str))
 

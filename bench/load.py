@@ -54,11 +54,12 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from _common import REALM, arbridge_env, connect_company, free_port, log, percentile, start_django
-from chaos import WEBHOOK_KEY, Cluster, fresh_database, sandboxes
+from chaos import WEBHOOK_KEY, Cluster, sandboxes
 from portal_checkout import checkout, prepare, writeback_latencies
 from qbo_webhook_latency import Company, Watcher
 
@@ -216,8 +217,20 @@ def webhook_event(invoice_id: str) -> list[dict]:
     ]
 
 
+def fresh_database(url: str) -> None:
+    """Drop and create the database the URL names (on its server's `postgres` database)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        db.execute(f'CREATE DATABASE "{name}"')
+
+
 def make_changes(
-    timings: Timings, company: Company, url: str, rate: float, deadline: float
+    timings: Timings, qbo_url: str, url: str, rate: float, deadline: float
 ) -> dict[str, float]:
     """Create `rate` invoices a second in QuickBooks, each announced by a signed webhook.
 
@@ -234,25 +247,14 @@ def make_changes(
         if pause > 0:
             time.sleep(pause)
         number = f"LD-{n:06d}"
-        body = {
-            "DocNumber": number,
-            "CustomerRef": {"value": company.customer},
-            "Line": [
-                {
-                    "Amount": 125,
-                    "DetailType": "SalesItemLineDetail",
-                    "SalesItemLineDetail": {"ItemRef": {"value": company.item}},
-                }
-            ],
-        }
         try:
-            created = company.api.post("/invoice", json=body)
+            created = httpx.post(f"{qbo_url}/_bench/invoices", json={"number": number}, timeout=60)
             created.raise_for_status()
         except httpx.HTTPError as error:
             with timings.lock:
                 timings.errors[f"quickbooks sandbox {type(error).__name__}"] += 1
             return
-        payload = json.dumps(webhook_event(created.json()["Invoice"]["Id"])).encode()
+        payload = json.dumps(webhook_event(created.json()["id"])).encode()
         headers = {
             "content-type": "application/json",
             "intuit-signature": sign(WEBHOOK_KEY, payload),
@@ -399,7 +401,7 @@ def main() -> None:
                 thread.start()
             watching = threading.Thread(target=watch, args=(watcher, timings, stop_watching))
             watching.start()
-            posted = make_changes(timings, company, cluster.urls[0], args.change_rate, deadline)
+            posted = make_changes(timings, qbo_url, cluster.urls[0], args.change_rate, deadline)
             for thread in threads:
                 thread.join()
             driven = time.monotonic() - started
