@@ -10,8 +10,11 @@ conditional UPDATE, and only one claim succeeds.
 import datetime as dt
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
-from django.db import transaction
+from django import db
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.dispatch import receiver
 from huey import crontab
@@ -35,9 +38,12 @@ from arbridge.integrations.sync import apply_changes, run_sync
 
 logger = logging.getLogger(__name__)
 
-# A running sync whose heartbeat is older than this is presumed dead; the sync
-# engine beats at least once per batch, well inside it.
-HEARTBEAT_TIMEOUT = dt.timedelta(minutes=5)
+# A running sync beats this often from a thread of its worker's own, however
+# slow its vendor, and the sync engine once per batch besides; a run whose
+# heartbeat is older than HEARTBEAT_TIMEOUT lost its worker, and the
+# connection's next sync may start.
+HEARTBEAT_INTERVAL_S = 15
+HEARTBEAT_TIMEOUT = dt.timedelta(seconds=90)
 # A run started this many times without finishing is given up on, so a run that
 # kills its worker does not kill one every few minutes forever.
 SYNC_MAX_ATTEMPTS = 3
@@ -150,11 +156,40 @@ def pull_changes(run: SyncRun) -> str:
         except (ImportError, LookupError) as e:
             return f"The {connection.get_kind_display()} connector is not available: {e}"
         try:
-            run_sync(run, connector)
+            with beating(run):
+                run_sync(run, connector)
         except Exception as e:
             logger.exception("Sync run %s failed", run.pk)
             return f"{type(e).__name__}: {e}"
     return ""
+
+
+@contextmanager
+def beating(run: SyncRun) -> Iterator[None]:
+    """Keep the run's heartbeat fresh from a thread while the block runs.
+
+    The thread dies with its process, which is the point: the beats stop when
+    the worker does, not when a vendor is slow. It is not waited for: a beat
+    held up by a lock finds the run finished and writes nothing (the attempt
+    fences it, as in finish_run).
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_INTERVAL_S):
+                with suppress(DatabaseError):
+                    SyncRun.objects.filter(
+                        pk=run.pk, status=SyncRun.Status.RUNNING, attempts=run.attempts
+                    ).update(heartbeat_at=clock.now())
+        finally:
+            db.connection.close()  # this thread's own
+
+    threading.Thread(target=beat, name=f"sync-run-{run.pk}-heartbeat", daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def finish_run(run: SyncRun, error: str) -> None:

@@ -8,13 +8,14 @@ does not know it.
 
 import signal
 import threading
+import time
 
 import pytest
 from django.db import transaction
 from django.db.models import F
 
 from arbridge.core import clock
-from arbridge.integrations import writeback
+from arbridge.integrations import tasks, writeback
 from arbridge.integrations.models import ExternalRef, OutboundCommand, SyncRun
 from arbridge.integrations.tasks import HEARTBEAT_TIMEOUT, request_sync, sweep
 from arbridge.ledger.models import Invoice
@@ -119,7 +120,7 @@ def test_a_sync_cut_short_by_a_dying_consumer_finishes_with_each_record_once(
     consumer.stop(signal.SIGKILL)
     stall.release.set()
 
-    # Five minutes without a heartbeat, and the sweeper hands the run to another worker.
+    # No heartbeat for HEARTBEAT_TIMEOUT, and the sweeper hands the run to another worker.
     SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=F("heartbeat_at") - HEARTBEAT_TIMEOUT)
     consumer.start()
     assert sweep() == (0, 1)
@@ -129,3 +130,31 @@ def test_a_sync_cut_short_by_a_dying_consumer_finishes_with_each_record_once(
     assert sorted(refs.values_list("remote_id", flat=True)) == sorted(r["Id"] for r in remote)
     assert Invoice.objects.count() == 5
     assert SyncRun.objects.get().attempts == 2
+
+
+def test_a_sync_held_up_by_its_vendor_keeps_its_heartbeat(
+    monkeypatch, sandbox_server, qbo, company
+):
+    """Beats come from the worker's own thread, not the vendor's pace: a slow run is not dead."""
+    monkeypatch.setattr(tasks, "HEARTBEAT_INTERVAL_S", 0.05)
+    company.invoice(company.customer("Globex"), "100.00")
+    stall = Stall(company.sandbox, "GET", "/query")
+    sandbox_server.app = stall
+    run = SyncRun.objects.create(partner=qbo.partner, connection=qbo)
+    worker = threading.Thread(target=tasks.perform_sync, args=[run.pk])
+    worker.start()
+    try:
+        assert stall.stalled.wait(timeout=30)
+        started = SyncRun.objects.get(pk=run.pk).heartbeat_at
+        deadline = time.monotonic() + 10
+        while SyncRun.objects.get(pk=run.pk).heartbeat_at <= started:
+            assert time.monotonic() < deadline, "no beat while QuickBooks was slow to answer"
+            time.sleep(0.05)
+        # Another run of the connection waits: this one is alive.
+        second = SyncRun.objects.create(partner=qbo.partner, connection=qbo)
+        assert tasks.claim_run(second.pk) is None
+    finally:
+        stall.release.set()
+        worker.join(timeout=60)
+    assert SyncRun.objects.get(pk=run.pk).status == SyncRun.Status.SUCCEEDED
+    assert Invoice.objects.count() == 1
