@@ -18,7 +18,7 @@ from arbridge.payments.models import SavedMethod
 
 @pytest.fixture
 def api_key(partner, alice) -> str:
-    _, raw = ApiKey.issue(partner, "accounting export", created_by=alice)
+    _, raw = ApiKey.issue(partner, "accounting export", created_by=alice, scope=ApiKey.Scope.WRITE)
     return raw
 
 

@@ -155,7 +155,7 @@ def test_without_a_key_each_request_is_its_own(api_client, rows, inbox, path):
 
 def test_keys_are_per_partner(api_client, rows, other_partner, charlie):
     first = post(api_client, "/api/v1/webhook-endpoints", rows, WEBHOOK)
-    _, raw = ApiKey.issue(other_partner, "theirs", created_by=charlie)
+    _, raw = ApiKey.issue(other_partner, "theirs", created_by=charlie, scope=ApiKey.Scope.WRITE)
     theirs = post(
         Client(headers={"Authorization": f"Bearer {raw}"}),
         "/api/v1/webhook-endpoints",
