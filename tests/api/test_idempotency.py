@@ -41,6 +41,7 @@ WRITES_THAT_WORK = {
     "/api/v1/sends": lambda rows: {"customer": rows[Customer].pk},
     "/api/v1/pauses": lambda rows: {"customer": rows[Customer].pk},
     "/api/v1/customers/{id}/portal-links": lambda rows: {"days": 30},
+    "/api/v1/portal-links/{id}/revoke": lambda rows: None,
     "/api/v1/exceptions/{id}/resolve": lambda rows: None,
     "/api/v1/exceptions/{id}/retry": lambda rows: None,
     "/api/v1/payments/{id}/refund": lambda rows: None,

@@ -109,6 +109,39 @@ def test_revoked_links_are_not_listed(api_client, customer):
     assert listed["items"] == []
 
 
+def test_a_revoked_link_no_longer_opens_the_portal(api_client, customer):
+    url = api_client.post(
+        f"/api/v1/customers/{customer.pk}/portal-links", {}, "application/json"
+    ).json()["url"]
+    link = PortalLink.objects.get()
+    portal = Client()
+    assert portal.get(url, follow=True).status_code == 200  # opened: a session in the portal
+
+    response = api_client.post(f"/api/v1/portal-links/{link.pk}/revoke")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["revoked_at"] is not None
+    # Neither the link nor the session it opened lets the customer in any longer.
+    assert Client().get(url).status_code == 410
+    invoices = f"/portal/{customer.partner.slug}/invoices/"
+    assert portal.get(invoices)["Location"] == f"/portal/{customer.partner.slug}/"
+    assert api_client.get(f"/api/v1/customers/{customer.pk}/portal-links").json()["items"] == []
+    assert api_client.get("/api/v1/portal-links").json()["items"] == []
+    assert api_client.get(f"/api/v1/portal-links/{link.pk}").json()["revoked_at"] is not None
+    # Revoking again changes nothing, and is recorded once.
+    assert api_client.post(f"/api/v1/portal-links/{link.pk}/revoke").status_code == 200
+    [entry] = AuditEntry.objects.filter(action="portal_link.revoked")
+    assert entry.detail["via"].startswith("API key accounting export")
+
+
+def test_links_emailed_to_contacts_are_not_the_apis(api_client, customer):
+    link = PortalLink.issue_sign_in(customer, "ap@globex.example")
+
+    assert api_client.post(f"/api/v1/portal-links/{link.pk}/revoke").status_code == 404
+    link.refresh_from_db()
+    assert link.revoked_at is None
+
+
 def test_a_customers_contacts_are_listed(api_client, customer, outsider_customer):
     hank = Contact.objects.create(
         partner_id=customer.partner_id, customer=customer, name="Hank", email="hank@globex.example"

@@ -306,8 +306,10 @@ class PortalLinkIn(Schema):
 
 class PortalLinkOut(Schema):
     id: int
+    customer: CustomerRef
     url: str = Field(description="Where the customer opens their portal: hand it to them.")
     expires_at: dt.datetime
+    revoked_at: dt.datetime | None = Field(description="Set once revoked: the link opens nothing.")
     created_at: dt.datetime
     created_by: str | None
 

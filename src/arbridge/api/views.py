@@ -18,6 +18,7 @@ from arbridge.api.autopay import router as autopay_router
 from arbridge.api.collections import router as collections_router
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
+from arbridge.core import clock
 from arbridge.core.models import ApiKey, AuditEntry, Connection
 from arbridge.integrations import tasks
 from arbridge.integrations.models import ExceptionItem, SyncRun
@@ -185,6 +186,42 @@ def create_portal_link(request: HttpRequest, id: Id, data: schemas.PortalLinkIn)
         request.partner, "portal_link.created", target=str(customer), days=days, via=via(request)
     )
     return Status(201, link)
+
+
+def handed_out(request: HttpRequest):
+    """Return the partner's portal links made to hand out (not the sign-in links it emailed)."""
+    return (
+        PortalLink.objects.for_partner(request.partner)
+        .filter(emailed_to="")
+        .select_related("customer", "created_by")
+    )
+
+
+@api.get("/portal-links", response={200: schemas.PortalLinkPage, **LIST_ERRORS})
+def list_all_portal_links(request: HttpRequest, page: PageQuery, customer: Id = None):
+    """List the portal links that still work, every customer's, newest first."""
+    links = handed_out(request).filter(revoked_at__isnull=True, expires_at__gt=clock.now())
+    if customer is not None:
+        links = links.filter(customer_id=customer)
+    return paginate(links, page)
+
+
+@api.get("/portal-links/{id}", response={200: schemas.PortalLinkOut, **DETAIL_ERRORS})
+def get_portal_link(request: HttpRequest, id: Id):
+    """Return one portal link, revoked or expired as it may be."""
+    return get_object_or_404(handed_out(request), pk=id)
+
+
+@api.post("/portal-links/{id}/revoke", response={200: schemas.PortalLinkOut, **DETAIL_ERRORS})
+def revoke_portal_link(request: HttpRequest, id: Id):
+    """Stop a link working and end the portal sessions opened with it (again: no change)."""
+    link = get_object_or_404(handed_out(request), pk=id)
+    if not link.is_revoked:
+        link.revoke()
+        AuditEntry.record(
+            request.partner, "portal_link.revoked", target=str(link.customer), via=via(request)
+        )
+    return link
 
 
 # -- invoices ---------------------------------------------------------------
