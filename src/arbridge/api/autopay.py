@@ -6,8 +6,6 @@ found (404); lists are newest first by id, except the charges coming up,
 which are soonest first (their cursor carries the date as well as the id).
 """
 
-import base64
-import binascii
 import datetime as dt
 import re
 from decimal import Decimal
@@ -27,7 +25,15 @@ from pydantic import (
 )
 
 from arbridge.api.errors import ApiError, responses
-from arbridge.api.pagination import MAX_ID, Id, Page, PageParams, PageQuery, paginate
+from arbridge.api.pagination import (
+    MAX_ID,
+    Id,
+    Page,
+    PageParams,
+    PageQuery,
+    paginate,
+    paginate_sorted,
+)
 from arbridge.api.schemas import CustomerRef, DecimalString, Timestamp, choices
 from arbridge.autopay import runner
 from arbridge.autopay.enrollment import unenroll
@@ -357,31 +363,15 @@ def delete_rule(request: HttpRequest, id: Id):
 # -- the charges coming up --------------------------------------------------------------
 
 
-def encode_position(charge_on: dt.date, invoice_id: int) -> str:
-    raw = f"{charge_on.isoformat()}:{invoice_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_position(cursor: str) -> tuple[dt.date, int]:
-    """Return where a cursor continues after; ApiError 400 if it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        day, invoice_id = raw.split(":")
-        return dt.date.fromisoformat(day), int(invoice_id)
-    except (binascii.Error, UnicodeError, ValueError):
-        raise ApiError(400, "invalid_cursor", "The cursor is not one this API returned.") from None
-
-
 @router.get("/upcoming", response={200: UpcomingPage, **LIST_ERRORS})
 def list_upcoming(request: HttpRequest, page: Query[UpcomingParams]):
     """List the charges auto pay will make in the next `days` days, soonest first."""
     found = runner.upcoming(request.partner.pk, days=page.days)
     if page.customer is not None:
         found = [u for u in found if u.invoice.customer_id == page.customer]
-    if page.cursor is not None:
-        after = decode_position(page.cursor)
-        found = [u for u in found if (u.charge_on, u.invoice.pk) > after]
-    items, more = found[: page.limit], len(found) > page.limit
+    items, next_cursor = paginate_sorted(
+        found, page, lambda u: (u.charge_on, u.invoice.pk), (dt.date.fromisoformat, int)
+    )
     return {
         "items": [
             {
@@ -397,5 +387,5 @@ def list_upcoming(request: HttpRequest, page: Query[UpcomingParams]):
             }
             for u in items
         ],
-        "next_cursor": encode_position(items[-1].charge_on, items[-1].invoice.pk) if more else None,
+        "next_cursor": next_cursor,
     }
