@@ -14,7 +14,8 @@ from arbridge.autopay.models import Enrollment
 from arbridge.core.models import AuditEntry
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Contact, Deposit, DepositLine, Invoice, Payment
-from arbridge.payments import services
+from arbridge.payments import events, services
+from arbridge.payments.models import UnmatchedFunds
 from arbridge.portal.models import PortalLink
 
 pytest_plugins = ["tests.payments.fixtures"]
@@ -176,6 +177,45 @@ def test_a_card_payment_is_refunded_in_full(
     assert invoice.balance == Decimal("150.00")
     again = api_client.post(f"/api/v1/payments/{payment.pk}/refund")
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_refundable"
+
+
+def test_money_matched_from_a_bank_transfer_is_not_refunded_here(
+    api_client, customer, make_invoice, processor_settings
+):
+    invoice = make_invoice(customer, "INV-9", "80.00")
+    funds = UnmatchedFunds.objects.create(
+        partner=customer.partner, reference="WIRE-77", amount=Decimal("80.00"), currency="USD"
+    )
+    payment = events.apply_unmatched(funds, {invoice: Decimal("80.00")})
+
+    response = api_client.post(f"/api/v1/payments/{payment.pk}/refund")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "not_refundable"
+    assert "bank transfer" in response.json()["error"]["message"]
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+
+
+def test_a_refund_while_the_processor_is_unreachable_is_a_503_and_refunds_nothing(
+    api_client, customer, make_invoice, processor_settings, tokenize
+):
+    invoice = make_invoice(customer, "INV-10", "60.00")
+    checkout = services.open_checkout(customer, {invoice: Decimal("60.00")})
+    payment = services.pay(services.choose_method(checkout, tokenize()).key).payment
+    # The processor moves out of reach: the discard port, where nothing answers.
+    processor_settings.credentials = {
+        **processor_settings.credentials,
+        "base_url": "http://127.0.0.1:9",
+    }
+    processor_settings.save()
+
+    response = api_client.post(f"/api/v1/payments/{payment.pk}/refund")
+
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "processor_unavailable"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
 
 
 def test_a_payment_recorded_in_the_books_is_not_refunded_here(api_client, customer, connection):

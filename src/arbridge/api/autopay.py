@@ -36,9 +36,10 @@ from arbridge.api.pagination import (
 )
 from arbridge.api.schemas import CustomerRef, DecimalString, Timestamp, choices
 from arbridge.autopay import runner
-from arbridge.autopay.enrollment import unenroll
+from arbridge.autopay.enrollment import set_pilot, unenroll
 from arbridge.autopay.models import Enrollment, Rule
 from arbridge.core import clock
+from arbridge.core.models import AuditEntry
 from arbridge.ledger.models import Customer
 from arbridge.payments.models import SavedMethod
 
@@ -150,6 +151,12 @@ class EnrollmentIn(JsonBody):
         "", description="The words agreed to; required for a bank account (the ACH mandate)."
     )
     pilot: StrictBool = False
+
+
+class EnrollmentPatch(JsonBody):
+    pilot: StrictBool = Field(
+        None, description="In the pilot, auto pay charges only the pilot's customers."
+    )
 
 
 class RuleOut(Schema):
@@ -300,6 +307,27 @@ def create_enrollment(request: HttpRequest, body: EnrollmentIn):
     except ValueError as error:
         raise ApiError(422, "invalid", str(error)) from None
     return Status(201, enrollments(request).get(pk=enrollment.pk))
+
+
+@router.patch(
+    "/enrollments/{id}", response={200: EnrollmentOut, **DETAIL_ERRORS, **responses(400, 409)}
+)
+def update_enrollment(request: HttpRequest, id: Id, body: EnrollmentPatch):
+    """Put an enrolled customer in the auto pay pilot, or out of it."""
+    enrollment = get_object_or_404(enrollments(request), pk=id)
+    if body.pilot is None or body.pilot == enrollment.pilot:
+        return enrollment
+    if enrollment.status == Enrollment.Status.CANCELLED:
+        raise ApiError(409, "not_enrolled", f"{enrollment.customer} is not enrolled in auto pay.")
+    set_pilot(enrollment, body.pilot)
+    AuditEntry.record(
+        request.partner,
+        "autopay.pilot_changed",
+        target=str(enrollment.customer),
+        pilot=enrollment.pilot,
+        via=f"API key {request.auth}",
+    )
+    return enrollment
 
 
 @router.delete("/enrollments/{id}", response={204: None, **DETAIL_ERRORS})

@@ -32,6 +32,7 @@ from arbridge.ledger.models import (
     PaymentAllocation,
 )
 from arbridge.payments import events
+from arbridge.payments.base import ProcessorError
 from arbridge.payments.services import CheckoutError
 from arbridge.portal.manage import live_links
 from arbridge.portal.models import PortalLink
@@ -311,20 +312,27 @@ def get_payment(request: HttpRequest, id: Id):
 
 @api.post(
     "/payments/{id}/refund",
-    response={200: schemas.PaymentDetailOut, **DETAIL_ERRORS, **responses(409)},
+    response={200: schemas.PaymentDetailOut, **DETAIL_ERRORS, **responses(409, 503)},
 )
 def refund_payment(request: HttpRequest, id: Id):
-    """Refund a payment taken through the processor in full; its write-back is reversed."""
+    """Refund a payment taken through the processor in full; its write-back is reversed.
+
+    503 if the processor cannot be reached: nothing was refunded, send it again.
+    """
     payment = get_object_or_404(Payment.objects.for_partner(request.partner), pk=id)
     try:
         result = events.refund(payment)
     except CheckoutError as e:
         raise ApiError(409, "not_refundable", str(e)) from e
+    except ProcessorError as e:
+        message = "The processor could not be reached; nothing was refunded. Try again."
+        raise ApiError(503, "processor_unavailable", message) from e
     AuditEntry.record(
         request.partner,
         "payment.refunded",
         target=str(payment),
         amount=str(result.amount),
+        reference=result.reference,
         via=via(request),
     )
     return get_payment(request, id)
@@ -373,7 +381,11 @@ def sync_connection(request: HttpRequest, id: Id):
         raise ApiError(
             409, "not_connected", f"{connection} is {connection.get_status_display().lower()}."
         )
-    return Status(202, request_sync(connection, trigger=SyncRun.Trigger.MANUAL))
+    run = request_sync(connection, trigger=SyncRun.Trigger.MANUAL)
+    AuditEntry.record(
+        request.partner, "connection.sync_requested", target=str(connection), via=via(request)
+    )
+    return Status(202, run)
 
 
 # -- sync runs --------------------------------------------------------------
