@@ -63,6 +63,9 @@ InvoiceNumber = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]+$")
 ]
 
+# Words typed to find a row: NUL refused, as above.
+Search = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
+
 InvoiceStatus = choices(Invoice.Status)
 PaymentStatus = choices(Payment.Status)
 SyncRunStatus = choices(SyncRun.Status)

@@ -6,7 +6,7 @@ another partner's ids are simply not found (404), never forbidden (403).
 
 from functools import wraps
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Schema, Status
@@ -37,6 +37,7 @@ from arbridge.payments.services import CheckoutError
 from arbridge.portal.manage import live_links
 from arbridge.portal.models import PortalLink
 
+UNPAID = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
 # Methods that change nothing: the only ones a read-only key may use.
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -139,9 +140,16 @@ UNREAD = ("connection__credentials",)
 
 
 @api.get("/customers", response={200: schemas.CustomerPage, **LIST_ERRORS})
-def list_customers(request: HttpRequest, page: PageQuery):
-    """List customers, newest first."""
-    return paginate(Customer.objects.for_partner(request.partner), page)
+def list_customers(
+    request: HttpRequest, page: PageQuery, search: schemas.Search = None, archived: bool = None
+):
+    """List customers, newest first; `search` finds a name or email, as the dashboard's box does."""
+    customers = Customer.objects.for_partner(request.partner)
+    if search is not None:
+        customers = customers.filter(Q(name__icontains=search) | Q(email__icontains=search))
+    if archived is not None:
+        customers = customers.filter(archived=archived)
+    return paginate(customers, page)
 
 
 @api.get("/customers/{id}", response={200: schemas.CustomerDetailOut, **DETAIL_ERRORS})
@@ -237,8 +245,12 @@ def list_invoices(
     customer: Id = None,
     connection: Id = None,
     updated_since: schemas.Timestamp = None,
+    overdue: bool = None,
 ):
-    """List invoices, newest first, filtered by number, status, customer, connection or update."""
+    """List invoices, newest first, filtered by number, status, customer, connection or update.
+
+    `overdue=true`: unpaid and past due, as the dashboard's Overdue filter.
+    """
     invoices = (
         Invoice.objects.for_partner(request.partner)
         .select_related("customer", "connection")
@@ -254,6 +266,9 @@ def list_invoices(
         invoices = invoices.filter(connection_id=connection)
     if updated_since is not None:
         invoices = invoices.filter(updated_at__gte=updated_since)
+    if overdue is not None:
+        late = Q(status__in=UNPAID, due_date__lt=clock.today())
+        invoices = invoices.filter(late) if overdue else invoices.exclude(late)
     return paginate(invoices, page)
 
 
