@@ -354,7 +354,7 @@ def main() -> None:
             json={"webhook_url": hook},
             timeout=30,
         ).raise_for_status()
-        _, key = ApiKey.issue(connection.partner, "load")
+        _, key = ApiKey.issue(connection.partner, "load", scope=ApiKey.Scope.READ)
 
         cluster = Cluster(env, web_ports)
         timings = Timings(cluster.urls)

@@ -88,7 +88,7 @@ def load(invoices: int) -> tuple:
     other = Partner.objects.create(name="Other MSP")
     user = User.objects.create_user("bench")
     Membership.objects.create(user=user, partner=partner, role=Membership.Role.OWNER)
-    _, key = ApiKey.issue(partner, "bench")
+    _, key = ApiKey.issue(partner, "bench", scope=ApiKey.Scope.READ)
     connections = [
         Connection.objects.create(
             partner=partner,

@@ -217,7 +217,7 @@ def main() -> None:
             run = SyncRun.objects.create(partner=connection.partner, connection=connection)
             run = perform_sync(run.pk)
             log(NAME, f"initial sync {run.status} {run.error_message}")
-            _, key = ApiKey.issue(connection.partner, "bench")
+            _, key = ApiKey.issue(connection.partner, "bench", scope=ApiKey.Scope.READ)
             worker = subprocess.Popen(
                 [os.path.join(bin_dir, "arbridge"), "worker"],
                 env=env,

@@ -14,11 +14,12 @@ from arbridge.hooks.models import Delivery, Endpoint, Event, new_secret
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Deposit, Invoice, Payment
 from arbridge.payments.models import SavedMethod
+from arbridge.portal.models import PortalLink
 
 
 @pytest.fixture
 def api_key(partner, alice) -> str:
-    _, raw = ApiKey.issue(partner, "accounting export", created_by=alice)
+    _, raw = ApiKey.issue(partner, "accounting export", created_by=alice, scope=ApiKey.Scope.WRITE)
     return raw
 
 
@@ -126,6 +127,7 @@ def make_rows(partner: Partner, name: str) -> dict[type[models.Model], models.Mo
             evidence={"authorized_by": f"{name} AP"},
         ),
         Rule: Rule.objects.create(partner=partner, trigger=Rule.Trigger.AFTER_CREATED),
+        PortalLink: PortalLink.issue(customer),
     }
 
 

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from arbridge.autopay.models import Enrollment, Rule
-from arbridge.core.models import ApiKey
+from arbridge.core.models import ApiKey, AuditEntry
 from arbridge.ledger.models import Customer
 from arbridge.payments.models import SavedMethod
 
@@ -76,6 +76,25 @@ def test_the_partner_enrolls_a_customer_with_the_evidence_and_un_enrolls(api_cli
     assert again.status_code == 204
     listed = api_client.get("/api/v1/autopay/enrollments", {"status": "active"}).json()
     assert listed["items"] == []
+
+
+def test_the_partner_puts_an_enrolled_customer_in_the_pilot_and_out(api_client, customer):
+    saved(customer)
+    body = post(api_client, "/api/v1/autopay/enrollments", {"customer": customer.pk, **EVIDENCE})
+    url = f"/api/v1/autopay/enrollments/{body.json()['id']}"
+
+    def patch(data):
+        return api_client.patch(url, json.dumps(data), "application/json")
+
+    assert patch({"pilot": True}).json()["pilot"] is True
+    assert Enrollment.objects.get().pilot
+    assert patch({"pilot": False}).json()["pilot"] is False
+    assert patch({"pilot": "yes"}).status_code == 422
+    assert AuditEntry.objects.filter(action="autopay.pilot_changed").count() == 2
+    api_client.delete(url)
+    refused = patch({"pilot": True})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_enrolled"
+    assert not Enrollment.objects.get().pilot
 
 
 def test_a_bank_account_needs_the_mandate_text(api_client, customer):

@@ -8,6 +8,7 @@ import pytest
 from arbridge.collections import reminders
 from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence
 from arbridge.core import clock
+from arbridge.core.models import AuditEntry
 from arbridge.ledger.models import Contact
 
 pytest_plugins = ["tests.payments.fixtures", "tests.portal.fixtures"]
@@ -160,6 +161,9 @@ def test_a_pause_holds_reminders_until_it_is_deleted(api_client, partner, custom
     assert api_client.delete(f"/api/v1/pauses/{created.json()['id']}").status_code == 204
     assert api_client.get(f"/api/v1/pauses/{created.json()['id']}").status_code == 404
     assert list(reminders.chasable(partner.pk)) == [overdue]
+    # The audit log says who paused and resumed, as for a pause made on the dashboard.
+    actions = AuditEntry.objects.filter(target=str(customer)).values_list("action", flat=True)
+    assert sorted(actions) == ["collections.paused", "collections.resumed"]
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 from django.test import Client
 
-from arbridge.core.models import ApiKey, Connection
+from arbridge.core.models import ApiKey, AuditEntry, Connection
 from arbridge.integrations.models import SyncRun
 
 
@@ -42,6 +42,8 @@ def test_sync_queues_a_manual_run(api_client, connection):
         SyncRun.Trigger.MANUAL,
     )
     assert api_client.get(f"/api/v1/sync-runs/{run.id}").status_code == 200
+    [entry] = AuditEntry.objects.filter(action="connection.sync_requested")
+    assert entry.target == str(connection) and entry.detail["via"].startswith("API key")
 
 
 def test_sync_refuses_a_connection_not_yet_connected(api_client, connection):

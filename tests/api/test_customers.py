@@ -39,3 +39,16 @@ def test_it_gets_a_customer_with_contacts(api_client, partner, customer):
     assert [(c["name"], c["email"], c["is_billing"]) for c in body["contacts"]] == [
         ("Pat Payable", "pat@globex.example", True)
     ]
+
+
+def test_customers_are_found_by_name_or_email_and_archived_or_not(api_client, partner, customer):
+    gone = Customer.objects.create(partner=partner, name="Umbrella", archived=True)
+
+    def names(**query):
+        return [c["name"] for c in api_client.get("/api/v1/customers", query).json()["items"]]
+
+    assert names(search="glob") == ["Globex"]
+    assert names(search="AP@GLOBEX") == ["Globex"]
+    assert names(archived="false") == ["Globex"]
+    assert names(archived="true") == [gone.name]
+    assert names(search="brella", archived="false") == []

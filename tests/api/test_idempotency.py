@@ -41,6 +41,7 @@ WRITES_THAT_WORK = {
     "/api/v1/sends": lambda rows: {"customer": rows[Customer].pk},
     "/api/v1/pauses": lambda rows: {"customer": rows[Customer].pk},
     "/api/v1/customers/{id}/portal-links": lambda rows: {"days": 30},
+    "/api/v1/portal-links/{id}/revoke": lambda rows: None,
     "/api/v1/exceptions/{id}/resolve": lambda rows: None,
     "/api/v1/exceptions/{id}/retry": lambda rows: None,
     "/api/v1/payments/{id}/refund": lambda rows: None,
@@ -155,7 +156,7 @@ def test_without_a_key_each_request_is_its_own(api_client, rows, inbox, path):
 
 def test_keys_are_per_partner(api_client, rows, other_partner, charlie):
     first = post(api_client, "/api/v1/webhook-endpoints", rows, WEBHOOK)
-    _, raw = ApiKey.issue(other_partner, "theirs", created_by=charlie)
+    _, raw = ApiKey.issue(other_partner, "theirs", created_by=charlie, scope=ApiKey.Scope.WRITE)
     theirs = post(
         Client(headers={"Authorization": f"Bearer {raw}"}),
         "/api/v1/webhook-endpoints",

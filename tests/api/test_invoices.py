@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from arbridge.core import clock
 from arbridge.core.models import Connection
 from arbridge.ledger.models import Credit, Customer, InvoiceLine, Payment
 
@@ -144,3 +145,19 @@ def test_listing_takes_the_same_queries_for_any_number_of_rows(
         response = api_client.get("/api/v1/invoices")
 
     assert len(response.json()["items"]) == count
+
+
+def test_overdue_invoices_are_unpaid_and_past_due(api_client, customer, make_invoice):
+    today = clock.today()
+    late = make_invoice(customer, "INV-LATE", due_date=today - dt.timedelta(days=1))
+    make_invoice(customer, "INV-DUE-TODAY", due_date=today)
+    make_invoice(
+        customer, "INV-PAID-LATE", status="paid", balance=0, due_date=today - dt.timedelta(days=9)
+    )
+
+    def numbers(overdue: str) -> list[str]:
+        items = api_client.get("/api/v1/invoices", {"overdue": overdue}).json()["items"]
+        return [i["number"] for i in items]
+
+    assert numbers("true") == [late.number]
+    assert numbers("false") == ["INV-PAID-LATE", "INV-DUE-TODAY"]

@@ -18,6 +18,7 @@ from arbridge.core.models import Connection
 from arbridge.hooks.models import Delivery, Endpoint
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Customer, Deposit, Invoice, Payment
+from arbridge.portal.models import PortalLink
 
 # The first path segment after /api/v1/ (the first two under autopay/) -> the model it serves.
 RESOURCES: dict[str, type[models.Model]] = {
@@ -36,6 +37,7 @@ RESOURCES: dict[str, type[models.Model]] = {
     "sequences": Sequence,
     "sends": ReminderEmail,
     "pauses": CustomerPolicy,
+    "portal-links": PortalLink,
 }
 # Query parameters that take another row's id -> that row's model.
 FILTERS: dict[str, type[models.Model]] = {

@@ -1,6 +1,11 @@
 import pytest
 
-from arbridge.ledger.models import Customer
+from arbridge.api.views import api
+from arbridge.hooks.models import Delivery, Endpoint, Event
+from arbridge.ledger.models import Contact, Customer, Invoice
+from arbridge.portal.models import PortalLink
+from tests.api.conftest import make_rows
+from tests.api.test_isolation import resource
 
 
 @pytest.fixture
@@ -66,3 +71,102 @@ def test_limit_defaults_to_50(api_client, customer, make_invoice):
 
     assert len(body["items"]) == 50
     assert body["next_cursor"] is not None
+
+
+# -- every paged list, from the OpenAPI document ------------------------------------------
+
+SCHEMA = api.get_openapi_schema()
+
+
+def is_page(operation: dict) -> bool:
+    ref = operation["responses"][200]["content"]["application/json"]["schema"].get("$ref", "")
+    fields = SCHEMA["components"]["schemas"][ref.rsplit("/", 1)[-1]].get("properties", {})
+    return {"items", "next_cursor"} <= set(fields)
+
+
+PAGED = [
+    path
+    for path, operations in SCHEMA["paths"].items()
+    if "get" in operations and is_page(operations["get"])
+]
+# Lists in an order of their own (the API docs say which), not newest first.
+OTHER_ORDER = {"/api/v1/autopay/upcoming", "/api/v1/figures/aging"}
+# Lists under one row: the path's parent model, and how to give that parent three more children.
+NESTED = {
+    "/api/v1/customers/{id}/contacts": lambda rows: [
+        Contact.objects.create(
+            partner_id=rows[Customer].partner_id, customer=rows[Customer], name=f"Contact {n}"
+        )
+        for n in range(3)
+    ],
+    "/api/v1/customers/{id}/portal-links": lambda rows: (
+        [PortalLink.issue(rows[Customer]) for _ in range(2)] + [rows[PortalLink]]
+    ),
+    "/api/v1/webhook-endpoints/{id}/deliveries": lambda rows: (
+        [
+            Delivery.objects.create(
+                partner_id=rows[Endpoint].partner_id,
+                endpoint=rows[Endpoint],
+                event=Event.objects.create(
+                    partner_id=rows[Endpoint].partner_id,
+                    key=f"more-{n}",
+                    type="invoice.paid",
+                    data={},
+                ),
+            )
+            for n in range(2)
+        ]
+        + [rows[Delivery]]
+    ),
+}
+
+
+@pytest.fixture
+def three_of_everything(partner) -> list[dict]:
+    """Make three rows of every resource the API serves, for alice's partner."""
+    made = []
+    for name in ("Able", "Baker", "Charlie"):
+        rows = make_rows(partner, name)
+        # make_rows gives each partner one of these, under fixed names.
+        Invoice.objects.filter(pk=rows[Invoice].pk).update(number=f"{name}-INV-1")
+        Event.objects.filter(partner=partner, key="k").update(key=f"{name}-k")
+        made.append(rows)
+    return made
+
+
+def walk_pages(client, url: str, limit: int) -> list[dict]:
+    """Follow next_cursor from the first page to the last; return every item seen."""
+    items, cursor = [], None
+    while True:
+        body = client.get(url, {"limit": limit, **({"cursor": cursor} if cursor else {})}).json()
+        items += body["items"]
+        if (cursor := body["next_cursor"]) is None:
+            return items
+
+
+def test_every_paged_list_is_tried():
+    assert "/api/v1/invoices" in PAGED and "/api/v1/figures/aging" in PAGED
+    assert {p for p in PAGED if "{" in p} == set(NESTED)
+
+
+@pytest.mark.parametrize("path", PAGED)
+def test_pages_of_one_give_every_row_once_newest_first(api_client, three_of_everything, path):
+    if "{" in path:
+        parent = three_of_everything[0]
+        children = NESTED[path](parent)
+        url = path.replace("{id}", str(parent[resource(path)].pk))
+        expected = sorted((c.pk for c in children), reverse=True)
+    else:
+        url = path
+        if path not in OTHER_ORDER:
+            model = resource(path)
+            expected = sorted((rows[model].pk for rows in three_of_everything), reverse=True)
+
+    walked = walk_pages(api_client, url, limit=1)
+
+    whole = api_client.get(url, {"limit": 200}).json()
+    assert whole["next_cursor"] is None
+    assert len(walked) >= 3
+    assert walked == whole["items"]  # every row once, in the list's own order
+    if path not in OTHER_ORDER:
+        assert [item["id"] for item in walked] == expected

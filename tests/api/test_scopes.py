@@ -89,3 +89,13 @@ def test_a_read_only_key_cannot_sync_a_connection(read_client, own_rows):
 
     assert response.status_code == 403
     assert runs.count() == before
+
+
+def test_a_key_made_without_a_scope_is_read_only(partner, own_rows):
+    _, raw = ApiKey.issue(partner, "unstated")
+    client = Client(headers={"Authorization": f"Bearer {raw}"})
+
+    assert client.get("/api/v1/connections").status_code == 200
+    response = client.post(f"/api/v1/connections/{own_rows[Connection].pk}/sync")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "read_only_key"

@@ -14,7 +14,8 @@ from arbridge.autopay.models import Enrollment
 from arbridge.core.models import AuditEntry
 from arbridge.integrations.models import ExceptionItem, SyncRun
 from arbridge.ledger.models import Contact, Deposit, DepositLine, Invoice, Payment
-from arbridge.payments import services
+from arbridge.payments import events, services
+from arbridge.payments.models import UnmatchedFunds
 from arbridge.portal.models import PortalLink
 
 pytest_plugins = ["tests.payments.fixtures"]
@@ -109,6 +110,39 @@ def test_revoked_links_are_not_listed(api_client, customer):
     assert listed["items"] == []
 
 
+def test_a_revoked_link_no_longer_opens_the_portal(api_client, customer):
+    url = api_client.post(
+        f"/api/v1/customers/{customer.pk}/portal-links", {}, "application/json"
+    ).json()["url"]
+    link = PortalLink.objects.get()
+    portal = Client()
+    assert portal.get(url, follow=True).status_code == 200  # opened: a session in the portal
+
+    response = api_client.post(f"/api/v1/portal-links/{link.pk}/revoke")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["revoked_at"] is not None
+    # Neither the link nor the session it opened lets the customer in any longer.
+    assert Client().get(url).status_code == 410
+    invoices = f"/portal/{customer.partner.slug}/invoices/"
+    assert portal.get(invoices)["Location"] == f"/portal/{customer.partner.slug}/"
+    assert api_client.get(f"/api/v1/customers/{customer.pk}/portal-links").json()["items"] == []
+    assert api_client.get("/api/v1/portal-links").json()["items"] == []
+    assert api_client.get(f"/api/v1/portal-links/{link.pk}").json()["revoked_at"] is not None
+    # Revoking again changes nothing, and is recorded once.
+    assert api_client.post(f"/api/v1/portal-links/{link.pk}/revoke").status_code == 200
+    [entry] = AuditEntry.objects.filter(action="portal_link.revoked")
+    assert entry.detail["via"].startswith("API key accounting export")
+
+
+def test_links_emailed_to_contacts_are_not_the_apis(api_client, customer):
+    link = PortalLink.issue_sign_in(customer, "ap@globex.example")
+
+    assert api_client.post(f"/api/v1/portal-links/{link.pk}/revoke").status_code == 404
+    link.refresh_from_db()
+    assert link.revoked_at is None
+
+
 def test_a_customers_contacts_are_listed(api_client, customer, outsider_customer):
     hank = Contact.objects.create(
         partner_id=customer.partner_id, customer=customer, name="Hank", email="hank@globex.example"
@@ -143,6 +177,45 @@ def test_a_card_payment_is_refunded_in_full(
     assert invoice.balance == Decimal("150.00")
     again = api_client.post(f"/api/v1/payments/{payment.pk}/refund")
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_refundable"
+
+
+def test_money_matched_from_a_bank_transfer_is_not_refunded_here(
+    api_client, customer, make_invoice, processor_settings
+):
+    invoice = make_invoice(customer, "INV-9", "80.00")
+    funds = UnmatchedFunds.objects.create(
+        partner=customer.partner, reference="WIRE-77", amount=Decimal("80.00"), currency="USD"
+    )
+    payment = events.apply_unmatched(funds, {invoice: Decimal("80.00")})
+
+    response = api_client.post(f"/api/v1/payments/{payment.pk}/refund")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "not_refundable"
+    assert "bank transfer" in response.json()["error"]["message"]
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+
+
+def test_a_refund_while_the_processor_is_unreachable_is_a_503_and_refunds_nothing(
+    api_client, customer, make_invoice, processor_settings, tokenize
+):
+    invoice = make_invoice(customer, "INV-10", "60.00")
+    checkout = services.open_checkout(customer, {invoice: Decimal("60.00")})
+    payment = services.pay(services.choose_method(checkout, tokenize()).key).payment
+    # The processor moves out of reach: the discard port, where nothing answers.
+    processor_settings.credentials = {
+        **processor_settings.credentials,
+        "base_url": "http://127.0.0.1:9",
+    }
+    processor_settings.save()
+
+    response = api_client.post(f"/api/v1/payments/{payment.pk}/refund")
+
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "processor_unavailable"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
 
 
 def test_a_payment_recorded_in_the_books_is_not_refunded_here(api_client, customer, connection):

@@ -37,6 +37,8 @@ def test_it_prints_an_api_key_for_the_new_partner(db):
 
     key = ApiKey.objects.authenticate(printed["API key"])
     assert key.partner == Partner.objects.get(slug="contoso-it")
+    # The first key sets the partner up (webhook endpoints, say): it may write.
+    assert key.can_write
 
 
 def test_a_given_password_is_used_and_not_printed(db):

@@ -152,3 +152,4 @@ def test_each_start_keeps_the_password_and_issues_a_new_key(db):
     assert ApiKey.objects.authenticate(first.api_key) is None
     key = ApiKey.objects.authenticate(second.api_key)
     assert key.partner.name == "Northwind MSP"
+    assert key.can_write  # the demo's key tries the whole API, syncs included

@@ -58,7 +58,7 @@ def test_series_by_month(api, book, today):
 
 
 def test_aging_per_customer(api, book, today):
-    rows = api.get("/api/v1/figures/aging?currency=usd").json()
+    rows = api.get("/api/v1/figures/aging?currency=usd").json()["items"]
     assert [(r["customer_name"], r["total"]) for r in rows] == [
         ("Globex", "1300.00"),
         ("Initech", "1100.00"),

@@ -62,7 +62,7 @@ def test_the_api_figures_of_another_partner(charlie, other_partner, book, today)
     api = Client(headers={"Authorization": f"Bearer {raw}"})
     body = api.get("/api/v1/figures").json()
     assert [(c["currency"], c["outstanding"]) for c in body["currencies"]] == [("USD", "5000.00")]
-    rows = api.get("/api/v1/figures/aging").json()
+    rows = api.get("/api/v1/figures/aging").json()["items"]
     assert [r["customer_name"] for r in rows] == ["Outsider"]
     series = api.get("/api/v1/figures/series?count=2").json()["series"]
     assert [s["currency"] for s in series] == ["USD"]

@@ -6,8 +6,6 @@ found (404); lists are newest first by id, except the charges coming up,
 which are soonest first (their cursor carries the date as well as the id).
 """
 
-import base64
-import binascii
 import datetime as dt
 import re
 from decimal import Decimal
@@ -27,12 +25,21 @@ from pydantic import (
 )
 
 from arbridge.api.errors import ApiError, responses
-from arbridge.api.pagination import MAX_ID, Id, Page, PageParams, PageQuery, paginate
+from arbridge.api.pagination import (
+    MAX_ID,
+    Id,
+    Page,
+    PageParams,
+    PageQuery,
+    paginate,
+    paginate_sorted,
+)
 from arbridge.api.schemas import CustomerRef, DecimalString, Timestamp, choices
 from arbridge.autopay import runner
-from arbridge.autopay.enrollment import unenroll
+from arbridge.autopay.enrollment import set_pilot, unenroll
 from arbridge.autopay.models import Enrollment, Rule
 from arbridge.core import clock
+from arbridge.core.models import AuditEntry
 from arbridge.ledger.models import Customer
 from arbridge.payments.models import SavedMethod
 
@@ -144,6 +151,12 @@ class EnrollmentIn(JsonBody):
         "", description="The words agreed to; required for a bank account (the ACH mandate)."
     )
     pilot: StrictBool = False
+
+
+class EnrollmentPatch(JsonBody):
+    pilot: StrictBool = Field(
+        None, description="In the pilot, auto pay charges only the pilot's customers."
+    )
 
 
 class RuleOut(Schema):
@@ -296,6 +309,27 @@ def create_enrollment(request: HttpRequest, body: EnrollmentIn):
     return Status(201, enrollments(request).get(pk=enrollment.pk))
 
 
+@router.patch(
+    "/enrollments/{id}", response={200: EnrollmentOut, **DETAIL_ERRORS, **responses(400, 409)}
+)
+def update_enrollment(request: HttpRequest, id: Id, body: EnrollmentPatch):
+    """Put an enrolled customer in the auto pay pilot, or out of it."""
+    enrollment = get_object_or_404(enrollments(request), pk=id)
+    if body.pilot is None or body.pilot == enrollment.pilot:
+        return enrollment
+    if enrollment.status == Enrollment.Status.CANCELLED:
+        raise ApiError(409, "not_enrolled", f"{enrollment.customer} is not enrolled in auto pay.")
+    set_pilot(enrollment, body.pilot)
+    AuditEntry.record(
+        request.partner,
+        "autopay.pilot_changed",
+        target=str(enrollment.customer),
+        pilot=enrollment.pilot,
+        via=f"API key {request.auth}",
+    )
+    return enrollment
+
+
 @router.delete("/enrollments/{id}", response={204: None, **DETAIL_ERRORS})
 def delete_enrollment(request: HttpRequest, id: Id):
     """Un-enroll: nothing more is charged; charges already made stand, the authorization is kept."""
@@ -357,31 +391,15 @@ def delete_rule(request: HttpRequest, id: Id):
 # -- the charges coming up --------------------------------------------------------------
 
 
-def encode_position(charge_on: dt.date, invoice_id: int) -> str:
-    raw = f"{charge_on.isoformat()}:{invoice_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_position(cursor: str) -> tuple[dt.date, int]:
-    """Return where a cursor continues after; ApiError 400 if it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        day, invoice_id = raw.split(":")
-        return dt.date.fromisoformat(day), int(invoice_id)
-    except (binascii.Error, UnicodeError, ValueError):
-        raise ApiError(400, "invalid_cursor", "The cursor is not one this API returned.") from None
-
-
 @router.get("/upcoming", response={200: UpcomingPage, **LIST_ERRORS})
 def list_upcoming(request: HttpRequest, page: Query[UpcomingParams]):
     """List the charges auto pay will make in the next `days` days, soonest first."""
     found = runner.upcoming(request.partner.pk, days=page.days)
     if page.customer is not None:
         found = [u for u in found if u.invoice.customer_id == page.customer]
-    if page.cursor is not None:
-        after = decode_position(page.cursor)
-        found = [u for u in found if (u.charge_on, u.invoice.pk) > after]
-    items, more = found[: page.limit], len(found) > page.limit
+    items, next_cursor = paginate_sorted(
+        found, page, lambda u: (u.charge_on, u.invoice.pk), (dt.date.fromisoformat, int)
+    )
     return {
         "items": [
             {
@@ -397,5 +415,5 @@ def list_upcoming(request: HttpRequest, page: Query[UpcomingParams]):
             }
             for u in items
         ],
-        "next_cursor": encode_position(items[-1].charge_on, items[-1].invoice.pk) if more else None,
+        "next_cursor": next_cursor,
     }

@@ -24,6 +24,7 @@ from arbridge.collections import reminders
 from arbridge.collections.forms import MAX_OFFSET, MIN_OFFSET
 from arbridge.collections.models import CustomerPolicy, ReminderEmail, Sequence, Step
 from arbridge.core import clock
+from arbridge.core.models import AuditEntry
 from arbridge.ledger.models import Customer
 
 router = Router(tags=["collections"])
@@ -352,11 +353,25 @@ def pause(request: HttpRequest, data: PauseIn):
     if policy.paused:
         return Status(200, get_object_or_404(pauses_of(request), pk=policy.pk))
     policy.pause(reason=data.reason)
+    AuditEntry.record(
+        request.partner,
+        "collections.paused",
+        target=str(customer),
+        reason=data.reason,
+        via=f"API key {request.auth}",
+    )
     return Status(201, get_object_or_404(pauses_of(request), pk=policy.pk))
 
 
 @router.delete("/pauses/{id}", response={204: None, **DETAIL_ERRORS})
 def resume(request: HttpRequest, id: Id):
     """End a pause: reminders go on from each invoice's next step due."""
-    get_object_or_404(pauses_of(request), pk=id).resume()
+    policy = get_object_or_404(pauses_of(request), pk=id)
+    policy.resume()
+    AuditEntry.record(
+        request.partner,
+        "collections.resumed",
+        target=str(policy.customer),
+        via=f"API key {request.auth}",
+    )
     return Status(204, None)

@@ -6,6 +6,7 @@ payments). The definitions are the ones written on the dashboard.
 """
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from annotated_types import Interval
@@ -13,6 +14,7 @@ from django.http import HttpRequest
 from ninja import Schema
 from pydantic import StringConstraints
 
+from arbridge.api.pagination import Page, PageQuery, paginate_sorted
 from arbridge.api.schemas import DecimalString
 from arbridge.api.views import LIST_ERRORS, api
 from arbridge.core import clock
@@ -118,6 +120,10 @@ class CustomerAgingOut(Schema):
     currency: str
     aging: list[BucketOut]
     total: DecimalString
+
+
+class AgingPage(Page[CustomerAgingOut]):
+    pass
 
 
 def buckets(row: figures.Aging) -> list[dict]:
@@ -244,8 +250,13 @@ def series_of(partner, grain: str, count: int) -> dict:
     return {"grain": grain, "series": series}
 
 
-@api.get("/figures/aging", response={200: list[CustomerAgingOut], **LIST_ERRORS}, tags=["figures"])
-def get_aging(request: HttpRequest, currency: Currency = None):
+def aging_position(row: figures.Aging) -> tuple:
+    """Where a customer's row stands: by currency, largest first (figures.aging_by_customer)."""
+    return (row.currency, -row.total, row.customer_name, row.customer_id or 0)
+
+
+@api.get("/figures/aging", response={200: AgingPage, **LIST_ERRORS}, tags=["figures"])
+def get_aging(request: HttpRequest, page: PageQuery, currency: Currency = None):
     """Return each customer's open balances by aging bucket today, largest first per currency."""
     key = cache.fingerprint(request.partner)
     packed = cache.remember(
@@ -253,14 +264,19 @@ def get_aging(request: HttpRequest, currency: Currency = None):
     )
     if currency is not None:
         packed = [p for p in packed if p[0] == currency.upper()]
-    rows = [figures.Aging.unpack(p) for p in packed]
-    return [
-        {
-            "customer_id": r.customer_id,
-            "customer_name": r.customer_name,
-            "currency": r.currency,
-            "aging": buckets(r),
-            "total": r.total,
-        }
-        for r in rows
-    ]
+    rows, next_cursor = paginate_sorted(
+        [figures.Aging.unpack(p) for p in packed], page, aging_position, (str, Decimal, str, int)
+    )
+    return {
+        "items": [
+            {
+                "customer_id": r.customer_id,
+                "customer_name": r.customer_name,
+                "currency": r.currency,
+                "aging": buckets(r),
+                "total": r.total,
+            }
+            for r in rows
+        ],
+        "next_cursor": next_cursor,
+    }

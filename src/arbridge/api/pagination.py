@@ -3,10 +3,17 @@
 The cursor is opaque to clients (base64 of the last id), so it can change
 shape later. Ordering by -id with `id < last` makes every page, however deep,
 an index seek rather than an OFFSET scan.
+
+A list worked out in Python rather than read from a table (the charges coming
+up, soonest first; the aging per customer, largest first) pages the same way
+with `paginate_sorted`: its cursor holds the sort key of the last row, so a page
+continues after it, never at an offset that rows paid meanwhile would shift.
 """
 
 import base64
 import binascii
+import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from annotated_types import Interval
@@ -67,3 +74,38 @@ def paginate(queryset: QuerySet, page: PageParams) -> dict[str, Any]:
     rows = list(queryset[: page.limit + 1])
     items, more = rows[: page.limit], len(rows) > page.limit
     return {"items": items, "next_cursor": encode_cursor(items[-1].id) if more else None}
+
+
+def encode_position(position: tuple) -> str:
+    raw = json.dumps([str(part) for part in position], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_position(cursor: str, types: Sequence[Callable[[str], Any]]) -> tuple:
+    """Return the sort key a cursor continues after; ApiError 400 if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        parts = json.loads(raw)
+        if not isinstance(parts, list) or len(parts) != len(types):
+            raise ValueError(raw)
+        return tuple(read(part) for read, part in zip(types, parts, strict=True))
+    except (binascii.Error, UnicodeError, ArithmeticError, TypeError, ValueError):
+        raise ApiError(400, "invalid_cursor", "The cursor is not one this API returned.") from None
+
+
+def paginate_sorted(
+    rows: Sequence[T],
+    page: PageParams,
+    position: Callable[[T], tuple],
+    types: Sequence[Callable[[str], Any]],
+) -> tuple[list[T], str | None]:
+    """Return one page of rows sorted by `position`, and the cursor to the next.
+
+    `types` read each part of a position back from the cursor (int, Decimal,
+    dt.date.fromisoformat...), so that it compares as the rows' positions do.
+    """
+    if page.cursor is not None:
+        after = decode_position(page.cursor, types)
+        rows = [row for row in rows if position(row) > after]
+    items, more = list(rows[: page.limit]), len(rows) > page.limit
+    return items, encode_position(position(items[-1])) if more else None

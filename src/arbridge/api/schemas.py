@@ -63,6 +63,9 @@ InvoiceNumber = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]+$")
 ]
 
+# Words typed to find a row: NUL refused, as above.
+Search = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
+
 InvoiceStatus = choices(Invoice.Status)
 PaymentStatus = choices(Payment.Status)
 SyncRunStatus = choices(SyncRun.Status)
@@ -306,8 +309,10 @@ class PortalLinkIn(Schema):
 
 class PortalLinkOut(Schema):
     id: int
+    customer: CustomerRef
     url: str = Field(description="Where the customer opens their portal: hand it to them.")
     expires_at: dt.datetime
+    revoked_at: dt.datetime | None = Field(description="Set once revoked: the link opens nothing.")
     created_at: dt.datetime
     created_by: str | None
 

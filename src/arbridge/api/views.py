@@ -6,7 +6,7 @@ another partner's ids are simply not found (404), never forbidden (403).
 
 from functools import wraps
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Schema, Status
@@ -18,6 +18,7 @@ from arbridge.api.autopay import router as autopay_router
 from arbridge.api.collections import router as collections_router
 from arbridge.api.errors import ApiError, install_handlers, responses
 from arbridge.api.pagination import Id, PageQuery, paginate
+from arbridge.core import clock
 from arbridge.core.models import ApiKey, AuditEntry, Connection
 from arbridge.integrations import tasks
 from arbridge.integrations.models import ExceptionItem, SyncRun
@@ -31,10 +32,12 @@ from arbridge.ledger.models import (
     PaymentAllocation,
 )
 from arbridge.payments import events
+from arbridge.payments.base import ProcessorError
 from arbridge.payments.services import CheckoutError
 from arbridge.portal.manage import live_links
 from arbridge.portal.models import PortalLink
 
+UNPAID = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
 # Methods that change nothing: the only ones a read-only key may use.
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -137,9 +140,16 @@ UNREAD = ("connection__credentials",)
 
 
 @api.get("/customers", response={200: schemas.CustomerPage, **LIST_ERRORS})
-def list_customers(request: HttpRequest, page: PageQuery):
-    """List customers, newest first."""
-    return paginate(Customer.objects.for_partner(request.partner), page)
+def list_customers(
+    request: HttpRequest, page: PageQuery, search: schemas.Search = None, archived: bool = None
+):
+    """List customers, newest first; `search` finds a name or email, as the dashboard's box does."""
+    customers = Customer.objects.for_partner(request.partner)
+    if search is not None:
+        customers = customers.filter(Q(name__icontains=search) | Q(email__icontains=search))
+    if archived is not None:
+        customers = customers.filter(archived=archived)
+    return paginate(customers, page)
 
 
 @api.get("/customers/{id}", response={200: schemas.CustomerDetailOut, **DETAIL_ERRORS})
@@ -187,6 +197,42 @@ def create_portal_link(request: HttpRequest, id: Id, data: schemas.PortalLinkIn)
     return Status(201, link)
 
 
+def handed_out(request: HttpRequest):
+    """Return the partner's portal links made to hand out (not the sign-in links it emailed)."""
+    return (
+        PortalLink.objects.for_partner(request.partner)
+        .filter(emailed_to="")
+        .select_related("customer", "created_by")
+    )
+
+
+@api.get("/portal-links", response={200: schemas.PortalLinkPage, **LIST_ERRORS})
+def list_all_portal_links(request: HttpRequest, page: PageQuery, customer: Id = None):
+    """List the portal links that still work, every customer's, newest first."""
+    links = handed_out(request).filter(revoked_at__isnull=True, expires_at__gt=clock.now())
+    if customer is not None:
+        links = links.filter(customer_id=customer)
+    return paginate(links, page)
+
+
+@api.get("/portal-links/{id}", response={200: schemas.PortalLinkOut, **DETAIL_ERRORS})
+def get_portal_link(request: HttpRequest, id: Id):
+    """Return one portal link, revoked or expired as it may be."""
+    return get_object_or_404(handed_out(request), pk=id)
+
+
+@api.post("/portal-links/{id}/revoke", response={200: schemas.PortalLinkOut, **DETAIL_ERRORS})
+def revoke_portal_link(request: HttpRequest, id: Id):
+    """Stop a link working and end the portal sessions opened with it (again: no change)."""
+    link = get_object_or_404(handed_out(request), pk=id)
+    if not link.is_revoked:
+        link.revoke()
+        AuditEntry.record(
+            request.partner, "portal_link.revoked", target=str(link.customer), via=via(request)
+        )
+    return link
+
+
 # -- invoices ---------------------------------------------------------------
 
 
@@ -199,8 +245,12 @@ def list_invoices(
     customer: Id = None,
     connection: Id = None,
     updated_since: schemas.Timestamp = None,
+    overdue: bool = None,
 ):
-    """List invoices, newest first, filtered by number, status, customer, connection or update."""
+    """List invoices, newest first, filtered by number, status, customer, connection or update.
+
+    `overdue=true`: unpaid and past due, as the dashboard's Overdue filter.
+    """
     invoices = (
         Invoice.objects.for_partner(request.partner)
         .select_related("customer", "connection")
@@ -216,6 +266,9 @@ def list_invoices(
         invoices = invoices.filter(connection_id=connection)
     if updated_since is not None:
         invoices = invoices.filter(updated_at__gte=updated_since)
+    if overdue is not None:
+        late = Q(status__in=UNPAID, due_date__lt=clock.today())
+        invoices = invoices.filter(late) if overdue else invoices.exclude(late)
     return paginate(invoices, page)
 
 
@@ -274,20 +327,27 @@ def get_payment(request: HttpRequest, id: Id):
 
 @api.post(
     "/payments/{id}/refund",
-    response={200: schemas.PaymentDetailOut, **DETAIL_ERRORS, **responses(409)},
+    response={200: schemas.PaymentDetailOut, **DETAIL_ERRORS, **responses(409, 503)},
 )
 def refund_payment(request: HttpRequest, id: Id):
-    """Refund a payment taken through the processor in full; its write-back is reversed."""
+    """Refund a payment taken through the processor in full; its write-back is reversed.
+
+    503 if the processor cannot be reached: nothing was refunded, send it again.
+    """
     payment = get_object_or_404(Payment.objects.for_partner(request.partner), pk=id)
     try:
         result = events.refund(payment)
     except CheckoutError as e:
         raise ApiError(409, "not_refundable", str(e)) from e
+    except ProcessorError as e:
+        message = "The processor could not be reached; nothing was refunded. Try again."
+        raise ApiError(503, "processor_unavailable", message) from e
     AuditEntry.record(
         request.partner,
         "payment.refunded",
         target=str(payment),
         amount=str(result.amount),
+        reference=result.reference,
         via=via(request),
     )
     return get_payment(request, id)
@@ -336,7 +396,11 @@ def sync_connection(request: HttpRequest, id: Id):
         raise ApiError(
             409, "not_connected", f"{connection} is {connection.get_status_display().lower()}."
         )
-    return Status(202, request_sync(connection, trigger=SyncRun.Trigger.MANUAL))
+    run = request_sync(connection, trigger=SyncRun.Trigger.MANUAL)
+    AuditEntry.record(
+        request.partner, "connection.sync_requested", target=str(connection), via=via(request)
+    )
+    return Status(202, run)
 
 
 # -- sync runs --------------------------------------------------------------

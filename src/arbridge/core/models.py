@@ -209,7 +209,8 @@ class ApiKey(PartnerOwned):
     scope = models.CharField(
         max_length=5,
         choices=Scope.choices,
-        default=Scope.WRITE,
+        # Least privilege: a key that may change things says so when it is made.
+        default=Scope.READ,
         help_text="A read-only key is refused (403) on every request that changes something.",
     )
     key_hash = models.CharField(max_length=64, unique=True)
@@ -228,7 +229,7 @@ class ApiKey(PartnerOwned):
 
     @classmethod
     def issue(
-        cls, partner: Partner, name: str, created_by=None, scope: str = Scope.WRITE
+        cls, partner: Partner, name: str, created_by=None, scope: str = Scope.READ
     ) -> tuple["ApiKey", str]:
         """Create a key and return it with its raw secret, which is never stored."""
         raw = cls.PREFIX + secrets.token_urlsafe(32)

@@ -63,7 +63,7 @@ def start() -> DemoLogin:
     # The raw key is never stored, so each start issues a new one and retires the last.
     for old in ApiKey.objects.for_partner(partner).filter(name=API_KEY_NAME, revoked_at=None):
         old.revoke()
-    _, raw = ApiKey.issue(partner, API_KEY_NAME, created_by=user)
+    _, raw = ApiKey.issue(partner, API_KEY_NAME, created_by=user, scope=ApiKey.Scope.WRITE)
     # The sandboxes live in this process's memory: seeded and connected at every start.
     connections = list(Connection.objects.for_partner(partner))
     printed = connect_all(connections)

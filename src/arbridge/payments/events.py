@@ -394,6 +394,9 @@ def refund(payment: Payment, actor=None) -> base.RefundResult:
     """Refund a payment taken here in full, surcharge included; reverse its write-back."""
     if payment.origin != Payment.Origin.ARBRIDGE or not payment.processor_reference:
         raise CheckoutError("Only payments taken through the processor can be refunded here.")
+    if payment.method == Payment.Method.BANK_TRANSFER:
+        # Money matched from a bank deposit (take_external): its reference is the bank's.
+        raise CheckoutError("Money received by bank transfer goes back the same way, not here.")
     if payment.status != Payment.Status.SUCCEEDED:
         raise CheckoutError(f"A {payment.status} payment cannot be refunded.")
     checkout = Checkout.objects.filter(payment=payment).first()

@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100)),
-                ('scope', models.CharField(choices=[('read', 'Read only'), ('write', 'Read and write')], default='write', help_text='A read-only key is refused (403) on every request that changes something.', max_length=5)),
+                ('scope', models.CharField(choices=[('read', 'Read only'), ('write', 'Read and write')], default='read', help_text='A read-only key is refused (403) on every request that changes something.', max_length=5)),
                 ('key_hash', models.CharField(max_length=64, unique=True)),
                 ('prefix', models.CharField(help_text='The first characters, to recognise it.', max_length=12)),
                 ('created_at', models.DateTimeField(default=arbridge.core.clock.now)),

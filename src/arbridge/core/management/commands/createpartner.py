@@ -58,5 +58,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Login: {owner} (the password you gave or already had)")
         if options["api_key"]:
-            _, raw = ApiKey.issue(partner, "Created with createpartner", created_by=user)
+            _, raw = ApiKey.issue(
+                partner, "Created with createpartner", created_by=user, scope=ApiKey.Scope.WRITE
+            )
             self.stdout.write(f"API key: {raw}")
