@@ -50,14 +50,24 @@ class PageParams(Schema):
 PageQuery = Query[PageParams]
 
 
+def opaque(raw: str) -> str:
+    """Wrap a cursor's contents so clients do not build them: base64, unpadded."""
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def unwrap(cursor: str) -> str:
+    """Return what `opaque` wrapped; ValueError (or a subclass) if it is not base64 text."""
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+
+
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+    return opaque(str(last_id))
 
 
 def decode_cursor(cursor: str) -> int:
     """Return the id a cursor continues below; ApiError 400 if it is not one of ours."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        raw = unwrap(cursor)
     except (binascii.Error, UnicodeError, ValueError):
         raw = ""
     if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
@@ -77,14 +87,13 @@ def paginate(queryset: QuerySet, page: PageParams) -> dict[str, Any]:
 
 
 def encode_position(position: tuple) -> str:
-    raw = json.dumps([str(part) for part in position], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return opaque(json.dumps([str(part) for part in position], separators=(",", ":")))
 
 
 def decode_position(cursor: str, types: Sequence[Callable[[str], Any]]) -> tuple:
     """Return the sort key a cursor continues after; ApiError 400 if it is not one of ours."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = unwrap(cursor)
         parts = json.loads(raw)
         if not isinstance(parts, list) or len(parts) != len(types):
             raise ValueError(raw)
